@@ -1,0 +1,42 @@
+/* json: a small streaming JSON writer for the clients' --json output and
+ * script mode. Strings are escaped per RFC 8259 and must be UTF-8; invalid
+ * bytes are replaced with U+FFFD so the output always parses. Commas are
+ * inserted automatically. */
+#ifndef CALLFLOOR_JSON_H
+#define CALLFLOOR_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define JSON_MAX_DEPTH 32
+
+typedef struct json_writer {
+    buf *out;
+    int depth;
+    bool need_comma[JSON_MAX_DEPTH];
+    bool after_key;
+} json_writer;
+
+void json_init(json_writer *w, buf *out);
+void json_object_begin(json_writer *w);
+void json_object_end(json_writer *w);
+void json_array_begin(json_writer *w);
+void json_array_end(json_writer *w);
+void json_key(json_writer *w, const char *key);
+void json_string(json_writer *w, const char *s);
+void json_int(json_writer *w, int64_t v);
+void json_uint(json_writer *w, uint64_t v);
+void json_double(json_writer *w, double v);
+void json_bool(json_writer *w, bool v);
+void json_null(json_writer *w);
+/* Shorthands for a key followed by a value. */
+void json_kv_string(json_writer *w, const char *key, const char *s);
+void json_kv_int(json_writer *w, const char *key, int64_t v);
+void json_kv_uint(json_writer *w, const char *key, uint64_t v);
+void json_kv_bool(json_writer *w, const char *key, bool v);
+/* Appends `s` escaped (without quotes) to `out`. */
+void json_escape(buf *out, const char *s);
+
+#endif

@@ -1,0 +1,47 @@
+/* settings: the daemon's configuration, described once as a config_key
+ * table (common/config.h). Every key, its default and whether SIGHUP may
+ * change it is listed in deploy/callfloord.conf.example. */
+#ifndef CALLFLOOR_SETTINGS_H
+#define CALLFLOOR_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct settings {
+    /* [server] */
+    char *listen;               /* "host:port" */
+    char *instance_id;          /* "" = the host name */
+    /* [tls] */
+    char *tls_cert;
+    char *tls_key;
+    char *tls_client_ca;        /* "" = no client certificates */
+    char *tls_profile;          /* "intermediate" or "modern" */
+    /* [database] */
+    char *db_conninfo;
+    int db_pool_size;
+    /* [session] */
+    unsigned heartbeat_interval_ms;
+    unsigned handshake_timeout_ms;
+    size_t max_frame;
+    size_t max_frame_prelogin;
+    size_t output_cap;
+    int max_connections;
+    /* [bootstrap] */
+    char *bootstrap_admin;
+    char *bootstrap_password_file;
+    /* [log] */
+    char *log_level;
+} settings;
+
+extern const config_key settings_table[];
+
+/* Fills `s` with defaults, then the file (if `path` is not NULL), then the
+ * `overrides` ("key=value" strings, from the command line). Checks values
+ * that depend on each other. Returns 0 or -1 with a sentence in `err`. */
+int settings_load(settings *s, const char *path, char *const *overrides, int noverrides, char *err,
+                  size_t errlen);
+void settings_free(settings *s);
+
+#endif
