@@ -21,7 +21,8 @@ int buf_reserve(buf *b, size_t extra);
 int buf_append(buf *b, const void *data, size_t len);
 /* Appends a NUL-terminated string without its NUL. */
 int buf_append_str(buf *b, const char *s);
-/* Appends printf-style text without a NUL. Returns 0 or -ENOMEM. */
+/* Appends printf-style text without a NUL. Returns 0, -ENOMEM, or -EINVAL
+ * when the format cannot be rendered; on error `b` is unchanged. */
 int buf_appendf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The unconsumed bytes and their count. */
 static inline const uint8_t *buf_head(const buf *b) {

@@ -15,8 +15,9 @@ typedef enum config_type {
     CONFIG_STRING,   /* char *, heap copy owned by the struct */
     CONFIG_INT,      /* int, within [min, max] */
     CONFIG_BOOL,     /* bool: true/false/yes/no/on/off/1/0 */
-    CONFIG_DURATION, /* unsigned int milliseconds: "250ms", "10s", "5m", "1h"; bare number = ms */
-    CONFIG_SIZE,     /* size_t bytes: "512", "16k", "1m" (KiB/MiB) */
+    CONFIG_DURATION, /* unsigned int milliseconds: "250ms", "10s", "5m", "1h"; a bare
+                        number (= ms) only for keys whose name ends in "_ms" */
+    CONFIG_SIZE,     /* size_t bytes: "512", "16k", "1m", "1g" (KiB/MiB/GiB, any case) */
 } config_type;
 
 typedef struct config_key {

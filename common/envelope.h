@@ -12,7 +12,9 @@
 typedef Callfloor__Envelope envelope;
 
 /* Appends one frame (header + packed envelope) to `out`. Returns the number
- * of bytes appended or -ENOMEM / -E2BIG (envelope larger than 4 GiB). */
+ * of bytes appended or -ENOMEM / -E2BIG (frame too large for an int) /
+ * -EINVAL (an envelope with neither id nor body packs to nothing, and the
+ * wire forbids an empty frame). On error `out` is unchanged. */
 int envelope_append_frame(buf *out, const envelope *env);
 /* Unpacks a frame payload. Returns NULL when the bytes are not a valid
  * Envelope. The result is freed with envelope_free. */

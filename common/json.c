@@ -1,1 +1,237 @@
-/* placeholder: being written */ typedef int callfloor_placeholder;
+#include "json.h"
+
+#include <inttypes.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* U+FFFD REPLACEMENT CHARACTER in UTF-8. */
+static const char replacement[] = "\xEF\xBF\xBD";
+
+void json_init(json_writer *w, buf *out) {
+    memset(w, 0, sizeof *w);
+    w->out = out;
+}
+
+/* Unbalanced or too deep nesting is a bug in the calling code, fixed once and
+ * for all; stopping loudly beats writing JSON that does not parse. */
+static void misuse(const char *what) {
+    fprintf(stderr, "json writer misuse: %s\n", what);
+    abort();
+}
+
+/* Writes the comma that separates this value or key from the previous one
+ * at the same level; a value right after its key needs none. */
+static void separate(json_writer *w) {
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->depth == 0)
+        return;
+    if (w->need_comma[w->depth - 1])
+        buf_append(w->out, ",", 1);
+    w->need_comma[w->depth - 1] = true;
+}
+
+static void open_container(json_writer *w, char brace) {
+    if (w->depth == JSON_MAX_DEPTH)
+        misuse("nesting deeper than JSON_MAX_DEPTH");
+    separate(w);
+    buf_append(w->out, &brace, 1);
+    w->need_comma[w->depth++] = false;
+}
+
+static void close_container(json_writer *w, char brace) {
+    if (w->depth == 0 || w->after_key)
+        misuse("container closed without being open, or right after a key");
+    w->depth--;
+    buf_append(w->out, &brace, 1);
+}
+
+void json_object_begin(json_writer *w) {
+    open_container(w, '{');
+}
+
+void json_object_end(json_writer *w) {
+    close_container(w, '}');
+}
+
+void json_array_begin(json_writer *w) {
+    open_container(w, '[');
+}
+
+void json_array_end(json_writer *w) {
+    close_container(w, ']');
+}
+
+static void append_quoted(buf *out, const char *s) {
+    buf_append(out, "\"", 1);
+    json_escape(out, s);
+    buf_append(out, "\"", 1);
+}
+
+void json_key(json_writer *w, const char *key) {
+    separate(w);
+    append_quoted(w->out, key);
+    buf_append(w->out, ":", 1);
+    w->after_key = true;
+}
+
+void json_string(json_writer *w, const char *s) {
+    if (s == NULL) {
+        json_null(w);
+        return;
+    }
+    separate(w);
+    append_quoted(w->out, s);
+}
+
+void json_int(json_writer *w, int64_t v) {
+    separate(w);
+    buf_appendf(w->out, "%" PRId64, v);
+}
+
+void json_uint(json_writer *w, uint64_t v) {
+    separate(w);
+    buf_appendf(w->out, "%" PRIu64, v);
+}
+
+/* printf follows LC_NUMERIC, which i18n_init sets from the environment, so
+ * a German locale would print "0,5"; JSON always wants a '.'. */
+static void use_json_decimal_point(char *text) {
+    const char *point = localeconv()->decimal_point;
+    size_t point_len = strlen(point);
+    if (point_len == 0 || strcmp(point, ".") == 0)
+        return;
+    char *at = strstr(text, point);
+    if (at == NULL)
+        return;
+    *at = '.';
+    memmove(at + 1, at + point_len, strlen(at + point_len) + 1);
+}
+
+/* The shortest of %.15g and %.17g that reads back as the same double. */
+static void format_double(double v, char *text, size_t cap) {
+    snprintf(text, cap, "%.15g", v);
+    if (strtod(text, NULL) != v)
+        snprintf(text, cap, "%.17g", v);
+    use_json_decimal_point(text);
+}
+
+void json_double(json_writer *w, double v) {
+    if (!isfinite(v)) {
+        json_null(w);
+        return;
+    }
+    char text[32];
+    format_double(v, text, sizeof text);
+    separate(w);
+    buf_append_str(w->out, text);
+}
+
+void json_bool(json_writer *w, bool v) {
+    separate(w);
+    buf_append_str(w->out, v ? "true" : "false");
+}
+
+void json_null(json_writer *w) {
+    separate(w);
+    buf_append_str(w->out, "null");
+}
+
+void json_kv_string(json_writer *w, const char *key, const char *s) {
+    json_key(w, key);
+    json_string(w, s);
+}
+
+void json_kv_int(json_writer *w, const char *key, int64_t v) {
+    json_key(w, key);
+    json_int(w, v);
+}
+
+void json_kv_uint(json_writer *w, const char *key, uint64_t v) {
+    json_key(w, key);
+    json_uint(w, v);
+}
+
+void json_kv_bool(json_writer *w, const char *key, bool v) {
+    json_key(w, key);
+    json_bool(w, v);
+}
+
+static bool is_continuation(unsigned char c) {
+    return (c & 0xC0) == 0x80;
+}
+
+/* Length of the well-formed UTF-8 sequence at `s` (RFC 3629: no overlongs,
+ * no surrogates, nothing above U+10FFFF), or, negated, the length of its
+ * longest valid-looking start, which becomes one U+FFFD as Unicode
+ * recommends. `s` is NUL-terminated and NUL is never a continuation byte,
+ * so the scan never reads past the end. */
+static int utf8_sequence(const unsigned char *s) {
+    unsigned char c = s[0];
+    unsigned char lo = 0x80, hi = 0xBF;
+    int need;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return -1;
+    }
+    if (s[1] < lo || s[1] > hi)
+        return -1;
+    for (int i = 2; i <= need; i++)
+        if (!is_continuation(s[i]))
+            return -i;
+    return need + 1;
+}
+
+static void escape_control(buf *out, unsigned char c) {
+    static const char short_forms[] = {
+        ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+    if (c < sizeof short_forms && short_forms[c] != 0)
+        buf_appendf(out, "\\%c", short_forms[c]);
+    else
+        buf_appendf(out, "\\u%04x", c);
+}
+
+static bool needs_escape(unsigned char c) {
+    return c == '"' || c == '\\' || c < 0x20;
+}
+
+/* Copies runs of bytes that need no change in one append, so long text costs
+ * one buffer call per escape rather than one per byte. */
+void json_escape(buf *out, const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *run = p;
+    while (*p != '\0') {
+        int n = utf8_sequence(p);
+        if (n > 0 && !needs_escape(*p)) {
+            p += n;
+            continue;
+        }
+        buf_append(out, run, (size_t)(p - run));
+        if (n < 0) {
+            buf_append(out, replacement, sizeof replacement - 1);
+            p += -n;
+        } else if (*p < 0x20) {
+            escape_control(out, *p++);
+        } else {
+            buf_appendf(out, "\\%c", *p++);
+        }
+        run = p;
+    }
+    buf_append(out, run, (size_t)(p - run));
+}

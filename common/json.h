@@ -25,9 +25,11 @@ void json_object_end(json_writer *w);
 void json_array_begin(json_writer *w);
 void json_array_end(json_writer *w);
 void json_key(json_writer *w, const char *key);
+/* A NULL string is written as null. */
 void json_string(json_writer *w, const char *s);
 void json_int(json_writer *w, int64_t v);
 void json_uint(json_writer *w, uint64_t v);
+/* NaN and infinities have no JSON form and are written as null. */
 void json_double(json_writer *w, double v);
 void json_bool(json_writer *w, bool v);
 void json_null(json_writer *w);

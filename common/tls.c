@@ -1,1 +1,605 @@
-/* placeholder: being written */ typedef int callfloor_placeholder;
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "version.h"
+
+/* Mozilla's "intermediate" TLS 1.2 suites: forward secret AEADs only. */
+#define TLS_INTERMEDIATE_CIPHERS                                 \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
+
+/* Sessions resumed with a client certificate must come from this daemon's
+ * own contexts; OpenSSL refuses resumption under client verification
+ * without a session id context. */
+#define TLS_SESSION_CONTEXT "callfloord"
+
+/* A memory BIO keeps the capacity of its largest burst; an idle connection
+ * gives back anything above this. */
+#define TLS_IDLE_BIO_MAX (16 * 1024)
+
+#define TLS_ERROR_MAX 384
+
+struct tls_conn {
+    SSL *ssl;
+    bool is_server;
+    int sticky;      /* TLS_E_CLOSED or TLS_E_PROTOCOL once the session ended */
+    buf pending;     /* plaintext accepted by tls_write, not yet given to OpenSSL */
+    char *peer_name; /* client side: the name the certificate must match */
+    char error[TLS_ERROR_MAX];
+};
+
+/* ---- error sentences ---- */
+
+/* The reason of the oldest queued OpenSSL error (usually the root cause),
+ * then the queue is emptied so it cannot leak into another connection. */
+static const char *take_openssl_reason(char *out, size_t cap) {
+    unsigned long e = ERR_peek_error();
+    const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
+    if (reason != NULL)
+        snprintf(out, cap, "%s", reason);
+    else if (e != 0)
+        ERR_error_string_n(e, out, cap);
+    else
+        snprintf(out, cap, "no reason given by OpenSSL");
+    ERR_clear_error();
+    return out;
+}
+
+typedef struct tls_reason_text {
+    int reason;
+    const char *text;
+} tls_reason_text;
+
+/* Sentences for the failures an operator is likely to meet. */
+static const tls_reason_text tls_reason_texts[] = {
+    {SSL_R_HTTP_REQUEST, "the peer sent a plain HTTP request, not TLS (wrong port or scheme?)"},
+    {SSL_R_HTTPS_PROXY_REQUEST, "the peer sent an HTTP proxy request, not TLS (wrong port?)"},
+    {SSL_R_WRONG_VERSION_NUMBER, "the peer does not speak TLS (wrong version number in its first "
+                                 "record; wrong port?)"},
+    {SSL_R_PACKET_LENGTH_TOO_LONG, "the peer sent an oversized record; it probably does not "
+                                   "speak TLS (wrong port?)"},
+    {SSL_R_UNSUPPORTED_PROTOCOL, "no TLS version in common with the peer (TLS 1.2 is the "
+                                 "minimum; tls.profile = modern requires TLS 1.3)"},
+    {SSL_R_TLSV1_ALERT_PROTOCOL_VERSION, "the peer refused our TLS version (it may require TLS "
+                                         "1.3, or allow only versions older than TLS 1.2)"},
+    {SSL_R_NO_SHARED_CIPHER, "no cipher suite in common with the peer"},
+    {SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE, "the peer aborted the handshake (no common cipher "
+                                          "suite or key type?)"},
+    {SSL_R_NO_APPLICATION_PROTOCOL,
+     "the client offered ALPN protocols but not " CALLFLOOR_ALPN "; it is not a callfloor client"},
+    {SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL,
+     "the server does not accept ALPN " CALLFLOOR_ALPN " (is this a callfloord port?)"},
+    {SSL_R_TLSV1_ALERT_UNKNOWN_CA, "the peer does not trust the CA that signed our certificate"},
+    {SSL_R_SSLV3_ALERT_BAD_CERTIFICATE, "the peer rejected our certificate as bad"},
+    {SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED, "the peer says our certificate has expired"},
+    {SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED, "the server requires a client certificate (use "
+                                              "--cert and --key)"},
+    {SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC, "a TLS record failed its integrity check (data "
+                                                "altered in transit?)"},
+    {SSL_R_NO_RENEGOTIATION, "the peer refused a renegotiation"},
+};
+
+static const char *reason_text(int reason) {
+    for (size_t i = 0; i < sizeof tls_reason_texts / sizeof tls_reason_texts[0]; i++)
+        if (tls_reason_texts[i].reason == reason)
+            return tls_reason_texts[i].text;
+    return NULL;
+}
+
+static void describe_verify_failure(tls_conn *t, long verify) {
+    if (t->is_server) {
+        snprintf(t->error, sizeof t->error,
+                 "client certificate verify failed: %s (check tls.client_ca)",
+                 X509_verify_cert_error_string(verify));
+    } else if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        snprintf(t->error, sizeof t->error,
+                 "certificate verify failed: the server's certificate is not valid for '%s' "
+                 "(connect with a name the certificate lists)",
+                 t->peer_name != NULL ? t->peer_name : "");
+    } else {
+        snprintf(t->error, sizeof t->error, "certificate verify failed: %s (check --ca)",
+                 X509_verify_cert_error_string(verify));
+    }
+}
+
+/* Turns the queued OpenSSL errors into one sentence in t->error. */
+static void describe_failure(tls_conn *t, int ssl_error) {
+    unsigned long e = ERR_peek_error();
+    long verify = SSL_get_verify_result(t->ssl);
+    const char *text = ERR_GET_LIB(e) == ERR_LIB_SSL ? reason_text(ERR_GET_REASON(e)) : NULL;
+    if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
+        verify != X509_V_OK) {
+        describe_verify_failure(t, verify);
+    } else if (text != NULL) {
+        snprintf(t->error, sizeof t->error, "%s", text);
+    } else if (e == 0 && ssl_error == SSL_ERROR_SYSCALL) {
+        snprintf(t->error, sizeof t->error, "the TLS session ended without close_notify");
+    } else {
+        char reason[160];
+        snprintf(t->error, sizeof t->error, "TLS error: %s",
+                 take_openssl_reason(reason, sizeof reason));
+    }
+    ERR_clear_error();
+}
+
+/* Maps the result of an SSL_* call to TLS_E_WANT, TLS_E_CLOSED or
+ * TLS_E_PROTOCOL; the last two stick, as the session cannot recover. */
+static int classify(tls_conn *t, int rc) {
+    int ssl_error = SSL_get_error(t->ssl, rc);
+    switch (ssl_error) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        return TLS_E_WANT;
+    case SSL_ERROR_ZERO_RETURN:
+        snprintf(t->error, sizeof t->error, "the peer closed the TLS session (close_notify)");
+        t->sticky = TLS_E_CLOSED;
+        return TLS_E_CLOSED;
+    default:
+        describe_failure(t, ssl_error);
+        t->sticky = TLS_E_PROTOCOL;
+        return TLS_E_PROTOCOL;
+    }
+}
+
+/* ---- contexts ---- */
+
+static size_t alpn_wire(unsigned char *out) {
+    size_t n = strlen(CALLFLOOR_ALPN);
+    out[0] = (unsigned char)n;
+    memcpy(out + 1, CALLFLOOR_ALPN, n);
+    return n + 1;
+}
+
+/* Accepts only callfloor/1 from a client that offers ALPN at all; OpenSSL
+ * answers SSL_TLSEXT_ERR_ALERT_FATAL with the no_application_protocol
+ * alert. */
+static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg) {
+    size_t want = strlen(CALLFLOOR_ALPN);
+    (void)ssl;
+    (void)arg;
+    for (unsigned int i = 0; i < inlen; i += 1u + in[i]) {
+        size_t n = in[i];
+        if (i + 1 + n > inlen)
+            break;
+        if (n == want && memcmp(in + i + 1, CALLFLOOR_ALPN, n) == 0) {
+            *out = (const unsigned char *)CALLFLOOR_ALPN;
+            *outlen = (unsigned char)n;
+            return SSL_TLSEXT_ERR_OK;
+        }
+    }
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+/* Checks that `path` opens, so the error names the file and errno rather
+ * than OpenSSL's "system lib". */
+static int check_readable(const char *path, const char *what, char *err, size_t errlen) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot open the %s '%s': %s", what, path, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
+static bool is_key_mismatch(unsigned long e) {
+    return (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) ||
+           (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_PRIVATE_KEY_MISMATCH);
+}
+
+static int load_cert_and_key(SSL_CTX *ctx, const char *cert_file, const char *key_file, char *err,
+                             size_t errlen) {
+    char reason[160];
+    if (check_readable(cert_file, "certificate file", err, errlen) < 0 ||
+        check_readable(key_file, "private key file", err, errlen) < 0)
+        return -1;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+        snprintf(err, errlen, "'%s' holds no usable PEM certificate: %s", cert_file,
+                 take_openssl_reason(reason, sizeof reason));
+        return -1;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) == 1 &&
+        SSL_CTX_check_private_key(ctx) == 1) {
+        ERR_clear_error();
+        return 0;
+    }
+    if (is_key_mismatch(ERR_peek_error()) || is_key_mismatch(ERR_peek_last_error())) {
+        ERR_clear_error();
+        snprintf(err, errlen, "the private key in '%s' does not belong to the certificate in '%s'",
+                 key_file, cert_file);
+    } else {
+        snprintf(err, errlen, "'%s' holds no usable PEM private key: %s", key_file,
+                 take_openssl_reason(reason, sizeof reason));
+    }
+    return -1;
+}
+
+static SSL_CTX *new_ctx(const SSL_METHOD *method, int min_version, char *err, size_t errlen) {
+    SSL_CTX *ctx = SSL_CTX_new(method);
+    if (ctx == NULL) {
+        char reason[160];
+        snprintf(err, errlen, "cannot create a TLS context: %s",
+                 take_openssl_reason(reason, sizeof reason));
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, min_version);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    /* Plaintext waiting in tls_conn.pending moves when that buffer grows. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    return ctx;
+}
+
+static int setup_client_ca(SSL_CTX *ctx, const char *client_ca, char *err, size_t errlen) {
+    char reason[160];
+    if (check_readable(client_ca, "client CA file", err, errlen) < 0)
+        return -1;
+    if (SSL_CTX_load_verify_locations(ctx, client_ca, NULL) != 1) {
+        snprintf(err, errlen, "'%s' holds no usable CA certificate: %s", client_ca,
+                 take_openssl_reason(reason, sizeof reason));
+        return -1;
+    }
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(client_ca);
+    if (names == NULL) {
+        snprintf(err, errlen, "'%s' holds no CA certificate to name to clients: %s", client_ca,
+                 take_openssl_reason(reason, sizeof reason));
+        return -1;
+    }
+    SSL_CTX_set_client_CA_list(ctx, names);
+    /* Requested and verified, but optional: clients may log in with a
+     * password instead. */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    return 0;
+}
+
+static int setup_server_protocols(SSL_CTX *ctx, tls_profile profile, char *err, size_t errlen) {
+    char reason[160];
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (profile == TLS_PROFILE_INTERMEDIATE) {
+        if (SSL_CTX_set_cipher_list(ctx, TLS_INTERMEDIATE_CIPHERS) != 1) {
+            snprintf(err, errlen, "cannot set the intermediate cipher list: %s",
+                     take_openssl_reason(reason, sizeof reason));
+            return -1;
+        }
+        SSL_CTX_set_dh_auto(ctx, 1);
+    }
+    const unsigned char *session_ctx = (const unsigned char *)TLS_SESSION_CONTEXT;
+    if (SSL_CTX_set_session_id_context(ctx, session_ctx, strlen(TLS_SESSION_CONTEXT)) != 1) {
+        snprintf(err, errlen, "cannot set the TLS session context: %s",
+                 take_openssl_reason(reason, sizeof reason));
+        return -1;
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
+    return 0;
+}
+
+SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, const char *client_ca,
+                            tls_profile profile, char *err, size_t errlen) {
+    int min_version = profile == TLS_PROFILE_MODERN ? TLS1_3_VERSION : TLS1_2_VERSION;
+    SSL_CTX *ctx = new_ctx(TLS_server_method(), min_version, err, errlen);
+    if (ctx == NULL)
+        return NULL;
+    if (setup_server_protocols(ctx, profile, err, errlen) < 0 ||
+        load_cert_and_key(ctx, cert_file, key_file, err, errlen) < 0 ||
+        (client_ca != NULL && setup_client_ca(ctx, client_ca, err, errlen) < 0)) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static int setup_trust(SSL_CTX *ctx, const char *ca_file, char *err, size_t errlen) {
+    char reason[160];
+    if (ca_file == NULL) {
+        if (SSL_CTX_set_default_verify_paths(ctx) == 1)
+            return 0;
+        snprintf(err, errlen, "cannot load the system's CA certificates: %s (use --ca)",
+                 take_openssl_reason(reason, sizeof reason));
+        return -1;
+    }
+    if (check_readable(ca_file, "CA file", err, errlen) < 0)
+        return -1;
+    if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+        snprintf(err, errlen, "'%s' holds no usable CA certificate: %s", ca_file,
+                 take_openssl_reason(reason, sizeof reason));
+        return -1;
+    }
+    return 0;
+}
+
+SSL_CTX *tls_client_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
+                            char *err, size_t errlen) {
+    if (cert_file == NULL && key_file != NULL) {
+        snprintf(err, errlen, "a client key was given without its certificate (use --cert too)");
+        return NULL;
+    }
+    SSL_CTX *ctx = new_ctx(TLS_client_method(), TLS1_2_VERSION, err, errlen);
+    if (ctx == NULL)
+        return NULL;
+    unsigned char alpn[256];
+    size_t alpn_len = alpn_wire(alpn);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    /* SSL_CTX_set_alpn_protos returns 0 on success. */
+    if (SSL_CTX_set_alpn_protos(ctx, alpn, (unsigned)alpn_len) != 0) {
+        snprintf(err, errlen, "cannot offer ALPN %s: out of memory", CALLFLOOR_ALPN);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    /* A key may live in the certificate's own PEM file. */
+    const char *key = key_file != NULL ? key_file : cert_file;
+    if (setup_trust(ctx, ca_file, err, errlen) < 0 ||
+        (cert_file != NULL && load_cert_and_key(ctx, cert_file, key, err, errlen) < 0)) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* ---- connections ---- */
+
+static BIO *new_mem_bio(void) {
+    BIO *b = BIO_new(BIO_s_mem());
+    /* An empty BIO means "no bytes yet", never end of stream. */
+    if (b != NULL)
+        BIO_set_mem_eof_return(b, -1);
+    return b;
+}
+
+static bool is_ip_literal(const char *name) {
+    unsigned char addr[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
+}
+
+/* SNI is only for host names (RFC 6066); an IP literal is checked against
+ * the certificate's IP addresses instead. */
+static int expect_peer_name(tls_conn *t, const char *name) {
+    t->peer_name = strdup(name);
+    if (t->peer_name == NULL)
+        return -1;
+    if (is_ip_literal(name))
+        return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name) == 1 ? 0 : -1;
+    SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (SSL_set_tlsext_host_name(t->ssl, name) != 1 || SSL_set1_host(t->ssl, name) != 1)
+        return -1;
+    return 0;
+}
+
+tls_conn *tls_conn_new(SSL_CTX *ctx, bool is_server, const char *server_name) {
+    tls_conn *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->is_server = is_server;
+    t->ssl = SSL_new(ctx);
+    BIO *in = new_mem_bio();
+    BIO *out = new_mem_bio();
+    if (t->ssl == NULL || in == NULL || out == NULL) {
+        BIO_free(in);
+        BIO_free(out);
+        tls_conn_free(t);
+        ERR_clear_error();
+        return NULL;
+    }
+    SSL_set_bio(t->ssl, in, out);
+    if (is_server) {
+        SSL_set_accept_state(t->ssl);
+    } else {
+        SSL_set_connect_state(t->ssl);
+        if (server_name != NULL && expect_peer_name(t, server_name) < 0) {
+            tls_conn_free(t);
+            ERR_clear_error();
+            return NULL;
+        }
+    }
+    return t;
+}
+
+void tls_conn_free(tls_conn *t) {
+    if (t == NULL)
+        return;
+    SSL_free(t->ssl);
+    free(t->peer_name);
+    buf_free(&t->pending);
+    free(t);
+}
+
+int tls_feed(tls_conn *t, const void *data, size_t len) {
+    const char *p = data;
+    while (len > 0) {
+        int n = len > INT_MAX ? INT_MAX : (int)len;
+        if (BIO_write(SSL_get_rbio(t->ssl), p, n) != n) {
+            ERR_clear_error();
+            return TLS_E_NOMEM;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Hands buffered plaintext to OpenSSL once the handshake allows it. */
+static int flush_pending(tls_conn *t) {
+    while (buf_pending(&t->pending) > 0 && SSL_is_init_finished(t->ssl)) {
+        size_t written = 0;
+        ERR_clear_error();
+        int rc = SSL_write_ex(t->ssl, buf_head(&t->pending), buf_pending(&t->pending), &written);
+        if (rc != 1) {
+            int e = classify(t, rc);
+            return e == TLS_E_WANT ? 0 : e;
+        }
+        buf_consume(&t->pending, written);
+    }
+    return 0;
+}
+
+int tls_handshake(tls_conn *t) {
+    if (t->sticky != 0)
+        return TLS_E_PROTOCOL;
+    if (!SSL_is_init_finished(t->ssl)) {
+        ERR_clear_error();
+        int rc = SSL_do_handshake(t->ssl);
+        if (rc != 1)
+            return classify(t, rc) == TLS_E_WANT ? 0 : TLS_E_PROTOCOL;
+    }
+    return flush_pending(t) < 0 ? TLS_E_PROTOCOL : 1;
+}
+
+bool tls_established(const tls_conn *t) {
+    return t->sticky == 0 && SSL_is_init_finished(t->ssl);
+}
+
+/* Fills `out` from every record OpenSSL can decrypt now: one call may
+ * leave decrypted bytes inside SSL (SSL_pending) or whole records in the
+ * read BIO, so reading stops only at WANT or a full buffer. The caller
+ * loops until TLS_E_WANT. An end reached after some data is reported on
+ * the next call. */
+int tls_read(tls_conn *t, void *out, size_t cap) {
+    if (t->sticky != 0)
+        return t->sticky;
+    if (flush_pending(t) < 0)
+        return t->sticky;
+    size_t limit = cap > INT_MAX ? INT_MAX : cap;
+    size_t total = 0;
+    int rc = TLS_E_WANT;
+    while (total < limit) {
+        size_t got = 0;
+        ERR_clear_error();
+        int ok = SSL_read_ex(t->ssl, (char *)out + total, limit - total, &got);
+        if (ok != 1) {
+            rc = classify(t, ok);
+            break;
+        }
+        total += got;
+    }
+    if (total > 0)
+        return (int)total;
+    return rc;
+}
+
+int tls_write(tls_conn *t, const void *data, size_t len) {
+    if (t->sticky != 0)
+        return t->sticky;
+    if (len == 0)
+        return 0;
+    if (buf_pending(&t->pending) == 0 && SSL_is_init_finished(t->ssl)) {
+        size_t written = 0;
+        ERR_clear_error();
+        int rc = SSL_write_ex(t->ssl, data, len, &written);
+        if (rc == 1)
+            return 0;
+        if (classify(t, rc) != TLS_E_WANT)
+            return t->sticky;
+    }
+    /* Not yet writable (handshaking, or OpenSSL wants input first): keep
+     * the bytes for flush_pending. */
+    if (buf_append(&t->pending, data, len) < 0)
+        return TLS_E_NOMEM;
+    return flush_pending(t);
+}
+
+int tls_take_output(tls_conn *t, buf *out) {
+    BIO *wbio = SSL_get_wbio(t->ssl);
+    size_t n = BIO_ctrl_pending(wbio);
+    if (n == 0)
+        return 0;
+    if (n > INT_MAX)
+        n = INT_MAX;
+    if (buf_reserve(out, n) < 0)
+        return TLS_E_NOMEM;
+    int got = BIO_read(wbio, out->data + out->len, (int)n);
+    if (got <= 0) {
+        ERR_clear_error();
+        return 0;
+    }
+    out->len += (size_t)got;
+    return got;
+}
+
+void tls_shutdown(tls_conn *t) {
+    /* Before the handshake ends there is no session to close cleanly; after
+     * the peer's close_notify, ours completes the closing exchange. */
+    if (t->sticky == TLS_E_PROTOCOL || !SSL_is_init_finished(t->ssl))
+        return;
+    ERR_clear_error();
+    SSL_shutdown(t->ssl);
+    ERR_clear_error();
+}
+
+/* Replaces an empty memory BIO whose buffer grew past TLS_IDLE_BIO_MAX. */
+static BIO *replacement_if_bloated(BIO *b) {
+    BUF_MEM *mem = NULL;
+    if (BIO_ctrl_pending(b) != 0 || BIO_get_mem_ptr(b, &mem) != 1 || mem == NULL ||
+        mem->max <= TLS_IDLE_BIO_MAX)
+        return NULL;
+    return new_mem_bio();
+}
+
+void tls_release_buffers(tls_conn *t) {
+    SSL_free_buffers(t->ssl);
+    BIO *in = replacement_if_bloated(SSL_get_rbio(t->ssl));
+    if (in != NULL)
+        SSL_set0_rbio(t->ssl, in);
+    BIO *out = replacement_if_bloated(SSL_get_wbio(t->ssl));
+    if (out != NULL)
+        SSL_set0_wbio(t->ssl, out);
+    ERR_clear_error();
+}
+
+const char *tls_error_string(const tls_conn *t) {
+    return t->error[0] != '\0' ? t->error : "no TLS error";
+}
+
+const char *tls_describe(const tls_conn *t, char *out, size_t cap) {
+    snprintf(out, cap, "%s %s", SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl));
+    return out;
+}
+
+int tls_alpn_selected(const tls_conn *t, char *out, size_t cap) {
+    const unsigned char *proto = NULL;
+    unsigned int n = 0;
+    SSL_get0_alpn_selected(t->ssl, &proto, &n);
+    if (proto == NULL || n == 0 || n >= cap)
+        return -1;
+    memcpy(out, proto, n);
+    out[n] = '\0';
+    return (int)n;
+}
+
+/* Copies the certificate's only subject CN; a subject with several CNs
+ * names no single user and is refused. */
+static int copy_common_name(X509 *cert, char *out, size_t cap) {
+    X509_NAME *subject = X509_get_subject_name(cert);
+    int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (i < 0 || X509_NAME_get_index_by_NID(subject, NID_commonName, i) >= 0)
+        return -1;
+    unsigned char *utf8 = NULL;
+    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
+    if (n < 0) {
+        ERR_clear_error();
+        return -1;
+    }
+    bool fits = (size_t)n < cap && memchr(utf8, '\0', (size_t)n) == NULL;
+    if (fits) {
+        memcpy(out, utf8, (size_t)n);
+        out[n] = '\0';
+    }
+    OPENSSL_free(utf8);
+    return fits ? n : -1;
+}
+
+int tls_peer_common_name(const tls_conn *t, char *out, size_t cap) {
+    X509 *cert = SSL_get0_peer_certificate(t->ssl);
+    if (cert == NULL || SSL_get_verify_result(t->ssl) != X509_V_OK)
+        return -1;
+    return copy_common_name(cert, out, cap);
+}

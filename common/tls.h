@@ -67,6 +67,9 @@ void tls_release_buffers(tls_conn *t);
 const char *tls_error_string(const tls_conn *t);
 /* Protocol and cipher, e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384". */
 const char *tls_describe(const tls_conn *t, char *out, size_t cap);
+/* The ALPN protocol both ends agreed on into `out`; returns its length, or
+ * -1 when none was negotiated (or it does not fit). */
+int tls_alpn_selected(const tls_conn *t, char *out, size_t cap);
 /* The subject CN of a verified client certificate into `out`, or -1. */
 int tls_peer_common_name(const tls_conn *t, char *out, size_t cap);
 
