@@ -29,7 +29,7 @@ enum {
     DB_E_QUERY = -3002,       /* PostgreSQL reported an error; see sqlstate */
     DB_E_SHUTDOWN = -3003,    /* the pool is closing */
     DB_E_NOMEM = -3004,
-    DB_E_TOO_MANY = -3005,    /* more than DB_MAX_QUEUED transactions waiting */
+    DB_E_TOO_MANY = -3005, /* more than DB_MAX_QUEUED transactions waiting */
 };
 
 #define DB_MAX_PARAMS 32
@@ -41,13 +41,13 @@ typedef struct db_txn db_txn;
 /* What a transaction's callback receives. Everything it points to is owned
  * by the pool and valid only during the callback. */
 typedef struct db_reply {
-    int status;               /* DB_OK or a DB_E_* code */
-    const char *sqlstate;     /* five characters on DB_E_QUERY, else "" */
-    const char *message;      /* PostgreSQL's primary message, or ours; "" on success */
-    const char *constraint;   /* violated constraint name on DB_E_QUERY, else "" */
-    int failed_statement;     /* index of the statement that failed, or -1 */
-    uint32_t retry_after_ms;  /* a hint with DB_E_UNAVAILABLE, else 0 */
-    int nresults;             /* on DB_OK: one result per statement, in order */
+    int status;              /* DB_OK or a DB_E_* code */
+    const char *sqlstate;    /* five characters on DB_E_QUERY, else "" */
+    const char *message;     /* PostgreSQL's primary message, or ours; "" on success */
+    const char *constraint;  /* violated constraint name on DB_E_QUERY, else "" */
+    int failed_statement;    /* index of the statement that failed, or -1 */
+    uint32_t retry_after_ms; /* a hint with DB_E_UNAVAILABLE, else 0 */
+    int nresults;            /* on DB_OK: one result per statement, in order */
     PGresult *const *results;
 } db_reply;
 
@@ -56,13 +56,13 @@ typedef struct db_reply {
 typedef void (*db_reply_cb)(const db_reply *reply, void *arg);
 
 typedef struct db_pool_stats {
-    int connections;       /* configured size */
-    int ready;             /* connected and prepared */
-    int in_flight;         /* transactions sent and not yet answered */
-    int queued;            /* transactions waiting for a connection */
-    uint64_t committed;    /* transactions answered DB_OK since start */
-    uint64_t failed;       /* transactions answered with an error since start */
-    uint64_t reconnects;   /* connection attempts after a failure */
+    int connections;     /* configured size */
+    int ready;           /* connected and prepared */
+    int in_flight;       /* transactions sent and not yet answered */
+    int queued;          /* transactions waiting for a connection */
+    uint64_t committed;  /* transactions answered DB_OK since start */
+    uint64_t failed;     /* transactions answered with an error since start */
+    uint64_t reconnects; /* connection attempts after a failure */
 } db_pool_stats;
 
 /* Creates a pool; nothing connects until db_pool_start. Returns NULL on
@@ -80,7 +80,8 @@ bool db_pool_available(const db_pool *pool);
 void db_pool_get_stats(const db_pool *pool, db_pool_stats *out);
 /* Waits for in-flight transactions, fails queued ones with DB_E_SHUTDOWN,
  * closes every connection and handle, then calls `on_closed` and frees the
- * pool. New transactions fail with DB_E_SHUTDOWN from now on. */
+ * pool. New transactions fail with DB_E_SHUTDOWN from now on. `on_closed`
+ * may be NULL; it runs after the pool is freed and after every reply. */
 void db_pool_close(db_pool *pool, void (*on_closed)(void *arg), void *arg);
 
 /* Starts a transaction. Never NULL except on out-of-memory. */

@@ -1,1 +1,66 @@
-/* placeholder: being written */ typedef int callfloor_placeholder;
+#include "dispatch.h"
+
+#include <stddef.h>
+
+#include "admin.h"
+#include "role.h"
+
+/* Who may send what. Finer checks that depend on the request's content
+ * (a user changing only their own password) are made in the handler. */
+static const dispatch_entry table[] = {
+    {CALLFLOOR__ENVELOPE__BODY_HELLO, ROLES_ANY, true, session_on_hello},
+    {CALLFLOOR__ENVELOPE__BODY_LOGIN, ROLES_ANY, true, session_on_login},
+    {CALLFLOOR__ENVELOPE__BODY_PING, ROLES_ANY, true, session_on_ping},
+    {CALLFLOOR__ENVELOPE__BODY_STATUS, ROLES_STAFF, false, admin_on_status},
+    {CALLFLOOR__ENVELOPE__BODY_USER_ADD, ROLES_ADMIN, false, admin_on_user_add},
+    {CALLFLOOR__ENVELOPE__BODY_USER_LIST, ROLES_ADMIN, false, admin_on_user_list},
+    {CALLFLOOR__ENVELOPE__BODY_USER_PASSWD, ROLES_ANY, false, admin_on_user_passwd},
+    {CALLFLOOR__ENVELOPE__BODY_USER_SET_DISABLED, ROLES_ADMIN, false, admin_on_user_set_disabled},
+    {CALLFLOOR__ENVELOPE__BODY_TEAM_ADD, ROLES_ADMIN, false, admin_on_team_add},
+    {CALLFLOOR__ENVELOPE__BODY_TEAM_LIST, ROLES_STAFF, false, admin_on_team_list},
+    {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
+};
+
+const dispatch_entry *dispatch_table(void) {
+    return table;
+}
+
+const dispatch_entry *dispatch_find(Callfloor__Envelope__BodyCase body) {
+    for (const dispatch_entry *e = table; e->handler != NULL; e++)
+        if (e->body == body)
+            return e;
+    return NULL;
+}
+
+/* The roles in `mask` as words, for a refusal that says who may do it. */
+static const char *roles_allowed(unsigned mask) {
+    if (mask == ROLES_ADMIN)
+        return "admin";
+    if (mask == ROLES_STAFF)
+        return "supervisor or admin";
+    if (mask == ROLES_SUPERVISOR)
+        return "supervisor";
+    return "agent";
+}
+
+void dispatch_request(request *req, bool logged_in) {
+    const dispatch_entry *e = dispatch_find(req->msg->body_case);
+    if (e == NULL) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__UNKNOWN_REQUEST, 0,
+                     "'%s' is not a request this server accepts", envelope_body_name(req->msg));
+        return;
+    }
+    if (!logged_in && !e->before_login) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__UNAUTHENTICATED, 0, "log in before sending '%s'",
+                     envelope_body_name(req->msg));
+        return;
+    }
+    if (logged_in && (e->roles & ROLE_BIT(req->role)) == 0) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__PERMISSION_DENIED, 0,
+                     "'%s' needs the %s role; you are logged in as %s %s",
+                     envelope_body_name(req->msg), roles_allowed(e->roles), role_name(req->role),
+                     req->username);
+        return;
+    }
+    e->handler(req);
+}

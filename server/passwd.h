@@ -12,7 +12,7 @@
 
 #define PASSWD_MIN_LENGTH 10
 #define PASSWD_MAX_LENGTH 1024
-#define PASSWD_HASH_MAX 160
+#define PASSWD_HASH_MAX   160
 
 enum {
     PASSWD_E_TOO_SHORT = -4001,
@@ -22,12 +22,15 @@ enum {
     PASSWD_E_BAD_HASH = -4005, /* verify: the stored string is not a valid PHC argon2id string */
 };
 
-/* Checks the policy (length). Returns 0 or PASSWD_E_TOO_SHORT/TOO_LONG. */
+/* Checks the policy (length): at least PASSWD_MIN_LENGTH characters
+ * (UTF-8 code points) and at most PASSWD_MAX_LENGTH bytes. Returns 0 or
+ * PASSWD_E_TOO_SHORT/TOO_LONG. */
 int passwd_check_policy(const char *password);
 /* Hashes with a fresh random salt into `out` (PASSWD_HASH_MAX bytes). */
 int passwd_hash(const char *password, char *out, size_t cap);
 /* Returns 0 when `password` matches `encoded`, else PASSWD_E_MISMATCH or
- * PASSWD_E_BAD_HASH. Constant time in the password. */
+ * PASSWD_E_BAD_HASH (also for parameters too costly to run), or
+ * PASSWD_E_HASH if argon2 ran out of memory. Constant time in the password. */
 int passwd_verify(const char *encoded, const char *password);
 /* True if `encoded` uses weaker parameters than the current ones. */
 bool passwd_needs_rehash(const char *encoded);
@@ -35,8 +38,8 @@ bool passwd_needs_rehash(const char *encoded);
  * the user does not exist so that both cases take the same time. */
 const char *passwd_dummy_hash(void);
 
-/* `status` is 0 or a PASSWD_E_* code; `hash` is the PHC string (hash only)
- * and valid only during the call. */
+/* `status` is 0 or a PASSWD_E_* code; `hash` is the PHC string (hash only),
+ * valid only during the call, and NULL when `status` is not 0. */
 typedef void (*passwd_hash_cb)(int status, const char *hash, void *arg);
 typedef void (*passwd_verify_cb)(int status, void *arg);
 

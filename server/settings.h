@@ -11,13 +11,13 @@
 
 typedef struct settings {
     /* [server] */
-    char *listen;               /* "host:port" */
-    char *instance_id;          /* "" = the host name */
+    char *listen;      /* "host:port" */
+    char *instance_id; /* "" = the host name */
     /* [tls] */
     char *tls_cert;
     char *tls_key;
-    char *tls_client_ca;        /* "" = no client certificates */
-    char *tls_profile;          /* "intermediate" or "modern" */
+    char *tls_client_ca; /* "" = no client certificates */
+    char *tls_profile;   /* "intermediate" or "modern" */
     /* [database] */
     char *db_conninfo;
     int db_pool_size;
@@ -39,9 +39,13 @@ extern const config_key settings_table[];
 
 /* Fills `s` with defaults, then the file (if `path` is not NULL), then the
  * `overrides` ("key=value" strings, from the command line). Checks values
- * that depend on each other. Returns 0 or -1 with a sentence in `err`. */
+ * that depend on each other. Returns 0 or -1 with a sentence in `err`; in
+ * both cases `s` is later released with settings_free. */
 int settings_load(settings *s, const char *path, char *const *overrides, int noverrides, char *err,
                   size_t errlen);
+/* Moves the values of the reloadable keys from `next` into `current`
+ * (and the replaced values into `next`, to be freed with it). */
+void settings_apply_reload(settings *current, settings *next);
 void settings_free(settings *s);
 
 #endif

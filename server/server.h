@@ -1,0 +1,30 @@
+/* server: the daemon's long-lived state, created in main() and handed to
+ * every module that needs the loop, the settings or the database. */
+#ifndef CALLFLOOR_SERVER_H
+#define CALLFLOOR_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "db.h"
+#include "settings.h"
+
+struct listener;
+struct session_registry;
+
+typedef struct server {
+    uv_loop_t *loop;
+    settings cfg;            /* current settings; reloadable keys change on SIGHUP */
+    const char *config_path; /* NULL when run without a file */
+    char instance_id[128];
+    uint64_t started_ms; /* uv_now at start */
+    int schema_version;
+    db_pool *db;
+    struct listener *listener;
+    struct session_registry *sessions;
+    bool draining;
+} server;
+
+#endif

@@ -1,0 +1,80 @@
+/* session: one client's protocol session on top of a conn: Hello, Login
+ * (argon2id verification in the thread pool), Ping, the logged-in user and
+ * role, and the registry of all sessions (counts by role, lookup by user).
+ * Every request becomes a `request` that is answered exactly once. */
+#ifndef CALLFLOOR_SESSION_H
+#define CALLFLOOR_SESSION_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "server.h"
+
+struct conn;
+typedef struct session session;
+
+/* A request in flight. It owns the decoded message and a reference on the
+ * conn, and copies who asked, so it stays valid after the client has gone.
+ * Exactly one of request_reply and request_fail must be called on it; both
+ * free it. */
+typedef struct request {
+    server *srv;
+    struct conn *conn;
+    uint64_t id;
+    envelope *msg;
+    uint64_t user_id; /* 0 before login */
+    Callfloor__Role role;
+    char username[65];
+} request;
+
+typedef struct session_counts {
+    unsigned total, agents, supervisors, admins;
+} session_counts;
+
+/* Creates the registry; NULL on out-of-memory. */
+struct session_registry *session_registry_create(void);
+void session_registry_destroy(struct session_registry *r);
+/* Adds the session's statements to the database catalog. */
+int session_prepare_statements(db_pool *pool);
+
+/* Called by the listener when TLS is established and when the conn closes. */
+session *session_create(server *srv, struct conn *c);
+void session_destroy(session *s);
+/* Handles one decoded envelope; takes ownership of `env`. */
+void session_handle(session *s, envelope *env);
+bool session_logged_in(const session *s);
+
+void session_get_counts(const server *srv, session_counts *out);
+/* Closes every session of `user_id` except `keep` (may be NULL). */
+void session_close_user(server *srv, uint64_t user_id, const session *keep,
+                        Callfloor__ErrorCode code, const char *reason);
+/* The session a request came from, or NULL if it has closed. */
+session *request_session(const request *req);
+
+/* Sends `reply` (its id is set to the request's) if the client is still
+ * there, then frees the request. */
+void request_reply(request *req, envelope *reply);
+/* Answers with an Error. `retry_after_ms` is 0 unless retrying can help. */
+void request_fail(request *req, Callfloor__ErrorCode code, uint32_t retry_after_ms, const char *fmt,
+                  ...) __attribute__((format(printf, 4, 5)));
+/* Answers with an empty Ok. */
+void request_ok(request *req);
+/* Answers a failed database transaction: UNAVAILABLE with the retry hint
+ * when PostgreSQL is unreachable, otherwise INTERNAL (and logs the cause
+ * under `what`, a short description of the operation). */
+void request_fail_db(request *req, const db_reply *reply, const char *what);
+
+/* Runs one prepared statement as a transaction on behalf of `req`. Returns
+ * true when submitted (then `cb` runs later); false after answering the
+ * request with an out-of-memory error. */
+bool request_query(request *req, const char *statement, int nparams, const char *const *params,
+                   db_reply_cb cb, void *arg);
+
+/* Dispatch table handlers for the messages this module owns. */
+void session_on_hello(request *req);
+void session_on_login(request *req);
+void session_on_ping(request *req);
+
+#endif
