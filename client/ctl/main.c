@@ -1,1 +1,877 @@
-int main(void) { return 0; }
+/* callfloorctl: the administrator's command line, over the same protocol as
+ * every other client. Each command is one row of the command table (its
+ * words, syntax, help and handler); parsing, help, connecting and error
+ * reporting are shared, so a new command is a row and a handler. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "client.h"
+#include "envelope.h"
+#include "i18n.h"
+#include "json.h"
+#include "pii.h"
+#include "role.h"
+#include "version.h"
+
+#define PROGRAM "callfloorctl"
+/* Returned by parsing steps that did not end the program. */
+#define CTL_CONTINUE (-1)
+
+enum {
+    OPT_ROLE = 1u << 0,
+    OPT_TEAM = 1u << 1,
+    OPT_DISPLAY_NAME = 1u << 2,
+    OPT_DESCRIPTION = 1u << 3,
+};
+
+typedef struct ctl_args {
+    const char *name;
+    const char *role_text;
+    Callfloor__Role role;
+    const char *team;
+    const char *display_name;
+    const char *description;
+    char new_password[CLI_PASSWORD_MAX + 1];
+} ctl_args;
+
+typedef struct ctl {
+    cli_conn_options conn;
+    bool json;
+    bool loop_ready;
+    uv_loop_t loop;
+    client *client;
+    buf out; /* what goes to standard output once the command succeeded */
+} ctl;
+
+typedef int (*ctl_handler)(ctl *x, const ctl_args *a);
+
+typedef struct ctl_command {
+    const char *words;
+    const char *synopsis; /* the arguments shown in the command list */
+    const char *usage;    /* all arguments, for the command's own help */
+    const char *summary;  /* one line, translated */
+    const char *details;  /* options and notes, translated; may be NULL */
+    bool takes_name;
+    unsigned options;
+    unsigned required;
+    bool new_password;
+    ctl_handler run; /* NULL for "help" */
+} ctl_command;
+
+static int run_status(ctl *x, const ctl_args *a);
+static int run_user_add(ctl *x, const ctl_args *a);
+static int run_user_list(ctl *x, const ctl_args *a);
+static int run_user_passwd(ctl *x, const ctl_args *a);
+static int run_user_disable(ctl *x, const ctl_args *a);
+static int run_user_enable(ctl *x, const ctl_args *a);
+static int run_team_add(ctl *x, const ctl_args *a);
+static int run_team_list(ctl *x, const ctl_args *a);
+
+static const char *const new_password_note =
+    N_("The new password is asked for twice on a terminal; otherwise it is the first\n"
+       "line of standard input. It is never taken from the command line.\n");
+
+static const ctl_command commands[] = {
+    {"status", "", "", N_("Show the server's state: version, sessions, database."), NULL, false, 0,
+     0, false, run_status},
+    {"user add", "NAME --role ROLE", "NAME --role ROLE [--team TEAM] [--display-name TEXT]",
+     N_("Create an account."),
+     N_("Options:\n"
+        "  --role ROLE          agent, supervisor or admin (required)\n"
+        "  --team TEAM          put the user in this team (create it first with 'team add')\n"
+        "  --display-name TEXT  the name others see, e.g. 张伟\n"),
+     true, OPT_ROLE | OPT_TEAM | OPT_DISPLAY_NAME, OPT_ROLE, true, run_user_add},
+    {"user list", "", "", N_("List the accounts."), NULL, false, 0, 0, false, run_user_list},
+    {"user passwd", "NAME", "NAME", N_("Set a new password for an account."), NULL, true, 0, 0,
+     true, run_user_passwd},
+    {"user disable", "NAME", "NAME", N_("Disable an account and end its open sessions."), NULL,
+     true, 0, 0, false, run_user_disable},
+    {"user enable", "NAME", "NAME", N_("Enable a disabled account again."), NULL, true, 0, 0, false,
+     run_user_enable},
+    {"team add", "NAME", "NAME [--description TEXT]", N_("Create a team."),
+     N_("Options:\n"
+        "  --description TEXT   what the team is for, e.g. 信用卡一组\n"),
+     true, OPT_DESCRIPTION, 0, false, run_team_add},
+    {"team list", "", "", N_("List the teams and how many active members each has."), NULL, false,
+     0, 0, false, run_team_list},
+    {"help", "[COMMAND]", "[COMMAND]", N_("Show the help for all commands, or for one."), NULL,
+     false, 0, 0, false, NULL},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+/* ---- help ---- */
+
+static bool is_help_flag(const char *arg) {
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* Prints the commands whose words start with `group` (all when NULL). */
+static void print_command_list(FILE *f, const char *group) {
+    cli_table t;
+    buf out = BUF_INIT;
+    size_t glen = group ? strlen(group) : 0;
+    cli_table_init(&t, 2, NULL);
+    for (size_t k = 0; k < NCOMMANDS; k++) {
+        const ctl_command *c = &commands[k];
+        if (group && (strncmp(c->words, group, glen) != 0 || c->words[glen] != ' '))
+            continue;
+        char synopsis[128];
+        snprintf(synopsis, sizeof synopsis, "  %s%s%s", c->words, *c->synopsis ? " " : "",
+                 c->synopsis);
+        const char *row[2] = {synopsis, _(c->summary)};
+        cli_table_add_row(&t, row);
+    }
+    cli_table_render(&t, &out);
+    fwrite(buf_head(&out), 1, buf_pending(&out), f);
+    buf_free(&out);
+    cli_table_free(&t);
+}
+
+static void print_main_help(void) {
+    printf(_("Usage: %s [OPTIONS] COMMAND [ARGUMENTS]\n"
+             "\n"
+             "Administers a callfloor server: accounts, teams, and its status.\n"
+             "\n"
+             "Commands:\n"),
+           PROGRAM);
+    print_command_list(stdout, NULL);
+    fputs(_("\nOutput options:\n"
+            "  --json                print one JSON document on standard output, also for\n"
+            "                        errors: {\"error\":{\"code\":...,\"message\":...}}\n"
+            "  --help                show this help ('COMMAND --help' for one command)\n"
+            "  --version             show the version\n"
+            "\n"),
+          stdout);
+    cli_conn_print_help(stdout);
+    printf(_("\nExit status: 0 done; 1 the server refused or failed the request or the\n"
+             "login; 2 wrong usage; 3 no connection (network, TLS, protocol, timeout).\n"
+             "\n"
+             "Examples:\n"
+             "  %s --user admin status\n"
+             "  %s --user admin user add zhangwei --role agent --team north --display-name 张伟\n"
+             "  %s --user admin --json user list\n"),
+           PROGRAM, PROGRAM, PROGRAM);
+}
+
+static void print_command_help(const ctl_command *c) {
+    printf(_("Usage: %s [OPTIONS] %s%s%s\n\n"), PROGRAM, c->words, *c->usage ? " " : "", c->usage);
+    printf("%s\n", _(c->summary));
+    if (c->details)
+        printf("\n%s", _(c->details));
+    if (c->new_password)
+        printf("\n%s", _(new_password_note));
+    printf(_("\nRun '%s --help' for the connection and output options.\n"), PROGRAM);
+}
+
+static void print_group_help(FILE *f, const char *group) {
+    fprintf(f, _("Usage: %s [OPTIONS] %s COMMAND [ARGUMENTS]\n\nCommands:\n"), PROGRAM, group);
+    print_command_list(f, group);
+    fprintf(f, _("\nRun '%s %s COMMAND --help' for a command's options.\n"), PROGRAM, group);
+}
+
+/* ---- failures ---- */
+
+static int report(ctl *x, const cli_failure *f) {
+    cli_failure_print(f, PROGRAM, x->json);
+    return f->exit_code;
+}
+
+/* A usage error goes to standard error with a hint where help is; in JSON
+ * mode the error document goes to standard output as well. */
+static int usage_error(ctl *x, const char *help_topic, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int usage_error(ctl *x, const char *help_topic, const char *fmt, ...) {
+    char message[CLI_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    cli_failure f;
+    cli_failure_usage(&f, "%s", message);
+    cli_failure_print(&f, PROGRAM, false);
+    if (help_topic && *help_topic)
+        fprintf(stderr, _("Try '%s %s --help'.\n"), PROGRAM, help_topic);
+    else if (help_topic)
+        fprintf(stderr, _("Try '%s --help'.\n"), PROGRAM);
+    if (x->json)
+        cli_failure_print(&f, PROGRAM, true);
+    return f.exit_code;
+}
+
+static int report_status(ctl *x, int status) {
+    cli_failure f;
+    const char *sentence = x->client ? client_last_error(x->client) : NULL;
+    Callfloor__ErrorCode code = x->client ? client_last_server_code(x->client)
+                                          : CALLFLOOR__ERROR_CODE__ERROR_CODE_UNSPECIFIED;
+    cli_failure_from_status(&f, status, sentence, code);
+    return report(x, &f);
+}
+
+/* ---- option parsing ---- */
+
+/* Options valid before and after the command: --json and the connection
+ * flags. Returns 1 when consumed, 0 when not one of them, -1 on error. */
+static int parse_common_option(ctl *x, int argc, char **argv, int *i, char *err, size_t errlen) {
+    if (strcmp(argv[*i], "--json") == 0) {
+        x->json = true;
+        return 1;
+    }
+    return cli_conn_parse_flag(&x->conn, argc, argv, i, err, errlen);
+}
+
+static int parse_global_options(ctl *x, int argc, char **argv, int *i) {
+    char err[CLI_MESSAGE_MAX];
+    for (; *i < argc && argv[*i][0] == '-' && argv[*i][1] != '\0'; ++*i) {
+        const char *arg = argv[*i];
+        if (is_help_flag(arg)) {
+            print_main_help();
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("%s (callfloor) %s\n", PROGRAM, CALLFLOOR_VERSION);
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(arg, "--") == 0) {
+            ++*i;
+            break;
+        }
+        int rc = parse_common_option(x, argc, argv, i, err, sizeof err);
+        if (rc < 0)
+            return usage_error(x, "", "%s", err);
+        if (rc == 0)
+            return usage_error(x, "", _("unknown option '%s'"), arg);
+    }
+    return CTL_CONTINUE;
+}
+
+static const char **option_slot(ctl_args *a, unsigned option) {
+    switch (option) {
+    case OPT_ROLE:
+        return &a->role_text;
+    case OPT_TEAM:
+        return &a->team;
+    case OPT_DISPLAY_NAME:
+        return &a->display_name;
+    default:
+        return &a->description;
+    }
+}
+
+static int parse_command_option(const ctl_command *c, ctl_args *a, int argc, char **argv, int *i,
+                                char *err, size_t errlen) {
+    static const struct {
+        unsigned bit;
+        const char *flag;
+    } flags[] = {{OPT_ROLE, "--role"},
+                 {OPT_TEAM, "--team"},
+                 {OPT_DISPLAY_NAME, "--display-name"},
+                 {OPT_DESCRIPTION, "--description"}};
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
+        if (!(c->options & flags[k].bit))
+            continue;
+        int rc =
+            cli_flag_value(argc, argv, i, flags[k].flag, option_slot(a, flags[k].bit), err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int check_command_args(ctl *x, const ctl_command *c, ctl_args *a) {
+    if (c->takes_name && a->name == NULL)
+        return usage_error(x, c->words, _("'%s' needs a name"), c->words);
+    if ((c->required & OPT_ROLE) && a->role_text == NULL)
+        return usage_error(x, c->words, _("'%s' needs --role (agent, supervisor or admin)"),
+                           c->words);
+    if (a->role_text && role_parse(a->role_text, &a->role) < 0)
+        return usage_error(x, c->words, _("invalid role '%s': use agent, supervisor or admin"),
+                           a->role_text);
+    return CTL_CONTINUE;
+}
+
+static int parse_command_args(ctl *x, const ctl_command *c, int argc, char **argv, int start,
+                              ctl_args *a) {
+    char err[CLI_MESSAGE_MAX];
+    for (int j = start; j < argc && strcmp(argv[j], "--") != 0; j++)
+        if (is_help_flag(argv[j])) {
+            print_command_help(c);
+            return CLI_EXIT_OK;
+        }
+    bool options_done = false;
+    for (int j = start; j < argc; j++) {
+        const char *arg = argv[j];
+        if (!options_done && strcmp(arg, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (!options_done && arg[0] == '-' && arg[1] != '\0') {
+            int rc = parse_command_option(c, a, argc, argv, &j, err, sizeof err);
+            if (rc == 0)
+                rc = parse_common_option(x, argc, argv, &j, err, sizeof err);
+            if (rc < 0)
+                return usage_error(x, c->words, "%s", err);
+            if (rc == 0)
+                return usage_error(x, c->words, _("unknown option '%s' for '%s'"), arg, c->words);
+            continue;
+        }
+        if (!c->takes_name || a->name != NULL)
+            return usage_error(x, c->words, _("unexpected argument '%s'"), arg);
+        a->name = arg;
+    }
+    return check_command_args(x, c, a);
+}
+
+/* ---- finding the command ---- */
+
+/* How many of `words` the command's words match, or 0 if not all do. */
+static size_t match_words(const char *spec, int n, char **words) {
+    size_t matched = 0;
+    while (*spec) {
+        size_t len = strcspn(spec, " ");
+        if ((int)matched >= n || strlen(words[matched]) != len ||
+            strncmp(words[matched], spec, len) != 0)
+            return 0;
+        matched++;
+        spec += len;
+        spec += *spec == ' ';
+    }
+    return matched;
+}
+
+static const ctl_command *find_command(int n, char **words, size_t *nwords) {
+    const ctl_command *best = NULL;
+    *nwords = 0;
+    for (size_t k = 0; k < NCOMMANDS; k++) {
+        size_t m = match_words(commands[k].words, n, words);
+        if (m > *nwords) {
+            best = &commands[k];
+            *nwords = m;
+        }
+    }
+    return best;
+}
+
+static bool is_group(const char *word) {
+    size_t len = strlen(word);
+    for (size_t k = 0; k < NCOMMANDS; k++)
+        if (strncmp(commands[k].words, word, len) == 0 && commands[k].words[len] == ' ')
+            return true;
+    return false;
+}
+
+static int unknown_command(ctl *x, int n, char **words) {
+    if (!is_group(words[0]))
+        return usage_error(x, "", _("unknown command '%s'"), words[0]);
+    if (n >= 2 && is_help_flag(words[1])) {
+        print_group_help(stdout, words[0]);
+        return CLI_EXIT_OK;
+    }
+    if (n < 2 || words[1][0] == '-') {
+        print_group_help(stderr, words[0]);
+        return usage_error(x, NULL, _("'%s' needs a command, listed above"), words[0]);
+    }
+    return usage_error(x, words[0], _("unknown command '%s %s'"), words[0], words[1]);
+}
+
+static int run_help(ctl *x, int n, char **words) {
+    if (n == 0) {
+        print_main_help();
+        return CLI_EXIT_OK;
+    }
+    size_t nwords;
+    const ctl_command *c = find_command(n, words, &nwords);
+    if (c && (int)nwords == n) {
+        print_command_help(c);
+        return CLI_EXIT_OK;
+    }
+    if (n == 1 && is_group(words[0])) {
+        print_group_help(stdout, words[0]);
+        return CLI_EXIT_OK;
+    }
+    return usage_error(x, "", _("no help for '%s': there is no such command"), words[0]);
+}
+
+/* ---- talking to the server ---- */
+
+static int connect_client(ctl *x) {
+    client_options co;
+    cli_conn_to_client(&x->conn, PROGRAM, &co);
+    int rc = uv_loop_init(&x->loop);
+    if (rc < 0) {
+        fprintf(stderr, _("%s: cannot start the event loop: %s\n"), PROGRAM, uv_strerror(rc));
+        return CLI_EXIT_SERVER;
+    }
+    x->loop_ready = true;
+    x->client = client_create(&x->loop, &co);
+    cli_conn_wipe(&x->conn);
+    if (x->client == NULL)
+        return report_status(x, CLIENT_E_NOMEM);
+    int status = client_connect_sync(x->client);
+    return status == 0 ? CLI_EXIT_OK : report_status(x, status);
+}
+
+/* Sends `req` and waits. On CLI_EXIT_OK *reply holds an answer of type
+ * `want` for the caller to free; otherwise the failure has been reported. */
+static int call(ctl *x, envelope *req, Callfloor__Envelope__BodyCase want, envelope **reply) {
+    int status = client_call_sync(x->client, req, reply);
+    if (status < 0)
+        return report_status(x, status);
+    cli_failure f;
+    if ((*reply)->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR) {
+        cli_failure_from_error(&f, (*reply)->error);
+    } else if ((*reply)->body_case != want) {
+        f.exit_code = CLI_EXIT_CONNECT;
+        f.code = "PROTOCOL_ERROR";
+        snprintf(f.message, sizeof f.message,
+                 _("the server answered %s with %s (are %s and callfloord the same version?)"),
+                 envelope_body_name(req), envelope_body_name(*reply), PROGRAM);
+    } else {
+        return CLI_EXIT_OK;
+    }
+    envelope_free(*reply);
+    *reply = NULL;
+    return report(x, &f);
+}
+
+/* ---- output helpers ---- */
+
+static void json_time(json_writer *w, const char *key, int64_t unix_s) {
+    char text[32];
+    json_key(w, key);
+    if (unix_s == 0) {
+        json_null(w);
+        return;
+    }
+    cli_format_utc_time(unix_s, text, sizeof text);
+    json_string(w, text);
+}
+
+static void json_optional_string(json_writer *w, const char *key, const char *s) {
+    json_key(w, key);
+    if (s && *s)
+        json_string(w, s);
+    else
+        json_null(w);
+}
+
+static void json_user(json_writer *w, const Callfloor__User *u) {
+    json_object_begin(w);
+    json_kv_uint(w, "id", u->id);
+    json_kv_string(w, "username", u->username);
+    json_kv_string(w, "display_name", u->display_name);
+    json_kv_string(w, "role", role_name(u->role));
+    json_optional_string(w, "team", u->team);
+    json_kv_bool(w, "disabled", u->disabled);
+    json_time(w, "created_at", u->created_at);
+    json_time(w, "last_login_at", u->last_login_at);
+    json_object_end(w);
+}
+
+static void json_team(json_writer *w, const Callfloor__Team *t) {
+    json_object_begin(w);
+    json_kv_uint(w, "id", t->id);
+    json_kv_string(w, "name", t->name);
+    json_kv_string(w, "description", t->description);
+    json_kv_uint(w, "members", t->members);
+    json_object_end(w);
+}
+
+/* Renders a finished table into the output; frees it either way. */
+static int emit_table(ctl *x, cli_table *t) {
+    int rc = cli_table_render(t, &x->out);
+    cli_table_free(t);
+    if (rc < 0)
+        return report_status(x, CLIENT_E_NOMEM);
+    return CLI_EXIT_OK;
+}
+
+static void format_uptime(int64_t s, char *out, size_t cap) {
+    int h = (int)(s / 3600 % 24), m = (int)(s / 60 % 60), sec = (int)(s % 60);
+    if (s >= 86400)
+        snprintf(out, cap, _("%lld d %02d:%02d:%02d"), (long long)(s / 86400), h, m, sec);
+    else
+        snprintf(out, cap, "%02d:%02d:%02d", h, m, sec);
+}
+
+/* ---- commands ---- */
+
+static void status_json(ctl *x, const Callfloor__StatusReply *s) {
+    json_writer w;
+    json_init(&w, &x->out);
+    json_object_begin(&w);
+    json_kv_string(&w, "server_version", s->server_version);
+    json_kv_string(&w, "instance_id", s->instance_id);
+    json_kv_int(&w, "uptime_s", s->uptime_s);
+    json_kv_uint(&w, "sessions", s->sessions);
+    json_kv_uint(&w, "agents", s->agents);
+    json_kv_uint(&w, "supervisors", s->supervisors);
+    json_kv_uint(&w, "admins", s->admins);
+    json_kv_bool(&w, "db_ok", s->db_ok);
+    json_kv_uint(&w, "db_connections", s->db_connections);
+    json_kv_uint(&w, "db_connections_ready", s->db_connections_ready);
+    json_kv_uint(&w, "db_queued", s->db_queued);
+    json_kv_uint(&w, "schema_version", s->schema_version);
+    json_kv_uint(&w, "connections", s->connections);
+    json_object_end(&w);
+}
+
+static int status_text(ctl *x, const Callfloor__StatusReply *s) {
+    char uptime[64], conns[128], sessions[128], pool[128], schema[32];
+    format_uptime(s->uptime_s, uptime, sizeof uptime);
+    snprintf(conns, sizeof conns, _("%u open, %u logged in"), s->connections, s->sessions);
+    snprintf(sessions, sizeof sessions, _("agents %u, supervisors %u, admins %u"), s->agents,
+             s->supervisors, s->admins);
+    snprintf(pool, sizeof pool, _("%u of %u connections ready, %u queries waiting"),
+             s->db_connections_ready, s->db_connections, s->db_queued);
+    snprintf(schema, sizeof schema, "%u", s->schema_version);
+    const char *rows[][2] = {
+        {_("server"), x->conn.server},
+        {_("version"), s->server_version},
+        {_("instance"), s->instance_id},
+        {_("uptime"), uptime},
+        {_("connections"), conns},
+        {_("sessions"), sessions},
+        {_("database"), s->db_ok ? _("ok") : _("UNREACHABLE (see the server's log)")},
+        {_("database pool"), pool},
+        {_("schema version"), schema},
+    };
+    cli_table t;
+    cli_table_init(&t, 2, NULL);
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++)
+        if (cli_table_add_row(&t, rows[k]) < 0) {
+            cli_table_free(&t);
+            return report_status(x, CLIENT_E_NOMEM);
+        }
+    return emit_table(x, &t);
+}
+
+static int run_status(ctl *x, const ctl_args *a) {
+    (void)a;
+    Callfloor__Status msg = CALLFLOOR__STATUS__INIT;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_STATUS;
+    req.status = &msg;
+    envelope *reply;
+    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_STATUS_REPLY, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (x->json)
+        status_json(x, reply->status_reply);
+    else
+        rc = status_text(x, reply->status_reply);
+    envelope_free(reply);
+    return rc;
+}
+
+static int add_user_row(cli_table *t, const Callfloor__User *u) {
+    char id[24], created[32], last[32];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)u->id);
+    cli_format_local_time(u->created_at, created, sizeof created);
+    if (u->last_login_at)
+        cli_format_local_time(u->last_login_at, last, sizeof last);
+    else
+        snprintf(last, sizeof last, "%s", _("never"));
+    const char *row[] = {id,
+                         u->username,
+                         u->display_name,
+                         role_name(u->role),
+                         *u->team ? u->team : "-",
+                         u->disabled ? _("disabled") : _("active"),
+                         created,
+                         last};
+    return cli_table_add_row(t, row);
+}
+
+static int user_list_text(ctl *x, const Callfloor__UserListReply *list) {
+    if (list->n_users == 0) {
+        buf_appendf(&x->out, _("No users yet; add one with '%s user add NAME --role ROLE'.\n"),
+                    PROGRAM);
+        return CLI_EXIT_OK;
+    }
+    const char *header[] = {_("ID"),   _("USER"),   _("NAME"),    _("ROLE"),
+                            _("TEAM"), _("STATUS"), _("CREATED"), _("LAST LOGIN")};
+    cli_table t;
+    int rc = cli_table_init(&t, 8, header);
+    for (size_t k = 0; k < list->n_users && rc == 0; k++)
+        rc = add_user_row(&t, list->users[k]);
+    if (rc < 0) {
+        cli_table_free(&t);
+        return report_status(x, CLIENT_E_NOMEM);
+    }
+    return emit_table(x, &t);
+}
+
+static int run_user_list(ctl *x, const ctl_args *a) {
+    (void)a;
+    Callfloor__UserList msg = CALLFLOOR__USER_LIST__INIT;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_USER_LIST;
+    req.user_list = &msg;
+    envelope *reply;
+    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_USER_LIST_REPLY, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    const Callfloor__UserListReply *list = reply->user_list_reply;
+    if (x->json) {
+        json_writer w;
+        json_init(&w, &x->out);
+        json_object_begin(&w);
+        json_key(&w, "users");
+        json_array_begin(&w);
+        for (size_t k = 0; k < list->n_users; k++)
+            json_user(&w, list->users[k]);
+        json_array_end(&w);
+        json_object_end(&w);
+    } else {
+        rc = user_list_text(x, list);
+    }
+    envelope_free(reply);
+    return rc;
+}
+
+static int run_user_add(ctl *x, const ctl_args *a) {
+    Callfloor__UserAdd msg = CALLFLOOR__USER_ADD__INIT;
+    msg.username = (char *)a->name;
+    msg.display_name = (char *)(a->display_name ? a->display_name : "");
+    msg.role = a->role;
+    msg.team = (char *)(a->team ? a->team : "");
+    msg.password = (char *)a->new_password;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_USER_ADD;
+    req.user_add = &msg;
+    envelope *reply;
+    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_USER, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (x->json) {
+        json_writer w;
+        json_init(&w, &x->out);
+        json_object_begin(&w);
+        json_key(&w, "user");
+        json_user(&w, reply->user);
+        json_object_end(&w);
+    } else if (a->team && *a->team) {
+        buf_appendf(&x->out, _("Created user %s (id %llu), %s in team %s.\n"), a->name,
+                    (unsigned long long)reply->user->id, role_name(a->role), a->team);
+    } else {
+        buf_appendf(&x->out, _("Created user %s (id %llu), %s without a team.\n"), a->name,
+                    (unsigned long long)reply->user->id, role_name(a->role));
+    }
+    envelope_free(reply);
+    return CLI_EXIT_OK;
+}
+
+/* The commands answered with Ok print the same JSON shape. */
+static void ok_json(ctl *x, const char *username, int disabled) {
+    json_writer w;
+    json_init(&w, &x->out);
+    json_object_begin(&w);
+    json_kv_bool(&w, "ok", true);
+    json_kv_string(&w, "username", username);
+    if (disabled >= 0)
+        json_kv_bool(&w, "disabled", disabled);
+    json_object_end(&w);
+}
+
+static int run_user_passwd(ctl *x, const ctl_args *a) {
+    Callfloor__UserPasswd msg = CALLFLOOR__USER_PASSWD__INIT;
+    msg.username = (char *)a->name;
+    msg.password = (char *)a->new_password;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_USER_PASSWD;
+    req.user_passwd = &msg;
+    envelope *reply;
+    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    envelope_free(reply);
+    if (x->json)
+        ok_json(x, a->name, -1);
+    else
+        buf_appendf(&x->out, _("Changed the password of %s; their other sessions were ended.\n"),
+                    a->name);
+    return CLI_EXIT_OK;
+}
+
+static int set_disabled(ctl *x, const char *username, bool disabled) {
+    Callfloor__UserSetDisabled msg = CALLFLOOR__USER_SET_DISABLED__INIT;
+    msg.username = (char *)username;
+    msg.disabled = disabled;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_USER_SET_DISABLED;
+    req.user_set_disabled = &msg;
+    envelope *reply;
+    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    envelope_free(reply);
+    if (x->json)
+        ok_json(x, username, disabled);
+    else if (disabled)
+        buf_appendf(&x->out, _("Disabled %s; their open sessions were ended.\n"), username);
+    else
+        buf_appendf(&x->out, _("Enabled %s.\n"), username);
+    return CLI_EXIT_OK;
+}
+
+static int run_user_disable(ctl *x, const ctl_args *a) {
+    return set_disabled(x, a->name, true);
+}
+
+static int run_user_enable(ctl *x, const ctl_args *a) {
+    return set_disabled(x, a->name, false);
+}
+
+static int run_team_add(ctl *x, const ctl_args *a) {
+    Callfloor__TeamAdd msg = CALLFLOOR__TEAM_ADD__INIT;
+    msg.name = (char *)a->name;
+    msg.description = (char *)(a->description ? a->description : "");
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_TEAM_ADD;
+    req.team_add = &msg;
+    envelope *reply;
+    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_TEAM, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (x->json) {
+        json_writer w;
+        json_init(&w, &x->out);
+        json_object_begin(&w);
+        json_key(&w, "team");
+        json_team(&w, reply->team);
+        json_object_end(&w);
+    } else {
+        buf_appendf(&x->out, _("Created team %s (id %llu).\n"), a->name,
+                    (unsigned long long)reply->team->id);
+    }
+    envelope_free(reply);
+    return CLI_EXIT_OK;
+}
+
+static int team_list_text(ctl *x, const Callfloor__TeamListReply *list) {
+    if (list->n_teams == 0) {
+        buf_appendf(&x->out, _("No teams yet; add one with '%s team add NAME'.\n"), PROGRAM);
+        return CLI_EXIT_OK;
+    }
+    const char *header[] = {_("ID"), _("TEAM"), _("MEMBERS"), _("DESCRIPTION")};
+    cli_table t;
+    int rc = cli_table_init(&t, 4, header);
+    for (size_t k = 0; k < list->n_teams && rc == 0; k++) {
+        const Callfloor__Team *team = list->teams[k];
+        char id[24], members[16];
+        snprintf(id, sizeof id, "%llu", (unsigned long long)team->id);
+        snprintf(members, sizeof members, "%u", team->members);
+        const char *row[] = {id, team->name, members, team->description};
+        rc = cli_table_add_row(&t, row);
+    }
+    if (rc < 0) {
+        cli_table_free(&t);
+        return report_status(x, CLIENT_E_NOMEM);
+    }
+    return emit_table(x, &t);
+}
+
+static int run_team_list(ctl *x, const ctl_args *a) {
+    (void)a;
+    Callfloor__TeamList msg = CALLFLOOR__TEAM_LIST__INIT;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_TEAM_LIST;
+    req.team_list = &msg;
+    envelope *reply;
+    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_TEAM_LIST_REPLY, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    const Callfloor__TeamListReply *list = reply->team_list_reply;
+    if (x->json) {
+        json_writer w;
+        json_init(&w, &x->out);
+        json_object_begin(&w);
+        json_key(&w, "teams");
+        json_array_begin(&w);
+        for (size_t k = 0; k < list->n_teams; k++)
+            json_team(&w, list->teams[k]);
+        json_array_end(&w);
+        json_object_end(&w);
+    } else {
+        rc = team_list_text(x, list);
+    }
+    envelope_free(reply);
+    return rc;
+}
+
+/* ---- main ---- */
+
+static int write_output(ctl *x) {
+    if (x->json && buf_append_str(&x->out, "\n") < 0)
+        return report_status(x, CLIENT_E_NOMEM);
+    if (cli_write_stdout(&x->out) == 0)
+        return CLI_EXIT_OK;
+    fprintf(stderr, _("%s: cannot write the output: %s\n"), PROGRAM, strerror(errno));
+    return CLI_EXIT_SERVER;
+}
+
+/* Everything the user types (passwords included) is read before
+ * connecting, so the session never sits idle waiting for a person. */
+static int execute(ctl *x, const ctl_command *c, ctl_args *a) {
+    char err[CLI_MESSAGE_MAX];
+    if (cli_conn_finish(&x->conn, err, sizeof err) < 0)
+        return usage_error(x, NULL, "%s", err);
+    if (c->new_password && cli_read_new_password(a->name, a->new_password, sizeof a->new_password,
+                                                 err, sizeof err) < 0)
+        return usage_error(x, NULL, "%s", err);
+    int rc = connect_client(x);
+    if (rc == CLI_EXIT_OK)
+        rc = c->run(x, a);
+    pii_wipe(a->new_password, sizeof a->new_password);
+    return rc == CLI_EXIT_OK ? write_output(x) : rc;
+}
+
+static int ctl_main(ctl *x, int argc, char **argv) {
+    int i = 1;
+    int rc = parse_global_options(x, argc, argv, &i);
+    if (rc != CTL_CONTINUE)
+        return rc;
+    if (i >= argc)
+        return usage_error(x, "", _("no command given"));
+    size_t nwords;
+    const ctl_command *c = find_command(argc - i, argv + i, &nwords);
+    if (c == NULL)
+        return unknown_command(x, argc - i, argv + i);
+    if (c->run == NULL)
+        return run_help(x, argc - i - 1, argv + i + 1);
+    ctl_args a;
+    memset(&a, 0, sizeof a);
+    rc = parse_command_args(x, c, argc, argv, i + (int)nwords, &a);
+    return rc != CTL_CONTINUE ? rc : execute(x, c, &a);
+}
+
+static void ctl_cleanup(ctl *x) {
+    if (x->client)
+        client_destroy(x->client);
+    if (x->loop_ready) {
+        uv_run(&x->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&x->loop);
+    }
+    cli_conn_wipe(&x->conn);
+    buf_free(&x->out);
+}
+
+int main(int argc, char **argv) {
+    i18n_init();
+    cli_setup_process();
+    ctl x;
+    memset(&x, 0, sizeof x);
+    cli_conn_init(&x.conn);
+    int rc = ctl_main(&x, argc, argv);
+    ctl_cleanup(&x);
+    return rc;
+}

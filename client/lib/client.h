@@ -64,11 +64,17 @@ void client_on_closed(client *c, client_closed_cb cb, void *arg);
  * CLIENT_E_* code (then `cb` is never called). */
 int client_request(client *c, envelope *req, client_reply_cb cb, void *arg);
 /* Closes the connection (pending requests get CLIENT_E_CLOSED) and frees
- * the client once its handles are closed; `c` must not be used afterwards. */
+ * the client once its handles are closed; `c` must not be used afterwards.
+ * Safe to call from any of the client's callbacks. The memory is released
+ * by close callbacks, so the loop must run once more (uv_run) afterwards. */
 void client_destroy(client *c);
 bool client_is_ready(const client *c);
 /* The last failure as a sentence that says what to do next. */
 const char *client_last_error(const client *c);
+/* The code of the last Error the server sent instead of a HelloReply or
+ * LoginReply, or in a Closing push; ERROR_CODE_UNSPECIFIED if none. Lets
+ * callers tell INVALID_CREDENTIALS from ACCOUNT_DISABLED after CLIENT_E_AUTH. */
+Callfloor__ErrorCode client_last_server_code(const client *c);
 /* What the server said in HelloReply and LoginReply. */
 const Callfloor__User *client_user(const client *c);
 const char *client_server_version(const client *c);
