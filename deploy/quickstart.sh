@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# quickstart.sh: from a fresh Debian 12 machine to a running callfloor with
+# demo data: dependencies, a build, the dev stack (deploy/devstack.sh) and
+# demo teams and users. Safe to run again: what exists is kept.
+set -euo pipefail
+
+PROGRAM=${0##*/}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$REPO/build
+DIR=$REPO/var/devstack
+LEDGER=$DIR/demo-passwords.txt
+
+usage() {
+    cat <<EOF
+Usage: $PROGRAM [--help]
+
+On Debian 12, as root or a user with sudo:
+  1. installs the build dependencies (deploy/install-deps.sh)
+  2. builds everything into build/ (CMake, RelWithDebInfo)
+  3. starts PostgreSQL and callfloord under var/devstack (deploy/devstack.sh)
+  4. loads demo data: teams 一组 and 二组, two supervisors and four agents,
+     whose passwords go to var/devstack/demo-passwords.txt (mode 0600)
+and then prints what to type next. Running it again keeps what exists.
+EOF
+}
+
+die() {
+    echo "$PROGRAM: $*" >&2
+    exit 1
+}
+
+say() {
+    echo "$PROGRAM: $*" >&2
+}
+
+build() {
+    local log=$BUILD/quickstart-build.log
+    mkdir -p "$BUILD"
+    say "building into $BUILD (log: $log)"
+    if ! { cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+        cmake --build "$BUILD" -j"$(nproc)"; } >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        die "the build failed (the end of $log is above)"
+    fi
+}
+
+ctl() {
+    "$BUILD/bin/callfloorctl" "$@"
+}
+
+# True when callfloorctl's --json output says the thing already exists.
+already_exists() {
+    grep -q '"code": *"ALREADY_EXISTS"' <<<"$1"
+}
+
+# demo_team NAME DESCRIPTION
+demo_team() {
+    local out
+    out=$(ctl --json team add "$1" --description "$2" 2>&1) || already_exists "$out" ||
+        die "cannot add team $1: $out"
+}
+
+# The demo password of USER recorded in the ledger, if any.
+ledger_password() {
+    [ -f "$LEDGER" ] || return 0
+    awk -v u="$1" '$1 == u { print $3; exit }' "$LEDGER"
+}
+
+# demo_user NAME ROLE TEAM DISPLAY_NAME: the account exists afterwards with
+# the password the ledger records for it.
+demo_user() {
+    local name=$1 role=$2 team=$3 display=$4 password out
+    password=$(ledger_password "$name")
+    if [ -z "$password" ]; then
+        password=$(openssl rand -hex 8)
+        if [ ! -f "$LEDGER" ]; then
+            (umask 077 && printf '# %-10s %-10s %-16s %s\n' user role password team >"$LEDGER")
+        fi
+        printf '%-12s %-10s %-16s %s\n' "$name" "$role" "$password" "$team" >>"$LEDGER"
+    fi
+    if ! out=$(printf '%s\n' "$password" |
+        ctl --json user add "$name" --role "$role" --team "$team" --display-name "$display" 2>&1); then
+        already_exists "$out" || die "cannot add user $name: $out"
+        out=$(printf '%s\n' "$password" | ctl user passwd "$name" 2>&1) ||
+            die "user $name exists, and setting its demo password failed: $out"
+    fi
+}
+
+demo_teams() {
+    demo_team 一组 "信用卡电销一组"
+    demo_team 二组 "信用卡电销二组"
+}
+
+demo_users() {
+    demo_user lihua supervisor 一组 李华
+    demo_user wangfang supervisor 二组 王芳
+    demo_user zhangwei agent 一组 张伟
+    demo_user liuyang agent 一组 刘洋
+    demo_user chenjing agent 二组 陈静
+    demo_user zhaolei agent 二组 赵磊
+}
+
+# Everything a demo needs, in dependency order; each step is idempotent.
+demo_data() {
+    say "loading demo data"
+    demo_teams
+    demo_users
+}
+
+next_steps() {
+    cat <<EOF
+
+callfloor is running (data, configuration and logs in var/devstack/).
+Try it:
+
+  cd $REPO
+  eval "\$(deploy/devstack.sh env)"     # connect as admin
+  build/bin/callfloorctl status
+  build/bin/callfloorctl user list
+  build/bin/callfloorctl team list
+
+Demo users (agents zhangwei, liuyang, chenjing, zhaolei; supervisors lihua,
+wangfang) and their passwords: var/devstack/demo-passwords.txt. E.g.:
+
+  CALLFLOOR_USER=zhangwei build/bin/callfloor-agent     # asks for the password
+  CALLFLOOR_USER=lihua build/bin/callfloor-monitor
+
+deploy/devstack.sh stop    stops everything and keeps the data;
+deploy/devstack.sh start   brings it back.
+EOF
+}
+
+main() {
+    case "${1:-}" in
+    -h | --help)
+        usage
+        return 0
+        ;;
+    "") ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+    esac
+    "$REPO/deploy/install-deps.sh"
+    build
+    local env
+    env=$("$REPO/deploy/devstack.sh" start "$DIR") || die "the dev stack did not start (see above)"
+    eval "$env"
+    demo_data
+    next_steps
+}
+
+main "$@"

@@ -1,0 +1,375 @@
+# lib.sh: the shared harness of the integration tests, sourced by
+# tests/integration/test_*.sh. A test reads like this:
+#
+#   #!/usr/bin/env bash
+#   set -euo pipefail
+#   . "$(dirname "$0")/lib.sh"
+#   cf_setup user_admin                 # work dir, database, certs, config
+#   cf_start_daemon                     # the real callfloord, ready to serve
+#   cf_add_user ann agent
+#   cf_expect_output_contains ann cf_ctl user list
+#   cf_as ann cf_expect_exit 1 cf_ctl user list   # agents may not list users
+#   cf_done                             # stops the daemon (must exit 0), PASS
+#
+# Environment (CTest sets it; the defaults suit running a test by hand
+# after building into build/ and starting the fixture with
+# "tests/integration/pg_fixture.sh start build/tests/pg"):
+#   CF_SOURCE          the repository (default: found from this file)
+#   CF_BUILD           the build tree (default: $CF_SOURCE/build)
+#   CF_PGDIR           the PostgreSQL fixture (default: $CF_BUILD/tests/pg)
+#   CF_DAEMON_WRAPPER  a command line that runs the daemon, e.g.
+#                      "valgrind --leak-check=full --error-exitcode=99"
+#
+# After cf_setup a test has: CF_NAME, CF_WORK (its own empty directory),
+# CF_DB, CF_PORT, CF_CERTS, CF_LOG (the daemon's log), CF_CONFIG, and
+# CALLFLOOR_SERVER / CALLFLOOR_CA / CALLFLOOR_USER / CALLFLOOR_PASSWORD
+# exported for the admin. Every user cf_add_user makes has the password
+# NAME-password-123.
+#
+# Assertions end the test with a message on failure, so call them in the
+# test's own shell, not inside $(...). A test exits 77 to be reported as
+# skipped (cf_skip). cf_setup installs an EXIT trap; register extra
+# clean-up with cf_defer instead of a trap of your own.
+# shellcheck shell=bash
+
+: "${CF_SOURCE:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${CF_BUILD:=$CF_SOURCE/build}"
+: "${CF_PGDIR:=$CF_BUILD/tests/pg}"
+export CF_SOURCE CF_BUILD CF_PGDIR
+
+# shellcheck source-path=SCRIPTDIR/../..
+# shellcheck source=deploy/pg-cluster.sh
+. "$CF_SOURCE/deploy/pg-cluster.sh"
+
+CF_PASSWORD_SUFFIX=-password-123
+CF_CERTS=$CF_BUILD/tests/certs
+CF_NAME=
+CF_WORK=
+CF_DB=
+CF_PORT=
+CF_LOG=
+CF_CONFIG=
+CF_CONNINFO=
+CF_DAEMON_PID=
+CF_LAST_OUTPUT=
+CF__EXIT_STATUS=
+CF_DEFERRED=()
+
+# ---- results ----
+
+# cf_fail MESSAGE: ends the test as failed.
+cf_fail() {
+    echo "FAIL ${CF_NAME:-${0##*/}}: $*" >&2
+    exit 1
+}
+
+# cf_skip REASON: ends the test as skipped (CTest's SKIP_RETURN_CODE).
+cf_skip() {
+    echo "SKIP ${CF_NAME:-${0##*/}}: $*"
+    exit 77
+}
+
+# cf_done: stops a daemon still running (it must exit 0) and reports the
+# test as passed. The last line of a test.
+cf_done() {
+    [ -z "$CF_DAEMON_PID" ] || cf_stop_daemon
+    echo "PASS $CF_NAME"
+}
+
+# cf_defer COMMAND [ARG...]: runs the command when the test exits, however
+# it exits (latest first), e.g. to stop a client started in the background.
+cf_defer() {
+    CF_DEFERRED+=("$(printf '%q ' "$@")")
+}
+
+# ---- set-up ----
+
+# cf_setup NAME: prepares everything a test needs; NAME is lower case
+# letters, digits and '_' (it names the database cf_NAME).
+cf_setup() {
+    [[ ${1:-} =~ ^[a-z0-9_]+$ ]] || cf_fail "cf_setup needs a name of [a-z0-9_], not '${1:-}'"
+    CF_NAME=$1
+    CF_WORK=$CF_BUILD/tests/work/$CF_NAME
+    CF_DB=cf_$CF_NAME
+    CF_LOG=$CF_WORK/callfloord.log
+    CF_CONFIG=$CF_WORK/callfloord.conf
+    trap cf__on_exit EXIT
+    # Interrupted (Ctrl-C, CTest's timeout): clean up all the same.
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    [ -r "$CF_PGDIR/conninfo" ] ||
+        cf_fail "no PostgreSQL fixture in $CF_PGDIR: start it with '$CF_SOURCE/tests/integration/pg_fixture.sh start $CF_PGDIR' (CTest does this itself)"
+    CF_CONNINFO=$(cat "$CF_PGDIR/conninfo")
+    rm -rf "$CF_WORK"
+    mkdir -p "$CF_WORK"
+    cf__create_database
+    cf_client_cert admin
+    (umask 077 && echo "admin$CF_PASSWORD_SUFFIX" >"$CF_WORK/admin.password")
+    CF_PORT=$(cf__free_port)
+    cf__write_config
+    export CALLFLOOR_SERVER=127.0.0.1:$CF_PORT
+    export CALLFLOOR_CA=$CF_CERTS/ca.crt
+    export CALLFLOOR_USER=admin
+    export CALLFLOOR_PASSWORD=admin$CF_PASSWORD_SUFFIX
+}
+
+# cf_client_cert USER: makes sure $CF_CERTS has the CA, the server's
+# certificate and client-USER.crt/.key. The certificates are shared by
+# every test of a build tree; a lock keeps tests running in parallel from
+# making them twice.
+cf_client_cert() {
+    mkdir -p "$CF_BUILD/tests"
+    local out
+    out=$(flock "$CF_BUILD/tests/certs.lock" "$CF_SOURCE/deploy/gen-certs.sh" "$CF_CERTS" "$1" 2>&1) ||
+        cf_fail "cannot make certificates in $CF_CERTS: $out"
+}
+
+cf__create_database() {
+    local out
+    out=$("$PGC_BIN/psql" -XAtq -v ON_ERROR_STOP=1 -d "$CF_CONNINFO dbname=postgres" \
+        -c "DROP DATABASE IF EXISTS \"$CF_DB\" WITH (FORCE)" \
+        -c "CREATE DATABASE \"$CF_DB\"" 2>&1) ||
+        cf_fail "cannot create database $CF_DB (is the fixture running? $CF_PGDIR/pg.log may say): $out"
+}
+
+# A TCP port nothing listens on, below Linux's ephemeral range (32768 and
+# up) so that no client's outgoing connection takes it before the daemon.
+cf__free_port() {
+    local port _
+    for _ in $(seq 100); do
+        port=$((20000 + RANDOM % 12768))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    cf_fail "no free TCP port found between 20000 and 32767"
+}
+
+# A double-quoted INI value (the config parser knows \" and \\).
+cf__ini_quote() {
+    local v=${1//\\/\\\\}
+    printf '"%s"' "${v//\"/\\\"}"
+}
+
+cf__write_config() {
+    cat >"$CF_CONFIG" <<EOF
+# Written by tests/integration/lib.sh for test $CF_NAME.
+[server]
+listen = 127.0.0.1:$CF_PORT
+instance_id = cf-$CF_NAME
+
+[tls]
+cert = $(cf__ini_quote "$CF_CERTS/server.crt")
+key = $(cf__ini_quote "$CF_CERTS/server.key")
+client_ca = $(cf__ini_quote "$CF_CERTS/ca.crt")
+profile = intermediate
+
+[database]
+conninfo = $(cf__ini_quote "$CF_CONNINFO dbname=$CF_DB")
+pool_size = 4
+
+[session]
+heartbeat_interval = 10s
+handshake_timeout = 10s
+max_frame = 1m
+max_frame_prelogin = 16k
+output_cap = 4m
+max_connections = 20000
+
+[bootstrap]
+admin_user = admin
+admin_password_file = $(cf__ini_quote "$CF_WORK/admin.password")
+
+[log]
+level = info
+EOF
+}
+
+# ---- the daemon ----
+
+# True while PID runs (an exited child waiting to be reaped does not count).
+cf__alive() {
+    local stat
+    stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [[ $stat != Z* ]]
+}
+
+cf__log_tail() {
+    [ -s "$CF_LOG" ] || return 0
+    echo "--- last 50 lines of $CF_LOG:" >&2
+    tail -n 50 "$CF_LOG" >&2
+    echo "---" >&2
+}
+
+cf__wrapped() {
+    [ -n "${CF_DAEMON_WRAPPER:-}" ]
+}
+
+# cf_start_daemon [CALLFLOORD ARG...]: starts callfloord with the test's
+# configuration (and the extra arguments, e.g. --set log.level=debug) and
+# waits until "callfloorctl status" answers: 30 s, or 120 s under
+# CF_DAEMON_WRAPPER. Its output is appended to $CF_LOG; its pid is
+# $CF_DAEMON_PID.
+cf_start_daemon() {
+    [ -z "$CF_DAEMON_PID" ] || cf_fail "cf_start_daemon: callfloord already runs (pid $CF_DAEMON_PID)"
+    local daemon=$CF_BUILD/bin/callfloord ctl=$CF_BUILD/bin/callfloorctl
+    if [ ! -x "$daemon" ] || [ ! -x "$ctl" ]; then
+        cf_fail "$daemon or $ctl is not built: cmake --build $CF_BUILD"
+    fi
+    local -a wrapper=()
+    if cf__wrapped; then read -r -a wrapper <<<"$CF_DAEMON_WRAPPER"; fi
+    echo "=== $(date '+%F %T') starting: ${wrapper[*]:+${wrapper[*]} }callfloord -c $CF_CONFIG $*" >>"$CF_LOG"
+    "${wrapper[@]}" "$daemon" -c "$CF_CONFIG" "$@" >>"$CF_LOG" 2>&1 </dev/null &
+    CF_DAEMON_PID=$!
+
+    local limit=30 rc
+    if cf__wrapped; then limit=120; fi
+    local deadline=$((SECONDS + limit))
+    until CF_LAST_OUTPUT=$(timeout 10 "$ctl" status 2>&1); do
+        if ! cf__alive "$CF_DAEMON_PID"; then
+            rc=0
+            wait "$CF_DAEMON_PID" || rc=$?
+            CF_DAEMON_PID=
+            cf_fail "callfloord exited with status $rc before it was ready"
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            cf_fail "callfloord was not ready after $limit s; the last 'callfloorctl status' said: $CF_LAST_OUTPUT"
+        fi
+        sleep 0.2
+    done
+}
+
+# Sends SIGTERM to the daemon and waits up to LIMIT seconds; sets
+# CF__EXIT_STATUS to its exit status, or to "timeout" (after a SIGKILL)
+# when it did not exit. Runs in the test's shell: only the parent of the
+# daemon can collect its status.
+cf__terminate() {
+    local limit=$1 deadline=$((SECONDS + $1))
+    CF__EXIT_STATUS=0
+    kill -TERM "$CF_DAEMON_PID" 2>/dev/null || true
+    while cf__alive "$CF_DAEMON_PID" && [ "$SECONDS" -lt "$deadline" ]; do
+        sleep 0.1
+    done
+    if cf__alive "$CF_DAEMON_PID"; then
+        kill -KILL "$CF_DAEMON_PID" 2>/dev/null || true
+        wait "$CF_DAEMON_PID" 2>/dev/null || true
+        CF__EXIT_STATUS=timeout
+    else
+        wait "$CF_DAEMON_PID" 2>/dev/null || CF__EXIT_STATUS=$?
+    fi
+    CF_DAEMON_PID=
+}
+
+# cf_stop_daemon: SIGTERM, then the daemon must drain and exit with status
+# 0 within 20 s (60 s under CF_DAEMON_WRAPPER, e.g. valgrind's leak check).
+cf_stop_daemon() {
+    [ -n "$CF_DAEMON_PID" ] || cf_fail "cf_stop_daemon: callfloord is not running"
+    local limit=20
+    if cf__wrapped; then limit=60; fi
+    cf__terminate "$limit"
+    case "$CF__EXIT_STATUS" in
+    0) ;;
+    timeout)
+        cf_fail "callfloord did not exit within $limit s of SIGTERM (killed)"
+        ;;
+    *)
+        cf_fail "callfloord exited with status $CF__EXIT_STATUS after SIGTERM (expected 0)"
+        ;;
+    esac
+}
+
+# cf_kill_daemon: SIGKILL, as a crash would end it.
+cf_kill_daemon() {
+    [ -n "$CF_DAEMON_PID" ] || cf_fail "cf_kill_daemon: callfloord is not running"
+    kill -KILL "$CF_DAEMON_PID" 2>/dev/null || true
+    wait "$CF_DAEMON_PID" 2>/dev/null || true
+    CF_DAEMON_PID=
+}
+
+cf__on_exit() {
+    local rc=$? i
+    for ((i = ${#CF_DEFERRED[@]} - 1; i >= 0; i--)); do
+        eval "${CF_DEFERRED[i]}" || true
+    done
+    if [ -n "$CF_DAEMON_PID" ]; then cf__terminate 20; fi
+    if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+        echo "test $CF_NAME failed (exit status $rc); its files are in $CF_WORK" >&2
+        cf__log_tail
+    fi
+    exit "$rc"
+}
+
+# ---- clients and the database ----
+
+# cf_ctl ARG...: the built callfloorctl (as $CALLFLOOR_USER).
+cf_ctl() {
+    "$CF_BUILD/bin/callfloorctl" "$@"
+}
+
+# cf_as USER COMMAND [ARG...]: runs a command (or harness function) logged
+# in as USER, whose password cf_add_user set.
+cf_as() {
+    local user=$1
+    shift
+    CALLFLOOR_USER=$user CALLFLOOR_PASSWORD=$user$CF_PASSWORD_SUFFIX "$@"
+}
+
+# cf_add_user NAME ROLE [TEAM]: an account with the password
+# NAME-password-123 (given on standard input, as an operator would).
+cf_add_user() {
+    local -a team=()
+    [ $# -lt 3 ] || team=(--team "$3")
+    local out
+    out=$(printf '%s\n' "$1$CF_PASSWORD_SUFFIX" | cf_ctl user add "$1" --role "$2" "${team[@]}" 2>&1) ||
+        cf_fail "cf_add_user $*: callfloorctl user add failed: $out"
+}
+
+# cf_psql SQL: runs SQL on the test's database; prints the rows unaligned,
+# '|' between columns, without headers.
+cf_psql() {
+    "$PGC_BIN/psql" -XAtq -v ON_ERROR_STOP=1 -d "$CF_CONNINFO dbname=$CF_DB" -c "$1"
+}
+
+# cf_pg_restart: a fast restart of the fixture's PostgreSQL (every test's
+# connections break), as a database failover would do.
+cf_pg_restart() {
+    local home
+    home=$(readlink -f "$CF_PGDIR")
+    pgc_ctl "$home/data" restart -m fast -w -t 120 -l "$home/pg.log" >>"$CF_WORK/pg_ctl.log" 2>&1 ||
+        cf_fail "cannot restart PostgreSQL (see $CF_WORK/pg_ctl.log and $home/pg.log)"
+}
+
+# True when the build tree has AddressSanitizer (valgrind cannot run it).
+cf_sanitized_build() {
+    grep -q '^CALLFLOOR_SANITIZE:BOOL=ON' "$CF_BUILD/CMakeCache.txt" 2>/dev/null
+}
+
+# ---- assertions ----
+
+# cf_expect_exit CODE COMMAND [ARG...]: the command must exit with CODE.
+# Its output (standard output and error together) is kept in
+# CF_LAST_OUTPUT, and shown when the status is wrong.
+cf_expect_exit() {
+    local want=$1 rc=0
+    shift
+    CF_LAST_OUTPUT=$("$@" 2>&1) || rc=$?
+    [ "$rc" = "$want" ] ||
+        cf_fail "expected exit status $want, got $rc from: $*
+--- its output:
+$CF_LAST_OUTPUT
+---"
+}
+
+# cf_expect_output_contains TEXT COMMAND [ARG...]: the command must succeed
+# and print TEXT (on standard output or error).
+cf_expect_output_contains() {
+    local text=$1
+    shift
+    cf_expect_exit 0 "$@"
+    grep -qF -- "$text" <<<"$CF_LAST_OUTPUT" ||
+        cf_fail "expected '$text' in the output of: $*
+--- its output:
+$CF_LAST_OUTPUT
+---"
+}
