@@ -15,6 +15,7 @@
 #include "listener.h"
 #include "log.h"
 #include "migrate.h"
+#include "passwd.h"
 #include "server.h"
 #include "session.h"
 #include "tls.h"
@@ -142,6 +143,9 @@ static int prepare_database(daemon_state *d) {
     d->srv.schema_version = version;
     log_info("database schema at version %d (%d migration%s applied now)", version, applied,
              applied == 1 ? "" : "s");
+    /* Computed now so that the first login of an unknown user does not
+     * run argon2 on the loop thread. */
+    passwd_dummy_hash();
     if (cfg->bootstrap_password_file[0] == '\0')
         return 0;
     int created = migrate_bootstrap_admin(cfg->db_conninfo, cfg->bootstrap_admin,

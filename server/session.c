@@ -345,7 +345,6 @@ static void on_login_committed(const db_reply *reply, void *arg) {
 
 static void on_password_checked(int status, void *arg) {
     login_attempt *a = arg;
-    login_wipe_password(a->req);
     if (!a->found || status != 0) {
         log_notice("conn %s: failed login for '%s'", conn_name(a->req->conn),
                    a->req->msg->login->username);
@@ -394,11 +393,12 @@ static void on_login_user_loaded(const db_reply *reply, void *arg) {
     /* An unknown user is checked against a dummy hash so that the answer
      * takes as long as for a wrong password and gives nothing away. */
     const char *hash = a->found ? a->password_hash : passwd_dummy_hash();
-    if (passwd_verify_async(a->req->srv->loop, hash, a->req->msg->login->password,
-                            on_password_checked, a) < 0) {
-        login_wipe_password(a->req);
+    int rc = passwd_verify_async(a->req->srv->loop, hash, a->req->msg->login->password,
+                                 on_password_checked, a);
+    /* The worker has its own copy, so the one in the message goes now. */
+    login_wipe_password(a->req);
+    if (rc < 0)
         login_fail(a, CALLFLOOR__ERROR_CODE__INTERNAL, "the server is out of memory");
-    }
 }
 
 void session_on_login(request *req) {
@@ -426,8 +426,10 @@ void session_on_login(request *req) {
     callfloor__user__init(&a->user);
     a->req = req;
     const char *params[] = {login->username};
-    if (request_query(req, "session_user_by_name", 1, params, on_login_user_loaded, a))
+    if (request_query(req, "session_user_by_name", 1, params, on_login_user_loaded, a)) {
         s->state = SESSION_LOGGING_IN;
-    else
+    } else {
+        login_wipe_password(req);
         free(a);
+    }
 }

@@ -77,7 +77,7 @@ run_restart() {
     "$TOOL" "$CONNINFO" restart >"$WORK/restart.out" 2>"$WORK/restart.err" &
     TOOL_PID=$!
     wait_for_ready || { show_log restart; fail "restart: the tool never printed READY"; }
-    as_server_owner "$PGBIN/pg_ctl" -D "$CF_PGDIR/data" -w -t 120 restart -m fast \
+    as_server_owner "$PGBIN/pg_ctl" -D "$(readlink -f "$CF_PGDIR")/data" -w -t 120 restart -m fast \
         >>"$CF_PGDIR/restart.log" 2>&1 || fail "pg_ctl restart (see $CF_PGDIR/restart.log)"
     kill -USR1 "$TOOL_PID"
     local rc=0
