@@ -13,7 +13,8 @@ typedef struct buf {
     size_t cap;
 } buf;
 
-#define BUF_INIT {NULL, 0, 0, 0}
+#define BUF_INIT \
+    { NULL, 0, 0, 0 }
 
 /* Makes room for at least `extra` more bytes. Returns 0 or -ENOMEM. */
 int buf_reserve(buf *b, size_t extra);

@@ -21,13 +21,13 @@ typedef enum config_type {
 } config_type;
 
 typedef struct config_key {
-    const char *name;        /* "section.key" */
+    const char *name; /* "section.key" */
     config_type type;
     const char *default_value; /* parsed like file text; NULL = empty string / zero */
-    size_t offset;           /* offsetof(settings struct, field) */
-    long long min, max;      /* bounds for INT, DURATION (ms) and SIZE; both 0 = unbounded */
+    size_t offset;             /* offsetof(settings struct, field) */
+    long long min, max;        /* bounds for INT, DURATION (ms) and SIZE; both 0 = unbounded */
     bool reloadable;
-    const char *help;        /* one sentence, shown by --help-config */
+    const char *help; /* one sentence, shown by --help-config */
 } config_key;
 
 /* Sets every key of `table` (terminated by a NULL name) to its default in

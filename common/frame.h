@@ -12,7 +12,7 @@
 #define FRAME_DEFAULT_MAX (1024 * 1024)
 
 enum {
-    FRAME_E_EMPTY = -1001,   /* a frame declared length 0 */
+    FRAME_E_EMPTY = -1001,     /* a frame declared length 0 */
     FRAME_E_TOO_LARGE = -1002, /* a frame declared more than the limit */
     FRAME_E_NOMEM = -1003,
     FRAME_E_STOPPED = -1004, /* the callback asked to stop */

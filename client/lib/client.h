@@ -26,17 +26,17 @@ enum {
     CLIENT_E_PROTOCOL = -5003, /* the server sent something unparseable */
     CLIENT_E_CLOSED = -5004,   /* the connection closed before the answer */
     CLIENT_E_TIMEOUT = -5005,
-    CLIENT_E_AUTH = -5006,     /* login refused; client_last_error has the server's words */
+    CLIENT_E_AUTH = -5006, /* login refused; client_last_error has the server's words */
     CLIENT_E_NOMEM = -5007,
-    CLIENT_E_SERVER = -5008,   /* the server answered Hello or Login with another error */
+    CLIENT_E_SERVER = -5008, /* the server answered Hello or Login with another error */
 };
 
 typedef struct client_options {
-    const char *server;      /* "host:port"; "[v6]:port" for IPv6 literals */
-    const char *ca_file;     /* PEM CA to verify the server; NULL = system store */
-    const char *cert_file;   /* optional client certificate (PEM) */
+    const char *server;    /* "host:port"; "[v6]:port" for IPv6 literals */
+    const char *ca_file;   /* PEM CA to verify the server; NULL = system store */
+    const char *cert_file; /* optional client certificate (PEM) */
     const char *key_file;
-    const char *username;    /* NULL or "": no Login (client-certificate auth) */
+    const char *username; /* NULL or "": no Login (client-certificate auth) */
     const char *password;
     const char *client_name; /* e.g. "callfloorctl" */
     unsigned timeout_ms;     /* connect+handshake+login, and each _sync call; 0 = 10000 */
