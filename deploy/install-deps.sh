@@ -28,8 +28,9 @@ PACKAGES=(
     # TLS, password hashing, terminal UI, systemd notification.
     libuv1-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev libssl-dev
     libargon2-dev libncurses-dev libsystemd-dev
-    # Translations (msgfmt compiles po/*.po at build time).
-    gettext
+    # Translations (msgfmt compiles po/*.po at build time; the locale
+    # sources let the tests build a zh_CN.UTF-8 locale with localedef).
+    gettext locales
     # Unit tests.
     libcmocka-dev
     # Integration tests and the dev stack: a private PostgreSQL cluster, the
