@@ -383,7 +383,7 @@ static int unknown_command(ctl *x, int n, char **words) {
 }
 
 static int run_help(ctl *x, int n, char **words) {
-    if (n == 0) {
+    if (n == 0 || (n == 1 && is_help_flag(words[0]))) {
         print_main_help();
         return CLI_EXIT_OK;
     }

@@ -52,7 +52,7 @@ for cmd in "status" "user list" "team add 二组" "user disable bob"; do
     grep -qi "permission\|needs the" <<<"$CF_LAST_OUTPUT" ||
         cf_fail "agent running '$cmd' was not refused for permission: $CF_LAST_OUTPUT"
 done
-printf 'new-user-password-1\n' | cf_as ann cf_expect_exit 1 cf_ctl user add eve --role agent
+cf_as ann cf_expect_exit 1 cf_ctl user add eve --role agent <<<'new-user-password-1'
 cf_as ann cf_expect_exit 1 cf_ctl --json user list
 python3 -c '
 import json, sys
@@ -65,14 +65,14 @@ assert doc["error"]["code"] == "PERMISSION_DENIED", doc
 # A supervisor sees the floor's status and the teams, but manages no accounts.
 cf_as sue cf_expect_output_contains "一组" cf_ctl team list
 cf_as sue cf_expect_exit 0 cf_ctl status
-printf 'new-user-password-1\n' | cf_as sue cf_expect_exit 1 cf_ctl user add eve --role agent
+cf_as sue cf_expect_exit 1 cf_ctl user add eve --role agent <<<'new-user-password-1'
 
 # Anyone may change their own password, and nobody else's.
-printf 'bob-was-here-123\n' | cf_as ann cf_expect_exit 1 cf_ctl user passwd bob
+cf_as ann cf_expect_exit 1 cf_ctl user passwd bob <<<'bob-was-here-123'
 cf_as bob cf_expect_exit 1 cf_ctl team list
 grep -qi "permission\|needs the" <<<"$CF_LAST_OUTPUT" ||
     cf_fail "bob's password changed although ann was refused: $CF_LAST_OUTPUT"
-printf 'ann-new-password-456\n' | cf_as ann cf_expect_exit 0 cf_ctl user passwd ann
+cf_as ann cf_expect_exit 0 cf_ctl user passwd ann <<<'ann-new-password-456'
 cf_as ann cf_expect_exit 1 cf_ctl team list
 CALLFLOOR_USER=ann CALLFLOOR_PASSWORD=ann-new-password-456 cf_expect_exit 1 cf_ctl user list
 grep -qi "permission\|needs the" <<<"$CF_LAST_OUTPUT" ||
