@@ -5,7 +5,8 @@
  * session survives, that failures are only UNAVAILABLE, and that requests
  * succeed again. Connection settings come from CALLFLOOR_SERVER,
  * CALLFLOOR_CA, CALLFLOOR_USER and CALLFLOOR_PASSWORD. On start it prints
- * "ready" once logged in. */
+ * "ready" once logged in. SIGTERM ends it early, with the same line. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +21,20 @@ typedef struct probe {
     client *c;
     uv_timer_t tick;
     uv_timer_t stop;
+    uv_signal_t term;
     unsigned ok, unavailable, other;
     const char *last;
     bool in_flight;
     bool connected;
+    bool finishing; /* requests cut off by our own close do not count */
 } probe;
 
 static void on_reply(client *c, int status, const envelope *reply, void *arg) {
     probe *p = arg;
     (void)c;
     p->in_flight = false;
+    if (p->finishing)
+        return;
     if (status == 0 && reply->body_case == CALLFLOOR__ENVELOPE__BODY_TEAM_LIST_REPLY) {
         p->ok++;
         p->last = "ok";
@@ -57,13 +62,22 @@ static void on_tick(uv_timer_t *t) {
         p->in_flight = true;
 }
 
-static void on_stop(uv_timer_t *t) {
-    probe *p = t->data;
+static void probe_finish(probe *p) {
+    p->finishing = true;
     p->connected = client_is_ready(p->c);
-    uv_timer_stop(&p->tick);
     uv_close((uv_handle_t *)&p->tick, NULL);
     uv_close((uv_handle_t *)&p->stop, NULL);
+    uv_close((uv_handle_t *)&p->term, NULL);
     client_destroy(p->c);
+}
+
+static void on_stop(uv_timer_t *t) {
+    probe_finish(t->data);
+}
+
+static void on_term(uv_signal_t *sig, int signum) {
+    (void)signum;
+    probe_finish(sig->data);
 }
 
 static void on_closed(client *c, int status, const char *reason, void *arg) {
@@ -97,7 +111,9 @@ int main(int argc, char **argv) {
     fflush(stdout);
     uv_timer_init(loop, &p.tick);
     uv_timer_init(loop, &p.stop);
-    p.tick.data = p.stop.data = &p;
+    uv_signal_init(loop, &p.term);
+    p.tick.data = p.stop.data = p.term.data = &p;
+    uv_signal_start_oneshot(&p.term, on_term, SIGTERM);
     uv_timer_start(&p.tick, on_tick, 0, PROBE_INTERVAL_MS);
     uv_timer_start(&p.stop, on_stop, (uint64_t)atoi(argv[1]) * 1000, 0);
     uv_run(loop, UV_RUN_DEFAULT);
