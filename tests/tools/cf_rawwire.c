@@ -1,13 +1,21 @@
-/* cf_rawwire: sends deliberately broken traffic to callfloord and prints
- * what the server answered, one line, for the integration tests to check:
- *   closing CODE reason      the server pushed Closing
- *   error CODE message       the server answered with an Error
- *   reply BODY               any other answer
- *   eof SECONDS              the server closed the connection
- * It uses OpenSSL directly on a blocking socket, not the project's own TLS
+/* cf_rawwire: sends deliberately broken or unusual traffic to callfloord
+ * and prints what the server answered, one line, for the integration tests
+ * to check:
+ *   closing CODE reason (N.N s)   the server pushed Closing
+ *   error CODE message (N.N s)    the server answered with an Error
+ *   reply BODY (N.N s)            any other answer
+ *   eof N.N                       the server closed the connection
+ *   timeout N.N                   nothing came for 60 s
+ *   sent                          the scenario ends by hanging up itself
+ *   alive pongs=N                 login-ping: every Ping was answered
+ * The times count from the TCP connection. Scenarios named login-* first
+ * log in as CALLFLOOR_USER with CALLFLOOR_PASSWORD. It uses OpenSSL
+ * directly on a blocking socket, not the project's own TLS and client
  * code, so that it checks the daemon from the outside. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +30,25 @@
 #include "envelope.h"
 #include "frame.h"
 
+/* Longer than any timeout the tests configure, shorter than CTest's. */
+#define RECEIVE_TIMEOUT_S 60
+/* Above the default limit before login (16 KiB), far below the one after. */
+#define BIG_PING_PADDING (32 * 1024)
+#define PING_PERIOD_MS   300
+
 typedef struct wire {
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
+    double started;
 } wire;
+
+typedef enum read_result {
+    READ_FRAME,
+    READ_EOF,
+    READ_TIMEOUT,
+    READ_UNDECODABLE,
+} read_result;
 
 static double now_s(void) {
     struct timespec ts;
@@ -34,7 +56,16 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int connect_tcp(const char *hostport, int timeout_s) {
+static double elapsed(const wire *w) {
+    return now_s() - w->started;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int connect_tcp(const char *hostport) {
     char host[128];
     const char *colon = strrchr(hostport, ':');
     if (colon == NULL || (size_t)(colon - hostport) >= sizeof host)
@@ -45,7 +76,9 @@ static int connect_tcp(const char *hostport, int timeout_s) {
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
         return -1;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct timeval tv = {.tv_sec = timeout_s};
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {.tv_sec = RECEIVE_TIMEOUT_S};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         close(fd);
@@ -54,13 +87,18 @@ static int connect_tcp(const char *hostport, int timeout_s) {
     return fd;
 }
 
-static int start_tls(wire *w, const char *ca) {
-    w->ctx = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_load_verify_locations(w->ctx, ca, NULL);
-    SSL_CTX_set_verify(w->ctx, SSL_VERIFY_PEER, NULL);
+static SSL_CTX *client_ctx(const char *ca) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_load_verify_locations(ctx, ca, NULL);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     static const unsigned char alpn[] = "\x0b"
                                         "callfloor/1";
-    SSL_CTX_set_alpn_protos(w->ctx, alpn, sizeof alpn - 1);
+    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
+    return ctx;
+}
+
+static int start_tls(wire *w, const char *ca) {
+    w->ctx = client_ctx(ca);
     w->ssl = SSL_new(w->ctx);
     SSL_set_fd(w->ssl, w->fd);
     if (SSL_connect(w->ssl) != 1) {
@@ -78,8 +116,9 @@ static int send_bytes(wire *w, const void *data, size_t len) {
 
 static int send_envelope(wire *w, envelope *env) {
     buf out = BUF_INIT;
-    envelope_append_frame(&out, env);
-    int rc = send_bytes(w, buf_head(&out), buf_pending(&out));
+    int rc = envelope_append_frame(&out, env) < 0
+                 ? -1
+                 : send_bytes(w, buf_head(&out), buf_pending(&out));
     buf_free(&out);
     return rc;
 }
@@ -96,142 +135,314 @@ static int send_hello(wire *w, uint64_t id, uint32_t version) {
     return send_envelope(w, &env);
 }
 
-static int read_exact(wire *w, uint8_t *p, size_t len) {
+static int send_login(wire *w, uint64_t id) {
+    Callfloor__Login login = CALLFLOOR__LOGIN__INIT;
+    login.username = getenv("CALLFLOOR_USER");
+    login.password = getenv("CALLFLOOR_PASSWORD");
+    if (login.username == NULL || login.password == NULL) {
+        fprintf(stderr, "cf_rawwire: set CALLFLOOR_USER and CALLFLOOR_PASSWORD\n");
+        return -1;
+    }
+    envelope env = CALLFLOOR__ENVELOPE__INIT;
+    env.id = id;
+    env.body_case = CALLFLOOR__ENVELOPE__BODY_LOGIN;
+    env.login = &login;
+    return send_envelope(w, &env);
+}
+
+static int send_status(wire *w, uint64_t id) {
+    Callfloor__Status st = CALLFLOOR__STATUS__INIT;
+    envelope env = CALLFLOOR__ENVELOPE__INIT;
+    env.id = id;
+    env.body_case = CALLFLOOR__ENVELOPE__BODY_STATUS;
+    env.status = &st;
+    return send_envelope(w, &env);
+}
+
+static int send_user_list(wire *w, uint64_t id) {
+    Callfloor__UserList ul = CALLFLOOR__USER_LIST__INIT;
+    envelope env = CALLFLOOR__ENVELOPE__INIT;
+    env.id = id;
+    env.body_case = CALLFLOOR__ENVELOPE__BODY_USER_LIST;
+    env.user_list = &ul;
+    return send_envelope(w, &env);
+}
+
+static int send_ping(wire *w, uint64_t id) {
+    Callfloor__Ping ping = CALLFLOOR__PING__INIT;
+    ping.nonce = id;
+    envelope env = CALLFLOOR__ENVELOPE__INIT;
+    env.id = id;
+    env.body_case = CALLFLOOR__ENVELOPE__BODY_PING;
+    env.ping = &ping;
+    return send_envelope(w, &env);
+}
+
+/* A Ping followed by a field this protocol version does not define: a
+ * valid Envelope (unknown fields are skipped) of more than 32 KiB. */
+static int send_big_ping(wire *w, uint64_t id) {
+    Callfloor__Ping ping = CALLFLOOR__PING__INIT;
+    envelope env = CALLFLOOR__ENVELOPE__INIT;
+    env.id = id;
+    env.body_case = CALLFLOOR__ENVELOPE__BODY_PING;
+    env.ping = &ping;
+    size_t packed_len = callfloor__envelope__get_packed_size(&env);
+    /* Field 1000, wire type 2 (length-delimited), then the length 32768,
+     * both as varints. */
+    static const uint8_t unknown_field[] = {0xc2, 0x3e, 0x80, 0x80, 0x02};
+    size_t len = packed_len + sizeof unknown_field + BIG_PING_PADDING;
+    uint8_t *frame = calloc(1, FRAME_HEADER_SIZE + len);
+    if (frame == NULL)
+        return -1;
+    frame_write_header(frame, (uint32_t)len);
+    callfloor__envelope__pack(&env, frame + FRAME_HEADER_SIZE);
+    memcpy(frame + FRAME_HEADER_SIZE + packed_len, unknown_field, sizeof unknown_field);
+    int rc = send_bytes(w, frame, FRAME_HEADER_SIZE + len);
+    free(frame);
+    return rc;
+}
+
+static read_result read_exact(wire *w, uint8_t *p, size_t len) {
     size_t got = 0;
     while (got < len) {
+        errno = 0;
         int n = w->ssl != NULL ? SSL_read(w->ssl, p + got, (int)(len - got))
                                : (int)read(w->fd, p + got, len - got);
         if (n <= 0)
-            return -1;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? READ_TIMEOUT : READ_EOF;
         got += (size_t)n;
     }
+    return READ_FRAME;
+}
+
+static read_result read_envelope(wire *w, envelope **out) {
+    uint8_t hdr[FRAME_HEADER_SIZE];
+    read_result r = read_exact(w, hdr, sizeof hdr);
+    if (r != READ_FRAME)
+        return r;
+    uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    uint8_t *payload = malloc(len ? len : 1);
+    if (payload == NULL)
+        return READ_UNDECODABLE;
+    r = read_exact(w, payload, len);
+    if (r == READ_FRAME) {
+        *out = envelope_unpack(payload, len);
+        if (*out == NULL)
+            r = READ_UNDECODABLE;
+    }
+    free(payload);
+    return r;
+}
+
+static void print_envelope(const wire *w, const envelope *env) {
+    if (env->body_case == CALLFLOOR__ENVELOPE__BODY_CLOSING)
+        printf("closing %s %s", envelope_error_name(env->closing->code), env->closing->reason);
+    else if (env->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR)
+        printf("error %s %s", envelope_error_name(env->error->code), env->error->message);
+    else
+        printf("reply %s", envelope_body_name(env));
+    printf(" (%.1f s)\n", elapsed(w));
+}
+
+static void print_end(const wire *w, read_result r) {
+    if (r == READ_UNDECODABLE)
+        printf("undecodable\n");
+    else
+        printf("%s %.1f\n", r == READ_TIMEOUT ? "timeout" : "eof", elapsed(w));
+}
+
+/* Reads frames until one that is not a HelloReply, or the end. */
+static void print_outcome(wire *w) {
+    for (;;) {
+        envelope *env = NULL;
+        read_result r = read_envelope(w, &env);
+        if (r != READ_FRAME) {
+            print_end(w, r);
+            return;
+        }
+        if (env->body_case != CALLFLOOR__ENVELOPE__BODY_HELLO_REPLY) {
+            print_envelope(w, env);
+            envelope_free(env);
+            return;
+        }
+        envelope_free(env);
+    }
+}
+
+/* Reads one answer and checks its body; anything else is printed as the
+ * verdict. */
+static int expect_answer(wire *w, Callfloor__Envelope__BodyCase want) {
+    envelope *env = NULL;
+    read_result r = read_envelope(w, &env);
+    if (r != READ_FRAME) {
+        print_end(w, r);
+        return -1;
+    }
+    int rc = env->body_case == want ? 0 : -1;
+    if (rc < 0)
+        print_envelope(w, env);
+    envelope_free(env);
+    return rc;
+}
+
+static int log_in(wire *w) {
+    if (send_hello(w, 1, 1) < 0 || expect_answer(w, CALLFLOOR__ENVELOPE__BODY_HELLO_REPLY) < 0)
+        return -1;
+    if (send_login(w, 2) < 0 || expect_answer(w, CALLFLOOR__ENVELOPE__BODY_LOGIN_REPLY) < 0)
+        return -1;
     return 0;
 }
 
-/* Reads frames until one that is not a HelloReply/Pong, or the end. */
-static void print_outcome(wire *w, double started) {
-    for (;;) {
-        uint8_t hdr[4];
-        if (read_exact(w, hdr, 4) < 0)
-            break;
-        uint32_t len =
-            (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-        uint8_t *payload = malloc(len ? len : 1);
-        if (payload == NULL || read_exact(w, payload, len) < 0) {
-            free(payload);
-            break;
-        }
-        envelope *env = envelope_unpack(payload, len);
-        free(payload);
-        if (env == NULL) {
-            printf("undecodable\n");
+/* Pings every PING_PERIOD_MS for `seconds`; each must be answered with
+ * its Pong, and nothing else may come. */
+static void ping_for(wire *w, int seconds) {
+    unsigned pongs = 0;
+    double until = now_s() + seconds;
+    for (uint64_t id = 10; now_s() < until; id++) {
+        if (send_ping(w, id) < 0 || expect_answer(w, CALLFLOOR__ENVELOPE__BODY_PONG) < 0)
             return;
-        }
-        if (env->body_case == CALLFLOOR__ENVELOPE__BODY_HELLO_REPLY) {
-            envelope_free(env);
-            continue;
-        }
-        if (env->body_case == CALLFLOOR__ENVELOPE__BODY_CLOSING)
-            printf("closing %s %s\n", envelope_error_name(env->closing->code),
-                   env->closing->reason);
-        else if (env->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR)
-            printf("error %s %s\n", envelope_error_name(env->error->code), env->error->message);
-        else
-            printf("reply %s\n", envelope_body_name(env));
-        envelope_free(env);
-        return;
+        pongs++;
+        sleep_ms(PING_PERIOD_MS);
     }
-    printf("eof %.1f\n", now_s() - started);
+    printf("alive pongs=%u\n", pongs);
 }
 
+/* The scenarios that end by hanging up: nothing is read. */
+static bool hangs_up(const char *name) {
+    return strcmp(name, "truncated") == 0 || strcmp(name, "vanish-login") == 0 ||
+           strcmp(name, "login-vanish") == 0;
+}
+
+/* Sends what the scenario sends after TLS (and the login for login-*).
+ * Returns 0, -1 when sending failed, -2 for an unknown name. */
 static int run_scenario(wire *w, const char *name) {
     static const uint8_t zero_header[4] = {0, 0, 0, 0};
     static const uint8_t big_header[4] = {0, 0x20, 0, 0}; /* 2 MiB */
     static const uint8_t junk_frame[] = {0, 0, 0, 6, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     if (strcmp(name, "zero-length") == 0)
         return send_bytes(w, zero_header, 4);
-    if (strcmp(name, "oversize") == 0)
+    if (strcmp(name, "oversize") == 0 || strcmp(name, "login-oversize") == 0)
         return send_bytes(w, big_header, 4);
     if (strcmp(name, "not-envelope") == 0)
         return send_bytes(w, junk_frame, sizeof junk_frame);
-    if (strcmp(name, "truncated") == 0 || strcmp(name, "stall") == 0)
+    if (strcmp(name, "truncated") == 0 || strcmp(name, "stall") == 0 ||
+        strcmp(name, "login-stall") == 0)
         return send_bytes(w, junk_frame, 6);
-    if (strcmp(name, "no-hello") == 0) {
-        Callfloor__Status st = CALLFLOOR__STATUS__INIT;
-        envelope env = CALLFLOOR__ENVELOPE__INIT;
-        env.id = 1;
-        env.body_case = CALLFLOOR__ENVELOPE__BODY_STATUS;
-        env.status = &st;
-        return send_envelope(w, &env);
-    }
+    if (strcmp(name, "no-hello") == 0)
+        return send_status(w, 1);
     if (strcmp(name, "zero-id") == 0)
         return send_hello(w, 0, 1);
     if (strcmp(name, "bad-version") == 0)
         return send_hello(w, 1, 99);
-    if (strcmp(name, "unauthenticated") == 0) {
-        Callfloor__Status st = CALLFLOOR__STATUS__INIT;
-        envelope env = CALLFLOOR__ENVELOPE__INIT;
-        env.id = 2;
-        env.body_case = CALLFLOOR__ENVELOPE__BODY_STATUS;
-        env.status = &st;
-        return send_hello(w, 1, 1) < 0 ? -1 : send_envelope(w, &env);
-    }
+    if (strcmp(name, "unauthenticated") == 0)
+        return send_hello(w, 1, 1) < 0 ? -1 : send_status(w, 2);
+    if (strcmp(name, "big-ping") == 0)
+        return send_hello(w, 1, 1) < 0 ? -1 : send_big_ping(w, 2);
+    if (strcmp(name, "login-big-ping") == 0)
+        return send_big_ping(w, 3);
+    if (strcmp(name, "vanish-login") == 0)
+        return send_hello(w, 1, 1) < 0 ? -1 : send_login(w, 2);
+    if (strcmp(name, "login-vanish") == 0)
+        return send_user_list(w, 3) < 0 ? -1 : send_status(w, 4);
+    if (strcmp(name, "login-idle") == 0 || strcmp(name, "login-ping") == 0)
+        return 0;
     return -2;
 }
 
+/* Sends a ClientHello and never answers the server's reply. */
+static void half_handshake(wire *w, const char *ca) {
+    w->ctx = client_ctx(ca);
+    SSL *ssl = SSL_new(w->ctx);
+    BIO *in = BIO_new(BIO_s_mem());
+    BIO *out = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl, in, out);
+    SSL_set_connect_state(ssl);
+    SSL_do_handshake(ssl);
+    char hello[4096];
+    int n = BIO_read(out, hello, sizeof hello);
+    if (n > 0 && write(w->fd, hello, (size_t)n) == n) {
+        char sink[4096];
+        while (read(w->fd, sink, sizeof sink) > 0)
+            continue;
+        print_end(w, errno == EAGAIN ? READ_TIMEOUT : READ_EOF);
+    } else {
+        printf("cannot send the ClientHello\n");
+    }
+    SSL_free(ssl);
+}
+
+/* Without TLS nothing the server sends is a frame (at most an alert):
+ * waits for it to hang up. */
+static void plain_tcp(wire *w, const char *scenario) {
+    if (strcmp(scenario, "garbage") == 0) {
+        static const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        send_bytes(w, http, sizeof http - 1);
+    }
+    char sink[512];
+    errno = 0;
+    while (read(w->fd, sink, sizeof sink) > 0)
+        continue;
+    print_end(w, errno == EAGAIN ? READ_TIMEOUT : READ_EOF);
+}
+
+static int tls_scenario(wire *w, const char *ca, const char *scenario, int seconds) {
+    if (start_tls(w, ca) < 0) {
+        fprintf(stderr, "cf_rawwire: TLS handshake failed\n");
+        return 3;
+    }
+    if (strncmp(scenario, "login-", 6) == 0 && log_in(w) < 0)
+        return 1;
+    int rc = run_scenario(w, scenario);
+    if (rc == -2)
+        return 2;
+    if (rc < 0) {
+        printf("send failed (%.1f s)\n", elapsed(w));
+    } else if (hangs_up(scenario)) {
+        printf("sent\n");
+    } else if (strcmp(scenario, "login-ping") == 0) {
+        ping_for(w, seconds);
+    } else {
+        print_outcome(w);
+    }
+    return 0;
+}
+
 static void usage(void) {
-    fprintf(stderr, "usage: cf_rawwire HOST:PORT CA_FILE SCENARIO\n"
-                    "  plain-TCP scenarios: garbage, silent\n"
-                    "  TLS scenarios: zero-length, oversize, not-envelope, truncated, stall,\n"
-                    "                 no-hello, zero-id, bad-version, unauthenticated\n");
+    fprintf(stderr,
+            "usage: cf_rawwire HOST:PORT CA_FILE SCENARIO [SECONDS]\n"
+            "  plain TCP: garbage (an HTTP request), silent\n"
+            "  TLS, before login: half-handshake, zero-length, oversize, not-envelope,\n"
+            "    truncated, stall, no-hello, zero-id, bad-version, unauthenticated,\n"
+            "    big-ping, vanish-login\n"
+            "  TLS, logged in as CALLFLOOR_USER: login-oversize, login-big-ping, login-stall,\n"
+            "    login-idle, login-ping (for SECONDS, default 5), login-vanish\n");
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
+    if (argc != 4 && argc != 5) {
         usage();
         return 2;
     }
     const char *scenario = argv[3];
-    wire w = {.fd = connect_tcp(argv[1], 30)};
+    int seconds = argc == 5 ? atoi(argv[4]) : 5;
+    wire w = {.fd = connect_tcp(argv[1])};
     if (w.fd < 0) {
         fprintf(stderr, "cf_rawwire: cannot connect to %s\n", argv[1]);
         return 3;
     }
-    double started = now_s();
-    if (strcmp(scenario, "garbage") == 0) {
-        static const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-        send_bytes(&w, http, sizeof http - 1);
-    } else if (strcmp(scenario, "silent") != 0) {
-        if (start_tls(&w, argv[2]) < 0) {
-            fprintf(stderr, "cf_rawwire: TLS handshake failed\n");
-            return 3;
-        }
-        int rc = run_scenario(&w, scenario);
-        if (rc == -2) {
-            usage();
-            return 2;
-        }
-        if (strcmp(scenario, "truncated") == 0) {
-            printf("sent\n");
-            SSL_free(w.ssl);
-            SSL_CTX_free(w.ctx);
-            close(w.fd);
-            return 0;
-        }
-    }
-    if (w.ssl != NULL) {
-        print_outcome(&w, started);
-    } else {
-        /* Without TLS nothing the server sends is a frame (at most an alert):
-         * wait for it to hang up. */
-        char sink[512];
-        while (read(w.fd, sink, sizeof sink) > 0)
-            ;
-        printf("eof %.1f\n", now_s() - started);
-    }
-    if (w.ssl != NULL)
-        SSL_free(w.ssl);
+    w.started = now_s();
+    int rc = 0;
+    if (strcmp(scenario, "garbage") == 0 || strcmp(scenario, "silent") == 0)
+        plain_tcp(&w, scenario);
+    else if (strcmp(scenario, "half-handshake") == 0)
+        half_handshake(&w, argv[2]);
+    else
+        rc = tls_scenario(&w, argv[2], scenario, seconds);
+    fflush(stdout);
+    if (rc == 2)
+        usage();
+    SSL_free(w.ssl);
     SSL_CTX_free(w.ctx);
     close(w.fd);
-    return 0;
+    return rc;
 }
