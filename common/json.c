@@ -235,3 +235,216 @@ void json_escape(buf *out, const char *s) {
     }
     buf_append(out, run, (size_t)(p - run));
 }
+
+/* ---- reading flat objects ---- */
+
+typedef struct json_reader {
+    char *text;
+    size_t pos;
+} json_reader;
+
+static void skip_space(json_reader *r) {
+    while (r->text[r->pos] == ' ' || r->text[r->pos] == '\t' || r->text[r->pos] == '\n' ||
+           r->text[r->pos] == '\r')
+        r->pos++;
+}
+
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static long read_hex4(const char *p) {
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hex_value(p[i]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+static size_t put_utf8(char *out, unsigned long cp) {
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* A \uXXXX escape (with its low surrogate, if it is a high one) at
+ * text[pos], which points after the 'u'. Returns the code point or -1. */
+static long read_unicode_escape(json_reader *r) {
+    long cp = read_hex4(r->text + r->pos);
+    if (cp < 0)
+        return -1;
+    r->pos += 4;
+    if (cp >= 0xDC00 && cp <= 0xDFFF)
+        return -1;
+    if (cp < 0xD800 || cp > 0xDBFF)
+        return cp;
+    if (r->text[r->pos] != '\\' || r->text[r->pos + 1] != 'u')
+        return -1;
+    long low = read_hex4(r->text + r->pos + 2);
+    if (low < 0xDC00 || low > 0xDFFF)
+        return -1;
+    r->pos += 6;
+    return 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+}
+
+/* Unescapes the string starting at the opening quote into itself. */
+static const char *read_string(json_reader *r) {
+    if (r->text[r->pos] != '"')
+        return NULL;
+    char *start = r->text + ++r->pos;
+    char *out = start;
+    for (;;) {
+        unsigned char c = (unsigned char)r->text[r->pos];
+        if (c == '\0' || c < 0x20)
+            return NULL;
+        r->pos++;
+        if (c == '"')
+            break;
+        if (c != '\\') {
+            *out++ = (char)c;
+            continue;
+        }
+        char e = r->text[r->pos++];
+        static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+        const char *hit = e != '\0' ? strchr(from, e) : NULL;
+        if (hit != NULL) {
+            *out++ = to[hit - from];
+        } else if (e == 'u') {
+            long cp = read_unicode_escape(r);
+            if (cp <= 0)
+                return NULL;
+            out += put_utf8(out, (unsigned long)cp);
+        } else {
+            return NULL;
+        }
+    }
+    *out = '\0';
+    return start;
+}
+
+static int read_scalar(json_reader *r, json_member *m) {
+    char c = r->text[r->pos];
+    if (c == '"') {
+        m->type = JSON_STRING;
+        m->value = read_string(r);
+        return m->value ? 0 : JSON_E_SYNTAX;
+    }
+    if (c == '{' || c == '[')
+        return JSON_E_NESTED;
+    static const char *const words[] = {"true", "false", "null"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t len = strlen(words[i]);
+        if (strncmp(r->text + r->pos, words[i], len) == 0) {
+            m->type = i < 2 ? JSON_BOOL : JSON_NULL;
+            m->value = words[i];
+            r->pos += len;
+            return 0;
+        }
+    }
+    char *end;
+    strtod(r->text + r->pos, &end);
+    if (end == r->text + r->pos || !(c == '-' || (c >= '0' && c <= '9')))
+        return JSON_E_SYNTAX;
+    m->type = JSON_NUMBER;
+    m->value = r->text + r->pos;
+    r->pos = (size_t)(end - r->text);
+    return 0;
+}
+
+/* The number is terminated in place only after the separator after it was
+ * read, since that separator is where the terminator goes. */
+static void terminate_number(json_reader *r, json_member *m, size_t number_end) {
+    if (m->type == JSON_NUMBER)
+        r->text[number_end] = '\0';
+}
+
+int json_parse_flat(char *text, json_member *members, int max, size_t *where) {
+    json_reader r = {.text = text};
+    int n = 0, rc = JSON_E_SYNTAX;
+    skip_space(&r);
+    if (text[r.pos++] != '{')
+        goto fail;
+    skip_space(&r);
+    if (text[r.pos] == '}') {
+        r.pos++;
+    } else {
+        for (;;) {
+            if (n == max) {
+                rc = JSON_E_TOO_MANY;
+                goto fail;
+            }
+            json_member *m = &members[n];
+            rc = JSON_E_SYNTAX;
+            if ((m->key = read_string(&r)) == NULL)
+                goto fail;
+            skip_space(&r);
+            if (text[r.pos++] != ':')
+                goto fail;
+            skip_space(&r);
+            if ((rc = read_scalar(&r, m)) < 0)
+                goto fail;
+            size_t value_end = r.pos;
+            skip_space(&r);
+            char sep = text[r.pos++];
+            terminate_number(&r, m, value_end);
+            n++;
+            rc = JSON_E_SYNTAX;
+            if (sep == '}')
+                break;
+            if (sep != ',')
+                goto fail;
+            skip_space(&r);
+        }
+    }
+    skip_space(&r);
+    if (text[r.pos] == '\0')
+        return n;
+fail:
+    if (where)
+        *where = r.pos;
+    return rc;
+}
+
+const json_member *json_find(const json_member *members, int n, const char *key) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(members[i].key, key) == 0)
+            return &members[i];
+    return NULL;
+}
+
+const char *json_strerror(int code) {
+    switch (code) {
+    case JSON_E_NESTED:
+        return "only strings, numbers, true, false and null are accepted as values";
+    case JSON_E_TOO_MANY:
+        return "the object has too many members";
+    default:
+        return "not a JSON object";
+    }
+}

@@ -41,4 +41,29 @@ void json_kv_bool(json_writer *w, const char *key, bool v);
 /* Appends `s` escaped (without quotes) to `out`. */
 void json_escape(buf *out, const char *s);
 
+/* Reading: one flat object per line in the clients' script modes, e.g.
+ * {"cmd":"passwd","password":"..."}. Members are strings, numbers, true,
+ * false or null; nested objects and arrays are refused. */
+typedef enum json_type { JSON_STRING, JSON_NUMBER, JSON_BOOL, JSON_NULL } json_type;
+
+typedef struct json_member {
+    const char *key;
+    const char *value; /* unescaped UTF-8; numbers as written; "true"/"false"/"null" */
+    json_type type;
+} json_member;
+
+enum {
+    JSON_E_SYNTAX = -1,  /* not a JSON object, or text after it */
+    JSON_E_NESTED = -2,  /* an object or array as a member's value */
+    JSON_E_TOO_MANY = -3 /* more members than the caller has room for */
+};
+
+/* Parses `text` in place (strings are unescaped into it, so it is
+ * modified and must outlive `members`). Returns the number of members, or
+ * a JSON_E_* code with the byte offset of the problem in *where. */
+int json_parse_flat(char *text, json_member *members, int max, size_t *where);
+/* The member named `key`, or NULL. */
+const json_member *json_find(const json_member *members, int n, const char *key);
+const char *json_strerror(int code);
+
 #endif

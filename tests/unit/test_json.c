@@ -11,6 +11,7 @@
 
 #include <locale.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -174,9 +175,68 @@ static void test_doubles_ignore_locale_decimal_comma(void **state) {
     buf_free(&b);
 }
 
+static void test_parse_flat_members(void **state) {
+    (void)state;
+    char text[] = " {\"cmd\" : \"passwd\",\"n\":-12.5e1, \"ok\":true,\"x\":null,\"e\":\"\"} ";
+    json_member m[8];
+    assert_int_equal(json_parse_flat(text, m, 8, NULL), 5);
+    assert_string_equal(json_find(m, 5, "cmd")->value, "passwd");
+    assert_int_equal(json_find(m, 5, "n")->type, JSON_NUMBER);
+    assert_string_equal(json_find(m, 5, "n")->value, "-12.5e1");
+    assert_int_equal(json_find(m, 5, "ok")->type, JSON_BOOL);
+    assert_string_equal(json_find(m, 5, "ok")->value, "true");
+    assert_int_equal(json_find(m, 5, "x")->type, JSON_NULL);
+    assert_string_equal(json_find(m, 5, "e")->value, "");
+    assert_null(json_find(m, 5, "missing"));
+}
+
+static void test_parse_flat_unescapes(void **state) {
+    (void)state;
+    /* 张 is U+5F20; U+1F600 needs a surrogate pair. */
+    char text[] = "{\"s\":\"a\\\"b\\\\c\\n\\u5f20\\ud83d\\ude00\"}";
+    json_member m[2];
+    assert_int_equal(json_parse_flat(text, m, 2, NULL), 1);
+    assert_string_equal(m[0].value, "a\"b\\c\n\xE5\xBC\xA0\xF0\x9F\x98\x80");
+}
+
+static void test_parse_flat_refuses(void **state) {
+    (void)state;
+    static const struct {
+        const char *text;
+        int code;
+    } cases[] = {
+        {"", JSON_E_SYNTAX},
+        {"[1]", JSON_E_SYNTAX},
+        {"{\"a\":1} x", JSON_E_SYNTAX},
+        {"{\"a\":{}}", JSON_E_NESTED},
+        {"{\"a\":[1]}", JSON_E_NESTED},
+        {"{\"a\":1,}", JSON_E_SYNTAX},
+        {"{\"a\" 1}", JSON_E_SYNTAX},
+        {"{\"a\":\"unterminated}", JSON_E_SYNTAX},
+        {"{\"a\":\"\\ud83d\"}", JSON_E_SYNTAX},
+        {"{\"a\":\"\\u0000\"}", JSON_E_SYNTAX},
+        {"{\"a\":\"\\q\"}", JSON_E_SYNTAX},
+        {"{\"a\":tru}", JSON_E_SYNTAX},
+        {"{\"a\":1,\"b\":2,\"c\":3}", JSON_E_TOO_MANY},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "%s", cases[i].text);
+        json_member m[2];
+        size_t where = 0;
+        int rc = json_parse_flat(text, m, 2, &where);
+        if (rc != cases[i].code)
+            fail_msg("'%s': got %d, want %d", cases[i].text, rc, cases[i].code);
+        assert_non_null(json_strerror(rc));
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape_quotes_and_backslash),
+        cmocka_unit_test(test_parse_flat_members),
+        cmocka_unit_test(test_parse_flat_unescapes),
+        cmocka_unit_test(test_parse_flat_refuses),
         cmocka_unit_test(test_escape_control_characters),
         cmocka_unit_test(test_utf8_passes_through),
         cmocka_unit_test(test_invalid_utf8_replaced),
