@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "admin.h"
+#include "campaign.h"
 #include "role.h"
 
 /* Who may send what. Finer checks that depend on the request's content
@@ -18,6 +19,12 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_USER_SET_DISABLED, ROLES_ADMIN, false, admin_on_user_set_disabled},
     {CALLFLOOR__ENVELOPE__BODY_TEAM_ADD, ROLES_ADMIN, false, admin_on_team_add},
     {CALLFLOOR__ENVELOPE__BODY_TEAM_LIST, ROLES_STAFF, false, admin_on_team_list},
+    {CALLFLOOR__ENVELOPE__BODY_PRODUCT_ADD, ROLES_ADMIN, false, campaign_on_product_add},
+    {CALLFLOOR__ENVELOPE__BODY_PRODUCT_LIST, ROLES_STAFF, false, campaign_on_product_list},
+    {CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_ADD, ROLES_ADMIN, false, campaign_on_add},
+    {CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST, ROLES_STAFF, false, campaign_on_list},
+    {CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_SHOW, ROLES_STAFF, false, campaign_on_show},
+    {CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_SET_PAUSED, ROLES_STAFF, false, campaign_on_set_paused},
     {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
 };
 

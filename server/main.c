@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "admin.h"
+#include "campaign.h"
 #include "db.h"
 #include "listener.h"
 #include "log.h"
@@ -239,7 +240,8 @@ static int start_services(daemon_state *d, SSL_CTX *ctx) {
         log_error("out of memory at start-up");
         return -1;
     }
-    if (session_prepare_statements(srv->db) < 0 || admin_prepare_statements(srv->db) < 0) {
+    if (session_prepare_statements(srv->db) < 0 || admin_prepare_statements(srv->db) < 0 ||
+        campaign_prepare_statements(srv->db) < 0) {
         log_error("cannot build the statement catalog");
         return -1;
     }

@@ -7,6 +7,7 @@
 # Environment (set by CTest): CF_BUILD, CF_SOURCE, CF_PGDIR. The restart
 # scenario restarts the shared server, so this test must not run beside
 # other tests that use it.
+# ctest: run-serial (it restarts the shared PostgreSQL)
 set -euo pipefail
 
 : "${CF_BUILD:?CF_BUILD is not set}" "${CF_SOURCE:?CF_SOURCE is not set}"

@@ -3,6 +3,7 @@
 # fixture), without the daemon: a fresh database per test, SQL through
 # cf_psql, a fast restart of the server, the shared certificates, the
 # generated configuration, and assertions that do fail when they should.
+# ctest: run-serial (it restarts the shared PostgreSQL)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh

@@ -3,6 +3,7 @@
 # while clients are connected. The daemon survives both in the same
 # process; requests during the outage fail with the retryable UNAVAILABLE
 # and nothing else; the sessions stay up and are served again afterwards.
+# ctest: run-serial (it restarts the shared PostgreSQL)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh

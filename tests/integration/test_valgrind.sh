@@ -5,6 +5,7 @@
 # clean exit. Memcheck must report no error and no definitely or
 # indirectly lost block. Skipped in the sanitizer build, which valgrind
 # cannot run.
+# ctest: run-serial (it restarts the shared PostgreSQL)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
