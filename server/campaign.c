@@ -388,15 +388,25 @@ static void queue_campaign_insert(db_txn *txn, const Callfloor__Campaign *c, cam
     db_txn_query(txn, "campaign_insert", 14, insert);
 }
 
+/* The campaign as stored: the request's fields with the defaults filled in
+ * (pointing into the request's message or at constants, which the message
+ * must never own). */
+typedef struct campaign_add_op {
+    request *req;
+    Callfloor__Campaign c;
+} campaign_add_op;
+
 static void on_campaign_inserted(const db_reply *reply, void *arg) {
-    request *req = arg;
-    Callfloor__Campaign *c = req->msg->campaign_add->campaign;
+    campaign_add_op *op = arg;
+    request *req = op->req;
+    Callfloor__Campaign *c = &op->c;
     if (reply->status != DB_OK) {
         if (db_is_unique_violation(reply))
             request_fail(req, CALLFLOOR__ERROR_CODE__ALREADY_EXISTS, 0,
                          "a campaign named %s already exists", c->name);
         else
             fail_db(req, reply, "adding a campaign");
+        free(op);
         return;
     }
     const PGresult *res = reply->results[reply->nresults - 1];
@@ -407,19 +417,16 @@ static void on_campaign_inserted(const db_reply *reply, void *arg) {
     out.body_case = CALLFLOOR__ENVELOPE__BODY_CAMPAIGN;
     out.campaign = c;
     request_reply(req, &out);
+    free(op);
 }
 
-void campaign_on_add(request *req) {
-    Callfloor__Campaign *c = req->msg->campaign_add->campaign;
-    const char *problem = "the request has no campaign";
-    if (c != NULL) {
-        apply_defaults(c);
-        problem = campaign_problem(c);
-    }
+/* Checks the campaign and builds its parameters; NULL after answering. */
+static campaign_params *campaign_add_params(request *req, Callfloor__Campaign *c) {
+    const char *problem = campaign_problem(c);
     campaign_params *params = problem == NULL ? malloc(sizeof *params) : NULL;
     if (problem == NULL && params == NULL) {
         fail_nomem(req);
-        return;
+        return NULL;
     }
     if (problem == NULL &&
         (!campaign_text_array(params->products, ARRAY_LITERAL_MAX, c->products, c->n_products) ||
@@ -428,22 +435,41 @@ void campaign_on_add(request *req) {
     if (problem != NULL) {
         free(params);
         request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0, "%s", problem);
+        return NULL;
+    }
+    return params;
+}
+
+void campaign_on_add(request *req) {
+    const Callfloor__Campaign *asked = req->msg->campaign_add->campaign;
+    if (asked == NULL) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
+                     "the request has no campaign");
         return;
     }
     if (req->srv->db == NULL) {
-        free(params);
         request_fail(req, CALLFLOOR__ERROR_CODE__SHUTTING_DOWN, 0, "the server is shutting down");
         return;
     }
-    db_txn *txn = db_txn_begin(req->srv->db);
+    campaign_add_op *op = malloc(sizeof *op);
+    db_txn *txn = op ? db_txn_begin(req->srv->db) : NULL;
     if (txn == NULL) {
-        free(params);
+        free(op);
         fail_nomem(req);
         return;
     }
-    queue_campaign_insert(txn, c, params);
+    op->req = req;
+    op->c = *asked;
+    apply_defaults(&op->c);
+    campaign_params *params = campaign_add_params(req, &op->c);
+    if (params == NULL) {
+        db_txn_abort(txn);
+        free(op);
+        return;
+    }
+    queue_campaign_insert(txn, &op->c, params);
     free(params); /* db_txn_query copied the parameters */
-    db_txn_commit(txn, on_campaign_inserted, req);
+    db_txn_commit(txn, on_campaign_inserted, op);
 }
 
 /* One campaign_select row into `c`; the lists point into `*copies`. */

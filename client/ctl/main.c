@@ -21,35 +21,10 @@
 #include "role.h"
 #include "version.h"
 
-#define PROGRAM "callfloorctl"
+#include "ctl.h"
+
 /* Returned by parsing steps that did not end the program. */
 #define CTL_CONTINUE (-1)
-
-enum {
-    OPT_ROLE = 1u << 0,
-    OPT_TEAM = 1u << 1,
-    OPT_DISPLAY_NAME = 1u << 2,
-    OPT_DESCRIPTION = 1u << 3,
-};
-
-typedef struct ctl_args {
-    const char *name;
-    const char *role_text;
-    Callfloor__Role role;
-    const char *team;
-    const char *display_name;
-    const char *description;
-    char new_password[CLI_PASSWORD_MAX + 1];
-} ctl_args;
-
-typedef struct ctl {
-    cli_conn_options conn;
-    bool json;
-    bool loop_ready;
-    uv_loop_t loop;
-    client *client;
-    buf out; /* what goes to standard output once the command succeeded */
-} ctl;
 
 typedef int (*ctl_handler)(ctl *x, const ctl_args *a);
 
@@ -60,8 +35,9 @@ typedef struct ctl_command {
     const char *summary;  /* one line, translated */
     const char *details;  /* options and notes, translated; may be NULL */
     bool takes_name;
-    unsigned options;
-    unsigned required;
+    unsigned long options;    /* OPT_BIT()s the command accepts */
+    unsigned long required;   /* ... must be given */
+    unsigned long repeatable; /* ... may be given more than once */
     bool new_password;
     ctl_handler run; /* NULL for "help" */
 } ctl_command;
@@ -81,29 +57,78 @@ static const char *const new_password_note =
 
 static const ctl_command commands[] = {
     {"status", "", "", N_("Show the server's state: version, sessions, database."), NULL, false, 0,
-     0, false, run_status},
+     0, 0, false, run_status},
     {"user add", "NAME --role ROLE", "NAME --role ROLE [--team TEAM] [--display-name TEXT]",
      N_("Create an account."),
      N_("Options:\n"
         "  --role ROLE          agent, supervisor or admin (required)\n"
         "  --team TEAM          put the user in this team (create it first with 'team add')\n"
         "  --display-name TEXT  the name others see, e.g. 张伟\n"),
-     true, OPT_ROLE | OPT_TEAM | OPT_DISPLAY_NAME, OPT_ROLE, true, run_user_add},
-    {"user list", "", "", N_("List the accounts."), NULL, false, 0, 0, false, run_user_list},
-    {"user passwd", "NAME", "NAME", N_("Set a new password for an account."), NULL, true, 0, 0,
+     true, OPT_BIT(OPT_ROLE) | OPT_BIT(OPT_TEAM) | OPT_BIT(OPT_DISPLAY_NAME), OPT_BIT(OPT_ROLE), 0,
+     true, run_user_add},
+    {"user list", "", "", N_("List the accounts."), NULL, false, 0, 0, 0, false, run_user_list},
+    {"user passwd", "NAME", "NAME", N_("Set a new password for an account."), NULL, true, 0, 0, 0,
      true, run_user_passwd},
     {"user disable", "NAME", "NAME", N_("Disable an account and end its open sessions."), NULL,
-     true, 0, 0, false, run_user_disable},
-    {"user enable", "NAME", "NAME", N_("Enable a disabled account again."), NULL, true, 0, 0, false,
-     run_user_enable},
+     true, 0, 0, 0, false, run_user_disable},
+    {"user enable", "NAME", "NAME", N_("Enable a disabled account again."), NULL, true, 0, 0, 0,
+     false, run_user_enable},
     {"team add", "NAME", "NAME [--description TEXT]", N_("Create a team."),
      N_("Options:\n"
         "  --description TEXT   what the team is for, e.g. 信用卡一组\n"),
-     true, OPT_DESCRIPTION, 0, false, run_team_add},
+     true, OPT_BIT(OPT_DESCRIPTION), 0, 0, false, run_team_add},
     {"team list", "", "", N_("List the teams and how many active members each has."), NULL, false,
-     0, 0, false, run_team_list},
+     0, 0, 0, false, run_team_list},
+    {"product add", "CODE --name TEXT --apr PERCENT",
+     "CODE --name TEXT --apr PERCENT [--kind KIND] [--annual-fee YUAN] [--disclosure TEXT] "
+     "[--segment S]...",
+     N_("Add a card product."),
+     N_("Options:\n"
+        "  --name TEXT         the product's name as agents say it, e.g. 畅享白金卡 (required)\n"
+        "  --apr PERCENT       interest per year in percent, e.g. 18.25 (required)\n"
+        "  --kind KIND         standard, cashback, travel, points, premium or student\n"
+        "                      (default standard)\n"
+        "  --annual-fee YUAN   the annual fee, e.g. 0 or 300.00 (default 0)\n"
+        "  --disclosure TEXT   the fees, interest and risks the agent must read out\n"
+        "  --segment S         a customer segment the card suits, e.g. traveller; repeat\n"
+        "                      for more\n"),
+     true, CTL_CATALOG_OPTIONS_PRODUCT, OPT_BIT(OPT_NAME) | OPT_BIT(OPT_APR), OPT_BIT(OPT_SEGMENT),
+     false, ctl_run_product_add},
+    {"product list", "", "", N_("List the card products."), NULL, false, 0, 0, 0, false,
+     ctl_run_product_list},
+    {"campaign add", "NAME --product CODE --team TEAM",
+     "NAME --product CODE... --team TEAM... [--window HH:MM-HH:MM] [--days DAYS] "
+     "[--time-zone ZONE] [--max-attempts N] [--max-per-day N] [--retry-no-answer DURATION] "
+     "[--retry-busy DURATION] [--offer-timeout DURATION] [--min-income-band N] [--priority N]",
+     N_("Create a calling campaign."),
+     N_("Options:\n"
+        "  --product CODE            a product it sells (required; repeat for more)\n"
+        "  --team TEAM               a team that works it (required; repeat for more)\n"
+        "  --window HH:MM-HH:MM      when customers may be called, in their local time\n"
+        "                            (default 09:00-20:00)\n"
+        "  --days DAYS               weekdays to call: mon-fri, mon,wed,sat, weekdays or all\n"
+        "                            (default all)\n"
+        "  --time-zone ZONE          for leads without their own (default Asia/Shanghai)\n"
+        "  --max-attempts N          calls to one customer in total (default 6)\n"
+        "  --max-per-day N           calls to one customer per day (default 2)\n"
+        "  --retry-no-answer DURATION  rest after nobody answered, e.g. 2h (default 2h)\n"
+        "  --retry-busy DURATION     rest after a busy line, e.g. 30m (default 30m)\n"
+        "  --offer-timeout DURATION  an offer not dialled within this goes back (default 60s)\n"
+        "  --min-income-band N       pre-screen: lowest income band 1-9 (default: no rule)\n"
+        "  --priority N              higher campaigns are served first (default 0)\n"
+        "Durations are seconds, or a number with s, m, h or d.\n"),
+     true, CTL_CATALOG_OPTIONS_CAMPAIGN, OPT_BIT(OPT_PRODUCT) | OPT_BIT(OPT_TEAM),
+     OPT_BIT(OPT_PRODUCT) | OPT_BIT(OPT_TEAM), false, ctl_run_campaign_add},
+    {"campaign list", "", "", N_("List the campaigns."), NULL, false, 0, 0, 0, false,
+     ctl_run_campaign_list},
+    {"campaign show", "NAME", "NAME", N_("Show one campaign's settings."), NULL, true, 0, 0, 0,
+     false, ctl_run_campaign_show},
+    {"campaign pause", "NAME", "NAME", N_("Pause a campaign: it offers no more leads."), NULL, true,
+     0, 0, 0, false, ctl_run_campaign_pause},
+    {"campaign resume", "NAME", "NAME", N_("Resume a paused campaign."), NULL, true, 0, 0, 0, false,
+     ctl_run_campaign_resume},
     {"help", "[COMMAND]", "[COMMAND]", N_("Show the help for all commands, or for one."), NULL,
-     false, 0, 0, false, NULL},
+     false, 0, 0, 0, false, NULL},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -139,7 +164,8 @@ static void print_command_list(FILE *f, const char *group) {
 static void print_main_help(void) {
     printf(_("Usage: %s [OPTIONS] COMMAND [ARGUMENTS]\n"
              "\n"
-             "Administers a callfloor server: accounts, teams, and its status.\n"
+             "Administers a callfloor server: accounts, teams, products, campaigns and its\n"
+             "status.\n"
              "\n"
              "Commands:\n"),
            PROGRAM);
@@ -187,9 +213,7 @@ static int report(ctl *x, const cli_failure *f) {
 
 /* A usage error goes to standard error with a hint where help is; in JSON
  * mode the error document goes to standard output as well. */
-static int usage_error(ctl *x, const char *help_topic, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int usage_error(ctl *x, const char *help_topic, const char *fmt, ...) {
+int ctl_usage_error(ctl *x, const char *help_topic, const char *fmt, ...) {
     char message[CLI_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
@@ -207,7 +231,7 @@ static int usage_error(ctl *x, const char *help_topic, const char *fmt, ...) {
     return f.exit_code;
 }
 
-static int report_status(ctl *x, int status) {
+int ctl_report_status(ctl *x, int status) {
     cli_failure f;
     const char *sentence = x->client ? client_last_error(x->client) : NULL;
     Callfloor__ErrorCode code = x->client ? client_last_server_code(x->client)
@@ -246,55 +270,80 @@ static int parse_global_options(ctl *x, int argc, char **argv, int *i) {
         }
         int rc = parse_common_option(x, argc, argv, i, err, sizeof err);
         if (rc < 0)
-            return usage_error(x, "", "%s", err);
+            return ctl_usage_error(x, "", "%s", err);
         if (rc == 0)
-            return usage_error(x, "", _("unknown option '%s'"), arg);
+            return ctl_usage_error(x, "", _("unknown option '%s'"), arg);
     }
     return CTL_CONTINUE;
 }
 
-static const char **option_slot(ctl_args *a, unsigned option) {
-    switch (option) {
-    case OPT_ROLE:
-        return &a->role_text;
-    case OPT_TEAM:
-        return &a->team;
-    case OPT_DISPLAY_NAME:
-        return &a->display_name;
-    default:
-        return &a->description;
-    }
+static const char *const option_flags[OPT_COUNT] = {
+    [OPT_ROLE] = "--role",
+    [OPT_TEAM] = "--team",
+    [OPT_DISPLAY_NAME] = "--display-name",
+    [OPT_DESCRIPTION] = "--description",
+    [OPT_NAME] = "--name",
+    [OPT_KIND] = "--kind",
+    [OPT_ANNUAL_FEE] = "--annual-fee",
+    [OPT_APR] = "--apr",
+    [OPT_DISCLOSURE] = "--disclosure",
+    [OPT_SEGMENT] = "--segment",
+    [OPT_PRODUCT] = "--product",
+    [OPT_WINDOW] = "--window",
+    [OPT_DAYS] = "--days",
+    [OPT_TIME_ZONE] = "--time-zone",
+    [OPT_MAX_ATTEMPTS] = "--max-attempts",
+    [OPT_MAX_PER_DAY] = "--max-per-day",
+    [OPT_RETRY_NO_ANSWER] = "--retry-no-answer",
+    [OPT_RETRY_BUSY] = "--retry-busy",
+    [OPT_OFFER_TIMEOUT] = "--offer-timeout",
+    [OPT_MIN_INCOME_BAND] = "--min-income-band",
+    [OPT_PRIORITY] = "--priority",
+};
+
+const char *ctl_opt(const ctl_args *a, enum ctl_option o) {
+    return a->count[o] > 0 ? a->values[o][0] : NULL;
 }
 
 static int parse_command_option(const ctl_command *c, ctl_args *a, int argc, char **argv, int *i,
                                 char *err, size_t errlen) {
-    static const struct {
-        unsigned bit;
-        const char *flag;
-    } flags[] = {{OPT_ROLE, "--role"},
-                 {OPT_TEAM, "--team"},
-                 {OPT_DISPLAY_NAME, "--display-name"},
-                 {OPT_DESCRIPTION, "--description"}};
-    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
-        if (!(c->options & flags[k].bit))
+    for (int o = 0; o < OPT_COUNT; o++) {
+        if (!(c->options & OPT_BIT(o)))
             continue;
-        int rc =
-            cli_flag_value(argc, argv, i, flags[k].flag, option_slot(a, flags[k].bit), err, errlen);
-        if (rc != 0)
-            return rc;
+        const char *value;
+        int rc = cli_flag_value(argc, argv, i, option_flags[o], &value, err, errlen);
+        if (rc <= 0) {
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        bool again = a->count[o] > 0;
+        if ((again && !(c->repeatable & OPT_BIT(o))) || a->count[o] == CTL_MAX_REPEAT) {
+            snprintf(err, errlen,
+                     again && !(c->repeatable & OPT_BIT(o)) ? _("%s may be given only once")
+                                                            : _("%s is given too many times"),
+                     option_flags[o]);
+            return -1;
+        }
+        a->values[o][a->count[o]++] = value;
+        return 1;
     }
     return 0;
 }
 
 static int check_command_args(ctl *x, const ctl_command *c, ctl_args *a) {
     if (c->takes_name && a->name == NULL)
-        return usage_error(x, c->words, _("'%s' needs a name"), c->words);
-    if ((c->required & OPT_ROLE) && a->role_text == NULL)
-        return usage_error(x, c->words, _("'%s' needs --role (agent, supervisor or admin)"),
-                           c->words);
-    if (a->role_text && role_parse(a->role_text, &a->role) < 0)
-        return usage_error(x, c->words, _("invalid role '%s': use agent, supervisor or admin"),
-                           a->role_text);
+        return ctl_usage_error(x, c->words, _("'%s' needs a name"), c->words);
+    if ((c->required & OPT_BIT(OPT_ROLE)) && ctl_opt(a, OPT_ROLE) == NULL)
+        return ctl_usage_error(x, c->words, _("'%s' needs --role (agent, supervisor or admin)"),
+                               c->words);
+    for (int o = 0; o < OPT_COUNT; o++)
+        if ((c->required & OPT_BIT(o)) && a->count[o] == 0)
+            return ctl_usage_error(x, c->words, _("'%s' needs %s"), c->words, option_flags[o]);
+    const char *role = ctl_opt(a, OPT_ROLE);
+    if (role && role_parse(role, &a->role) < 0)
+        return ctl_usage_error(x, c->words, _("invalid role '%s': use agent, supervisor or admin"),
+                               role);
     return CTL_CONTINUE;
 }
 
@@ -318,13 +367,14 @@ static int parse_command_args(ctl *x, const ctl_command *c, int argc, char **arg
             if (rc == 0)
                 rc = parse_common_option(x, argc, argv, &j, err, sizeof err);
             if (rc < 0)
-                return usage_error(x, c->words, "%s", err);
+                return ctl_usage_error(x, c->words, "%s", err);
             if (rc == 0)
-                return usage_error(x, c->words, _("unknown option '%s' for '%s'"), arg, c->words);
+                return ctl_usage_error(x, c->words, _("unknown option '%s' for '%s'"), arg,
+                                       c->words);
             continue;
         }
         if (!c->takes_name || a->name != NULL)
-            return usage_error(x, c->words, _("unexpected argument '%s'"), arg);
+            return ctl_usage_error(x, c->words, _("unexpected argument '%s'"), arg);
         a->name = arg;
     }
     return check_command_args(x, c, a);
@@ -370,16 +420,16 @@ static bool is_group(const char *word) {
 
 static int unknown_command(ctl *x, int n, char **words) {
     if (!is_group(words[0]))
-        return usage_error(x, "", _("unknown command '%s'"), words[0]);
+        return ctl_usage_error(x, "", _("unknown command '%s'"), words[0]);
     if (n >= 2 && is_help_flag(words[1])) {
         print_group_help(stdout, words[0]);
         return CLI_EXIT_OK;
     }
     if (n < 2 || words[1][0] == '-') {
         print_group_help(stderr, words[0]);
-        return usage_error(x, NULL, _("'%s' needs a command, listed above"), words[0]);
+        return ctl_usage_error(x, NULL, _("'%s' needs a command, listed above"), words[0]);
     }
-    return usage_error(x, words[0], _("unknown command '%s %s'"), words[0], words[1]);
+    return ctl_usage_error(x, words[0], _("unknown command '%s %s'"), words[0], words[1]);
 }
 
 static int run_help(ctl *x, int n, char **words) {
@@ -397,7 +447,7 @@ static int run_help(ctl *x, int n, char **words) {
         print_group_help(stdout, words[0]);
         return CLI_EXIT_OK;
     }
-    return usage_error(x, "", _("no help for '%s': there is no such command"), words[0]);
+    return ctl_usage_error(x, "", _("no help for '%s': there is no such command"), words[0]);
 }
 
 /* ---- talking to the server ---- */
@@ -414,17 +464,17 @@ static int connect_client(ctl *x) {
     x->client = client_create(&x->loop, &co);
     cli_conn_wipe(&x->conn);
     if (x->client == NULL)
-        return report_status(x, CLIENT_E_NOMEM);
+        return ctl_report_status(x, CLIENT_E_NOMEM);
     int status = client_connect_sync(x->client);
-    return status == 0 ? CLI_EXIT_OK : report_status(x, status);
+    return status == 0 ? CLI_EXIT_OK : ctl_report_status(x, status);
 }
 
 /* Sends `req` and waits. On CLI_EXIT_OK *reply holds an answer of type
  * `want` for the caller to free; otherwise the failure has been reported. */
-static int call(ctl *x, envelope *req, Callfloor__Envelope__BodyCase want, envelope **reply) {
+int ctl_call(ctl *x, envelope *req, Callfloor__Envelope__BodyCase want, envelope **reply) {
     int status = client_call_sync(x->client, req, reply);
     if (status < 0)
-        return report_status(x, status);
+        return ctl_report_status(x, status);
     cli_failure f;
     if ((*reply)->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR) {
         cli_failure_from_error(&f, (*reply)->error);
@@ -486,11 +536,11 @@ static void json_team(json_writer *w, const Callfloor__Team *t) {
 }
 
 /* Renders a finished table into the output; frees it either way. */
-static int emit_table(ctl *x, cli_table *t) {
+int ctl_emit_table(ctl *x, cli_table *t) {
     int rc = cli_table_render(t, &x->out);
     cli_table_free(t);
     if (rc < 0)
-        return report_status(x, CLIENT_E_NOMEM);
+        return ctl_report_status(x, CLIENT_E_NOMEM);
     return CLI_EXIT_OK;
 }
 
@@ -549,9 +599,9 @@ static int status_text(ctl *x, const Callfloor__StatusReply *s) {
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++)
         if (cli_table_add_row(&t, rows[k]) < 0) {
             cli_table_free(&t);
-            return report_status(x, CLIENT_E_NOMEM);
+            return ctl_report_status(x, CLIENT_E_NOMEM);
         }
-    return emit_table(x, &t);
+    return ctl_emit_table(x, &t);
 }
 
 static int run_status(ctl *x, const ctl_args *a) {
@@ -561,7 +611,7 @@ static int run_status(ctl *x, const ctl_args *a) {
     req.body_case = CALLFLOOR__ENVELOPE__BODY_STATUS;
     req.status = &msg;
     envelope *reply;
-    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_STATUS_REPLY, &reply);
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_STATUS_REPLY, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (x->json)
@@ -605,9 +655,9 @@ static int user_list_text(ctl *x, const Callfloor__UserListReply *list) {
         rc = add_user_row(&t, list->users[k]);
     if (rc < 0) {
         cli_table_free(&t);
-        return report_status(x, CLIENT_E_NOMEM);
+        return ctl_report_status(x, CLIENT_E_NOMEM);
     }
-    return emit_table(x, &t);
+    return ctl_emit_table(x, &t);
 }
 
 static int run_user_list(ctl *x, const ctl_args *a) {
@@ -617,7 +667,7 @@ static int run_user_list(ctl *x, const ctl_args *a) {
     req.body_case = CALLFLOOR__ENVELOPE__BODY_USER_LIST;
     req.user_list = &msg;
     envelope *reply;
-    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_USER_LIST_REPLY, &reply);
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_USER_LIST_REPLY, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     const Callfloor__UserListReply *list = reply->user_list_reply;
@@ -641,15 +691,16 @@ static int run_user_list(ctl *x, const ctl_args *a) {
 static int run_user_add(ctl *x, const ctl_args *a) {
     Callfloor__UserAdd msg = CALLFLOOR__USER_ADD__INIT;
     msg.username = (char *)a->name;
-    msg.display_name = (char *)(a->display_name ? a->display_name : "");
+    const char *display_name = ctl_opt(a, OPT_DISPLAY_NAME), *team = ctl_opt(a, OPT_TEAM);
+    msg.display_name = (char *)(display_name ? display_name : "");
     msg.role = a->role;
-    msg.team = (char *)(a->team ? a->team : "");
+    msg.team = (char *)(team ? team : "");
     msg.password = (char *)a->new_password;
     envelope req = CALLFLOOR__ENVELOPE__INIT;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_USER_ADD;
     req.user_add = &msg;
     envelope *reply;
-    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_USER, &reply);
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_USER, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (x->json) {
@@ -659,9 +710,9 @@ static int run_user_add(ctl *x, const ctl_args *a) {
         json_key(&w, "user");
         json_user(&w, reply->user);
         json_object_end(&w);
-    } else if (a->team && *a->team) {
+    } else if (team && *team) {
         buf_appendf(&x->out, _("Created user %s (id %llu), %s in team %s.\n"), a->name,
-                    (unsigned long long)reply->user->id, role_name(a->role), a->team);
+                    (unsigned long long)reply->user->id, role_name(a->role), team);
     } else {
         buf_appendf(&x->out, _("Created user %s (id %llu), %s without a team.\n"), a->name,
                     (unsigned long long)reply->user->id, role_name(a->role));
@@ -690,7 +741,7 @@ static int run_user_passwd(ctl *x, const ctl_args *a) {
     req.body_case = CALLFLOOR__ENVELOPE__BODY_USER_PASSWD;
     req.user_passwd = &msg;
     envelope *reply;
-    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     envelope_free(reply);
@@ -710,7 +761,7 @@ static int set_disabled(ctl *x, const char *username, bool disabled) {
     req.body_case = CALLFLOOR__ENVELOPE__BODY_USER_SET_DISABLED;
     req.user_set_disabled = &msg;
     envelope *reply;
-    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     envelope_free(reply);
@@ -734,12 +785,13 @@ static int run_user_enable(ctl *x, const ctl_args *a) {
 static int run_team_add(ctl *x, const ctl_args *a) {
     Callfloor__TeamAdd msg = CALLFLOOR__TEAM_ADD__INIT;
     msg.name = (char *)a->name;
-    msg.description = (char *)(a->description ? a->description : "");
+    const char *description = ctl_opt(a, OPT_DESCRIPTION);
+    msg.description = (char *)(description ? description : "");
     envelope req = CALLFLOOR__ENVELOPE__INIT;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_TEAM_ADD;
     req.team_add = &msg;
     envelope *reply;
-    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_TEAM, &reply);
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_TEAM, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (x->json) {
@@ -775,9 +827,9 @@ static int team_list_text(ctl *x, const Callfloor__TeamListReply *list) {
     }
     if (rc < 0) {
         cli_table_free(&t);
-        return report_status(x, CLIENT_E_NOMEM);
+        return ctl_report_status(x, CLIENT_E_NOMEM);
     }
-    return emit_table(x, &t);
+    return ctl_emit_table(x, &t);
 }
 
 static int run_team_list(ctl *x, const ctl_args *a) {
@@ -787,7 +839,7 @@ static int run_team_list(ctl *x, const ctl_args *a) {
     req.body_case = CALLFLOOR__ENVELOPE__BODY_TEAM_LIST;
     req.team_list = &msg;
     envelope *reply;
-    int rc = call(x, &req, CALLFLOOR__ENVELOPE__BODY_TEAM_LIST_REPLY, &reply);
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_TEAM_LIST_REPLY, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     const Callfloor__TeamListReply *list = reply->team_list_reply;
@@ -812,7 +864,7 @@ static int run_team_list(ctl *x, const ctl_args *a) {
 
 static int write_output(ctl *x) {
     if (x->json && buf_append_str(&x->out, "\n") < 0)
-        return report_status(x, CLIENT_E_NOMEM);
+        return ctl_report_status(x, CLIENT_E_NOMEM);
     if (cli_write_stdout(&x->out) == 0)
         return CLI_EXIT_OK;
     fprintf(stderr, _("%s: cannot write the output: %s\n"), PROGRAM, strerror(errno));
@@ -824,10 +876,10 @@ static int write_output(ctl *x) {
 static int execute(ctl *x, const ctl_command *c, ctl_args *a) {
     char err[CLI_MESSAGE_MAX];
     if (cli_conn_finish(&x->conn, err, sizeof err) < 0)
-        return usage_error(x, NULL, "%s", err);
+        return ctl_usage_error(x, NULL, "%s", err);
     if (c->new_password && cli_read_new_password(a->name, a->new_password, sizeof a->new_password,
                                                  err, sizeof err) < 0)
-        return usage_error(x, NULL, "%s", err);
+        return ctl_usage_error(x, NULL, "%s", err);
     int rc = connect_client(x);
     if (rc == CLI_EXIT_OK)
         rc = c->run(x, a);
@@ -841,7 +893,7 @@ static int ctl_main(ctl *x, int argc, char **argv) {
     if (rc != CTL_CONTINUE)
         return rc;
     if (i >= argc)
-        return usage_error(x, "", _("no command given"));
+        return ctl_usage_error(x, "", _("no command given"));
     size_t nwords;
     const ctl_command *c = find_command(argc - i, argv + i, &nwords);
     if (c == NULL)

@@ -1,0 +1,99 @@
+/* ctl: what callfloorctl's command files share: the parsed arguments, the
+ * connection to the server, the output buffer and the helpers that send a
+ * request and report failures. main.c owns the command table, parsing and
+ * help; each other file implements a family of commands. */
+#ifndef CALLFLOOR_CTL_H
+#define CALLFLOOR_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "client.h"
+#include "envelope.h"
+
+#define PROGRAM        "callfloorctl"
+#define CTL_MAX_REPEAT 64
+
+/* Every option any command takes; a command's row says which it accepts. */
+enum ctl_option {
+    OPT_ROLE,
+    OPT_TEAM,
+    OPT_DISPLAY_NAME,
+    OPT_DESCRIPTION,
+    OPT_NAME,
+    OPT_KIND,
+    OPT_ANNUAL_FEE,
+    OPT_APR,
+    OPT_DISCLOSURE,
+    OPT_SEGMENT,
+    OPT_PRODUCT,
+    OPT_WINDOW,
+    OPT_DAYS,
+    OPT_TIME_ZONE,
+    OPT_MAX_ATTEMPTS,
+    OPT_MAX_PER_DAY,
+    OPT_RETRY_NO_ANSWER,
+    OPT_RETRY_BUSY,
+    OPT_OFFER_TIMEOUT,
+    OPT_MIN_INCOME_BAND,
+    OPT_PRIORITY,
+    OPT_COUNT
+};
+#define OPT_BIT(o) (1ul << (o))
+
+typedef struct ctl_args {
+    const char *name; /* the command's NAME argument */
+    const char *values[OPT_COUNT][CTL_MAX_REPEAT];
+    size_t count[OPT_COUNT];
+    Callfloor__Role role;
+    char new_password[CLI_PASSWORD_MAX + 1];
+} ctl_args;
+
+typedef struct ctl {
+    cli_conn_options conn;
+    bool json;
+    bool loop_ready;
+    uv_loop_t loop;
+    client *client;
+    buf out; /* what goes to standard output once the command succeeded */
+} ctl;
+
+/* The option's first value, or NULL when it was not given. */
+const char *ctl_opt(const ctl_args *a, enum ctl_option o);
+/* Sends `req` and waits. On CLI_EXIT_OK *reply holds an answer of type
+ * `want` for the caller to free; otherwise the failure has been reported
+ * and its exit code is returned. */
+int ctl_call(ctl *x, envelope *req, Callfloor__Envelope__BodyCase want, envelope **reply);
+/* Reports a negative CLIENT_E_* status; returns the exit code. */
+int ctl_report_status(ctl *x, int status);
+/* Reports a usage error (exit CLI_EXIT_USAGE) with a pointer to the help of
+ * `help_topic` ("" for the main help, NULL for none). */
+int ctl_usage_error(ctl *x, const char *help_topic, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Renders a finished table into the output; frees it either way. */
+int ctl_emit_table(ctl *x, cli_table *t);
+
+/* Products and campaigns (catalog.c). */
+int ctl_run_product_add(ctl *x, const ctl_args *a);
+int ctl_run_product_list(ctl *x, const ctl_args *a);
+int ctl_run_campaign_add(ctl *x, const ctl_args *a);
+int ctl_run_campaign_list(ctl *x, const ctl_args *a);
+int ctl_run_campaign_show(ctl *x, const ctl_args *a);
+int ctl_run_campaign_pause(ctl *x, const ctl_args *a);
+int ctl_run_campaign_resume(ctl *x, const ctl_args *a);
+
+/* Their rows in the command table (see ctl_command in main.c). */
+#define CTL_CATALOG_OPTIONS_PRODUCT                                                       \
+    (OPT_BIT(OPT_NAME) | OPT_BIT(OPT_KIND) | OPT_BIT(OPT_ANNUAL_FEE) | OPT_BIT(OPT_APR) | \
+     OPT_BIT(OPT_DISCLOSURE) | OPT_BIT(OPT_SEGMENT))
+#define CTL_CATALOG_OPTIONS_CAMPAIGN                                                       \
+    (OPT_BIT(OPT_PRODUCT) | OPT_BIT(OPT_TEAM) | OPT_BIT(OPT_WINDOW) | OPT_BIT(OPT_DAYS) |  \
+     OPT_BIT(OPT_TIME_ZONE) | OPT_BIT(OPT_MAX_ATTEMPTS) | OPT_BIT(OPT_MAX_PER_DAY) |       \
+     OPT_BIT(OPT_RETRY_NO_ANSWER) | OPT_BIT(OPT_RETRY_BUSY) | OPT_BIT(OPT_OFFER_TIMEOUT) | \
+     OPT_BIT(OPT_MIN_INCOME_BAND) | OPT_BIT(OPT_PRIORITY))
+
+#endif
