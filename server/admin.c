@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "label.h"
 #include "listener.h"
 #include "log.h"
 #include "passwd.h"
@@ -61,20 +62,8 @@ static bool valid_username(const char *name) {
     return true;
 }
 
-/* Team names may be Chinese ("一组"); only emptiness, length in bytes and
- * control characters are refused. */
-static bool valid_label(const char *s, size_t max_len) {
-    size_t len = strlen(s);
-    if (len == 0 || len > max_len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return true;
-}
-
 static bool valid_text(const char *s, size_t max_len) {
-    return s[0] == '\0' || valid_label(s, max_len);
+    return s[0] == '\0' || label_valid(s, max_len);
 }
 
 /* State carried across the password hash in the thread pool. */
@@ -376,7 +365,7 @@ static void on_team_inserted(const db_reply *reply, void *arg) {
 
 void admin_on_team_add(request *req) {
     const Callfloor__TeamAdd *add = req->msg->team_add;
-    if (!valid_label(add->name, NAME_MAX_LEN) ||
+    if (!label_valid(add->name, NAME_MAX_LEN) ||
         !valid_text(add->description, DESCRIPTION_MAX_LEN)) {
         request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
                      "a team name is 1-64 bytes without control characters, a description at "

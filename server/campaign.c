@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "label.h"
 #include "listener.h"
 #include "log.h"
 
@@ -136,23 +137,12 @@ bool campaign_text_array(char *out, size_t cap, char *const *items, size_t n) {
     return true;
 }
 
-/* Product codes, team names and segments: printable, no control
- * characters (the list separator among them), bounded. */
-static bool valid_label(const char *s, size_t max_len) {
-    size_t len = strlen(s);
-    if (len == 0 || len > max_len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return true;
-}
-
+/* Labels never hold LIST_SEPARATOR, a control character. */
 static bool valid_labels(char *const *items, size_t n, size_t max_len) {
     if (n > MAX_LIST_ITEMS)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (!valid_label(items[i], max_len))
+        if (!label_valid(items[i], max_len))
             return false;
     return true;
 }
@@ -210,7 +200,7 @@ static void fail_nomem(request *req) {
 static const char *product_problem(const Callfloor__Product *p) {
     if (!valid_code(p->code))
         return "a product code is 1-32 letters, digits, '_' or '-', e.g. CB01";
-    if (!valid_label(p->name, NAME_MAX_LEN))
+    if (!label_valid(p->name, NAME_MAX_LEN))
         return "a product needs a name of at most 128 bytes without control characters";
     if (!known_kind(p->kind))
         return "the kind must be standard, cashback, travel, points, premium or student";
@@ -337,7 +327,7 @@ static void apply_defaults(Callfloor__Campaign *c) {
 }
 
 static const char *campaign_problem(const Callfloor__Campaign *c) {
-    if (!valid_label(c->name, CAMPAIGN_NAME_MAX))
+    if (!label_valid(c->name, CAMPAIGN_NAME_MAX))
         return "a campaign name is 1-64 bytes without control characters";
     if (c->n_products == 0 || !valid_labels(c->products, c->n_products, CODE_MAX_LEN))
         return "a campaign sells at least one product: give its code (callfloorctl product list)";
@@ -349,7 +339,7 @@ static const char *campaign_problem(const Callfloor__Campaign *c) {
                "09:00-20:00";
     if (c->days > DEFAULT_DAYS)
         return "the calling days are a set of weekdays (bits 0-6, Monday to Sunday)";
-    if (!valid_label(c->time_zone, CAMPAIGN_NAME_MAX))
+    if (!label_valid(c->time_zone, CAMPAIGN_NAME_MAX))
         return "the time zone is an IANA name such as Asia/Shanghai";
     if (c->max_attempts_per_day > c->max_attempts)
         return "the attempts per day cannot exceed the attempts in total";
@@ -562,7 +552,7 @@ static void on_campaign_show(const db_reply *reply, void *arg) {
 
 void campaign_on_show(request *req) {
     const char *name = req->msg->campaign_show->name;
-    if (!valid_label(name, CAMPAIGN_NAME_MAX)) {
+    if (!label_valid(name, CAMPAIGN_NAME_MAX)) {
         request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0, "give a campaign name");
         return;
     }

@@ -188,7 +188,8 @@ static void json_strings(json_writer *w, const char *key, char **items, size_t n
     json_array_end(w);
 }
 
-static void json_product(json_writer *w, const Callfloor__Product *p) {
+static void json_product(json_writer *w, const void *item) {
+    const Callfloor__Product *p = item;
     json_object_begin(w);
     json_kv_uint(w, "id", p->id);
     json_kv_string(w, "code", p->code);
@@ -213,7 +214,8 @@ static void format_days(uint32_t days, char *out, size_t cap) {
             len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", day_names[d]);
 }
 
-static void json_campaign(json_writer *w, const Callfloor__Campaign *c) {
+static void json_campaign(json_writer *w, const void *item) {
+    const Callfloor__Campaign *c = item;
     char days[64];
     format_days(c->days, days, sizeof days);
     json_object_begin(w);
@@ -252,26 +254,6 @@ static void format_duration(uint32_t s, char *out, size_t cap) {
         snprintf(out, cap, "%us", s);
 }
 
-/* Wraps one document: {"KEY": ...} around what `write` adds. */
-typedef void (*json_body_fn)(json_writer *w, const void *item);
-
-static void emit_json(ctl *x, const char *key, json_body_fn write, const void *item) {
-    json_writer w;
-    json_init(&w, &x->out);
-    json_object_begin(&w);
-    json_key(&w, key);
-    write(&w, item);
-    json_object_end(&w);
-}
-
-static void json_product_item(json_writer *w, const void *item) {
-    json_product(w, item);
-}
-
-static void json_campaign_item(json_writer *w, const void *item) {
-    json_campaign(w, item);
-}
-
 /* ---- products ---- */
 
 int ctl_run_product_add(ctl *x, const ctl_args *a) {
@@ -295,7 +277,7 @@ int ctl_run_product_add(ctl *x, const ctl_args *a) {
     if (rc != CLI_EXIT_OK)
         return rc;
     if (x->json)
-        emit_json(x, "product", json_product_item, reply->product);
+        ctl_json_one(x, "product", json_product, reply->product);
     else
         buf_appendf(&x->out, _("Added product %s (%s), APR %s%%, annual fee %s.\n"),
                     reply->product->code, reply->product->name, reply->product->apr,
@@ -304,27 +286,22 @@ int ctl_run_product_add(ctl *x, const ctl_args *a) {
     return CLI_EXIT_OK;
 }
 
+static int add_product_row(cli_table *t, const void *item) {
+    const Callfloor__Product *p = item;
+    char segments[512];
+    join(p->segments, p->n_segments, segments, sizeof segments);
+    const char *row[] = {p->code, p->name, p->kind, p->annual_fee, p->apr, segments};
+    return cli_table_add_row(t, row);
+}
+
 static int product_list_text(ctl *x, const Callfloor__ProductListReply *list) {
-    if (list->n_products == 0) {
-        buf_appendf(&x->out, _("No products yet; add one with '%s product add CODE'.\n"), PROGRAM);
-        return CLI_EXIT_OK;
-    }
+    char empty[128];
+    snprintf(empty, sizeof empty, _("No products yet; add one with '%s product add CODE'.\n"),
+             PROGRAM);
     const char *header[] = {_("CODE"),       _("NAME"),  _("KIND"),
                             _("ANNUAL FEE"), _("APR %"), _("SEGMENTS")};
-    cli_table t;
-    int rc = cli_table_init(&t, 6, header);
-    for (size_t k = 0; k < list->n_products && rc == 0; k++) {
-        const Callfloor__Product *p = list->products[k];
-        char segments[512];
-        join(p->segments, p->n_segments, segments, sizeof segments);
-        const char *row[] = {p->code, p->name, p->kind, p->annual_fee, p->apr, segments};
-        rc = cli_table_add_row(&t, row);
-    }
-    if (rc < 0) {
-        cli_table_free(&t);
-        return ctl_report_status(x, CLIENT_E_NOMEM);
-    }
-    return ctl_emit_table(x, &t);
+    return ctl_emit_rows(x, header, 6, add_product_row, (void *const *)list->products,
+                         list->n_products, empty);
 }
 
 int ctl_run_product_list(ctl *x, const ctl_args *a) {
@@ -338,15 +315,7 @@ int ctl_run_product_list(ctl *x, const ctl_args *a) {
         return rc;
     const Callfloor__ProductListReply *list = reply->product_list_reply;
     if (x->json) {
-        json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_key(&w, "products");
-        json_array_begin(&w);
-        for (size_t k = 0; k < list->n_products; k++)
-            json_product(&w, list->products[k]);
-        json_array_end(&w);
-        json_object_end(&w);
+        ctl_json_list(x, "products", json_product, (void *const *)list->products, list->n_products);
     } else {
         rc = product_list_text(x, list);
     }
@@ -411,41 +380,34 @@ int ctl_run_campaign_add(ctl *x, const ctl_args *a) {
     if (rc != CLI_EXIT_OK)
         return rc;
     if (x->json)
-        emit_json(x, "campaign", json_campaign_item, reply->campaign);
+        ctl_json_one(x, "campaign", json_campaign, reply->campaign);
     else
         rc = campaign_text(x, reply->campaign);
     envelope_free(reply);
     return rc;
 }
 
+static int add_campaign_row(cli_table *t, const void *item) {
+    const Callfloor__Campaign *c = item;
+    char products[256], teams[256], window[32], days[64], priority[16];
+    join(c->products, c->n_products, products, sizeof products);
+    join(c->teams, c->n_teams, teams, sizeof teams);
+    snprintf(window, sizeof window, "%s-%s", c->window_start, c->window_end);
+    format_days(c->days, days, sizeof days);
+    snprintf(priority, sizeof priority, "%d", c->priority);
+    const char *row[] = {
+        c->name, c->paused ? _("paused") : _("active"), products, teams, window, days, priority};
+    return cli_table_add_row(t, row);
+}
+
 static int campaign_list_text(ctl *x, const Callfloor__CampaignListReply *list) {
-    if (list->n_campaigns == 0) {
-        buf_appendf(&x->out, _("No campaigns yet; add one with '%s campaign add NAME'.\n"),
-                    PROGRAM);
-        return CLI_EXIT_OK;
-    }
+    char empty[128];
+    snprintf(empty, sizeof empty, _("No campaigns yet; add one with '%s campaign add NAME'.\n"),
+             PROGRAM);
     const char *header[] = {_("CAMPAIGN"), _("STATE"), _("PRODUCTS"), _("TEAMS"),
                             _("WINDOW"),   _("DAYS"),  _("PRIORITY")};
-    cli_table t;
-    int rc = cli_table_init(&t, 7, header);
-    for (size_t k = 0; k < list->n_campaigns && rc == 0; k++) {
-        const Callfloor__Campaign *c = list->campaigns[k];
-        char products[256], teams[256], window[32], days[64], priority[16];
-        join(c->products, c->n_products, products, sizeof products);
-        join(c->teams, c->n_teams, teams, sizeof teams);
-        snprintf(window, sizeof window, "%s-%s", c->window_start, c->window_end);
-        format_days(c->days, days, sizeof days);
-        snprintf(priority, sizeof priority, "%d", c->priority);
-        const char *row[] = {
-            c->name, c->paused ? _("paused") : _("active"), products, teams, window, days,
-            priority};
-        rc = cli_table_add_row(&t, row);
-    }
-    if (rc < 0) {
-        cli_table_free(&t);
-        return ctl_report_status(x, CLIENT_E_NOMEM);
-    }
-    return ctl_emit_table(x, &t);
+    return ctl_emit_rows(x, header, 7, add_campaign_row, (void *const *)list->campaigns,
+                         list->n_campaigns, empty);
 }
 
 int ctl_run_campaign_list(ctl *x, const ctl_args *a) {
@@ -459,15 +421,8 @@ int ctl_run_campaign_list(ctl *x, const ctl_args *a) {
         return rc;
     const Callfloor__CampaignListReply *list = reply->campaign_list_reply;
     if (x->json) {
-        json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_key(&w, "campaigns");
-        json_array_begin(&w);
-        for (size_t k = 0; k < list->n_campaigns; k++)
-            json_campaign(&w, list->campaigns[k]);
-        json_array_end(&w);
-        json_object_end(&w);
+        ctl_json_list(x, "campaigns", json_campaign, (void *const *)list->campaigns,
+                      list->n_campaigns);
     } else {
         rc = campaign_list_text(x, list);
     }
@@ -485,7 +440,7 @@ int ctl_run_campaign_show(ctl *x, const ctl_args *a) {
     if (rc != CLI_EXIT_OK)
         return rc;
     if (x->json)
-        emit_json(x, "campaign", json_campaign_item, reply->campaign);
+        ctl_json_one(x, "campaign", json_campaign, reply->campaign);
     else
         rc = campaign_text(x, reply->campaign);
     envelope_free(reply);

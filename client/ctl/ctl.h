@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "client.h"
 #include "envelope.h"
+#include "json.h"
 
 #define PROGRAM        "callfloorctl"
 #define CTL_MAX_REPEAT 64
@@ -76,6 +77,19 @@ int ctl_usage_error(ctl *x, const char *help_topic, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Renders a finished table into the output; frees it either way. */
 int ctl_emit_table(ctl *x, cli_table *t);
+
+/* Output for the list and show commands. `items` are the reply's
+ * repeated field (protobuf-c arrays of message pointers). */
+typedef void (*ctl_json_fn)(json_writer *w, const void *item);
+typedef int (*ctl_row_fn)(cli_table *t, const void *item);
+/* {"KEY": ITEM} */
+void ctl_json_one(ctl *x, const char *key, ctl_json_fn write, const void *item);
+/* {"KEY": [ITEM, ...]} */
+void ctl_json_list(ctl *x, const char *key, ctl_json_fn write, void *const *items, size_t n);
+/* A table with `header` (ncols titles) and one row per item; `empty` is
+ * printed instead when there are none. */
+int ctl_emit_rows(ctl *x, const char *const *header, size_t ncols, ctl_row_fn add_row,
+                  void *const *items, size_t n, const char *empty);
 
 /* Products and campaigns (catalog.c). */
 int ctl_run_product_add(ctl *x, const ctl_args *a);

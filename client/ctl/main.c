@@ -513,7 +513,8 @@ static void json_optional_string(json_writer *w, const char *key, const char *s)
         json_null(w);
 }
 
-static void json_user(json_writer *w, const Callfloor__User *u) {
+static void json_user(json_writer *w, const void *item) {
+    const Callfloor__User *u = item;
     json_object_begin(w);
     json_kv_uint(w, "id", u->id);
     json_kv_string(w, "username", u->username);
@@ -526,7 +527,8 @@ static void json_user(json_writer *w, const Callfloor__User *u) {
     json_object_end(w);
 }
 
-static void json_team(json_writer *w, const Callfloor__Team *t) {
+static void json_team(json_writer *w, const void *item) {
+    const Callfloor__Team *t = item;
     json_object_begin(w);
     json_kv_uint(w, "id", t->id);
     json_kv_string(w, "name", t->name);
@@ -542,6 +544,44 @@ int ctl_emit_table(ctl *x, cli_table *t) {
     if (rc < 0)
         return ctl_report_status(x, CLIENT_E_NOMEM);
     return CLI_EXIT_OK;
+}
+
+void ctl_json_one(ctl *x, const char *key, ctl_json_fn write, const void *item) {
+    json_writer w;
+    json_init(&w, &x->out);
+    json_object_begin(&w);
+    json_key(&w, key);
+    write(&w, item);
+    json_object_end(&w);
+}
+
+void ctl_json_list(ctl *x, const char *key, ctl_json_fn write, void *const *items, size_t n) {
+    json_writer w;
+    json_init(&w, &x->out);
+    json_object_begin(&w);
+    json_key(&w, key);
+    json_array_begin(&w);
+    for (size_t k = 0; k < n; k++)
+        write(&w, items[k]);
+    json_array_end(&w);
+    json_object_end(&w);
+}
+
+int ctl_emit_rows(ctl *x, const char *const *header, size_t ncols, ctl_row_fn add_row,
+                  void *const *items, size_t n, const char *empty) {
+    if (n == 0) {
+        buf_append_str(&x->out, empty);
+        return CLI_EXIT_OK;
+    }
+    cli_table t;
+    int rc = cli_table_init(&t, ncols, header);
+    for (size_t k = 0; k < n && rc == 0; k++)
+        rc = add_row(&t, items[k]);
+    if (rc < 0) {
+        cli_table_free(&t);
+        return ctl_report_status(x, CLIENT_E_NOMEM);
+    }
+    return ctl_emit_table(x, &t);
 }
 
 static void format_uptime(int64_t s, char *out, size_t cap) {
@@ -622,7 +662,8 @@ static int run_status(ctl *x, const ctl_args *a) {
     return rc;
 }
 
-static int add_user_row(cli_table *t, const Callfloor__User *u) {
+static int add_user_row(cli_table *t, const void *item) {
+    const Callfloor__User *u = item;
     char id[24], created[32], last[32];
     snprintf(id, sizeof id, "%llu", (unsigned long long)u->id);
     cli_format_local_time(u->created_at, created, sizeof created);
@@ -642,22 +683,13 @@ static int add_user_row(cli_table *t, const Callfloor__User *u) {
 }
 
 static int user_list_text(ctl *x, const Callfloor__UserListReply *list) {
-    if (list->n_users == 0) {
-        buf_appendf(&x->out, _("No users yet; add one with '%s user add NAME --role ROLE'.\n"),
-                    PROGRAM);
-        return CLI_EXIT_OK;
-    }
+    char empty[128];
+    snprintf(empty, sizeof empty, _("No users yet; add one with '%s user add NAME --role ROLE'.\n"),
+             PROGRAM);
     const char *header[] = {_("ID"),   _("USER"),   _("NAME"),    _("ROLE"),
                             _("TEAM"), _("STATUS"), _("CREATED"), _("LAST LOGIN")};
-    cli_table t;
-    int rc = cli_table_init(&t, 8, header);
-    for (size_t k = 0; k < list->n_users && rc == 0; k++)
-        rc = add_user_row(&t, list->users[k]);
-    if (rc < 0) {
-        cli_table_free(&t);
-        return ctl_report_status(x, CLIENT_E_NOMEM);
-    }
-    return ctl_emit_table(x, &t);
+    return ctl_emit_rows(x, header, 8, add_user_row, (void *const *)list->users, list->n_users,
+                         empty);
 }
 
 static int run_user_list(ctl *x, const ctl_args *a) {
@@ -672,15 +704,7 @@ static int run_user_list(ctl *x, const ctl_args *a) {
         return rc;
     const Callfloor__UserListReply *list = reply->user_list_reply;
     if (x->json) {
-        json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_key(&w, "users");
-        json_array_begin(&w);
-        for (size_t k = 0; k < list->n_users; k++)
-            json_user(&w, list->users[k]);
-        json_array_end(&w);
-        json_object_end(&w);
+        ctl_json_list(x, "users", json_user, (void *const *)list->users, list->n_users);
     } else {
         rc = user_list_text(x, list);
     }
@@ -704,12 +728,7 @@ static int run_user_add(ctl *x, const ctl_args *a) {
     if (rc != CLI_EXIT_OK)
         return rc;
     if (x->json) {
-        json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_key(&w, "user");
-        json_user(&w, reply->user);
-        json_object_end(&w);
+        ctl_json_one(x, "user", json_user, reply->user);
     } else if (team && *team) {
         buf_appendf(&x->out, _("Created user %s (id %llu), %s in team %s.\n"), a->name,
                     (unsigned long long)reply->user->id, role_name(a->role), team);
@@ -795,12 +814,7 @@ static int run_team_add(ctl *x, const ctl_args *a) {
     if (rc != CLI_EXIT_OK)
         return rc;
     if (x->json) {
-        json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_key(&w, "team");
-        json_team(&w, reply->team);
-        json_object_end(&w);
+        ctl_json_one(x, "team", json_team, reply->team);
     } else {
         buf_appendf(&x->out, _("Created team %s (id %llu).\n"), a->name,
                     (unsigned long long)reply->team->id);
@@ -809,27 +823,21 @@ static int run_team_add(ctl *x, const ctl_args *a) {
     return CLI_EXIT_OK;
 }
 
+static int add_team_row(cli_table *t, const void *item) {
+    const Callfloor__Team *team = item;
+    char id[24], members[16];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)team->id);
+    snprintf(members, sizeof members, "%u", team->members);
+    const char *row[] = {id, team->name, members, team->description};
+    return cli_table_add_row(t, row);
+}
+
 static int team_list_text(ctl *x, const Callfloor__TeamListReply *list) {
-    if (list->n_teams == 0) {
-        buf_appendf(&x->out, _("No teams yet; add one with '%s team add NAME'.\n"), PROGRAM);
-        return CLI_EXIT_OK;
-    }
+    char empty[128];
+    snprintf(empty, sizeof empty, _("No teams yet; add one with '%s team add NAME'.\n"), PROGRAM);
     const char *header[] = {_("ID"), _("TEAM"), _("MEMBERS"), _("DESCRIPTION")};
-    cli_table t;
-    int rc = cli_table_init(&t, 4, header);
-    for (size_t k = 0; k < list->n_teams && rc == 0; k++) {
-        const Callfloor__Team *team = list->teams[k];
-        char id[24], members[16];
-        snprintf(id, sizeof id, "%llu", (unsigned long long)team->id);
-        snprintf(members, sizeof members, "%u", team->members);
-        const char *row[] = {id, team->name, members, team->description};
-        rc = cli_table_add_row(&t, row);
-    }
-    if (rc < 0) {
-        cli_table_free(&t);
-        return ctl_report_status(x, CLIENT_E_NOMEM);
-    }
-    return ctl_emit_table(x, &t);
+    return ctl_emit_rows(x, header, 4, add_team_row, (void *const *)list->teams, list->n_teams,
+                         empty);
 }
 
 static int run_team_list(ctl *x, const ctl_args *a) {
@@ -844,15 +852,7 @@ static int run_team_list(ctl *x, const ctl_args *a) {
         return rc;
     const Callfloor__TeamListReply *list = reply->team_list_reply;
     if (x->json) {
-        json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_key(&w, "teams");
-        json_array_begin(&w);
-        for (size_t k = 0; k < list->n_teams; k++)
-            json_team(&w, list->teams[k]);
-        json_array_end(&w);
-        json_object_end(&w);
+        ctl_json_list(x, "teams", json_team, (void *const *)list->teams, list->n_teams);
     } else {
         rc = team_list_text(x, list);
     }

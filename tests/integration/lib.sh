@@ -347,6 +347,19 @@ cf_sanitized_build() {
 
 # ---- assertions ----
 
+# cf_json_check EXPRESSION: standard input must be one JSON document for
+# which the Python EXPRESSION (on `doc`) is true, e.g.
+#   cf_json_check 'doc["teams"][0]["name"] == "一组"' <<<"$CF_LAST_OUTPUT"
+# Prints the document and the expression when it is not.
+cf_json_check() {
+    python3 -c '
+import json, sys
+doc = json.loads(sys.stdin.read())
+if not eval(sys.argv[1]):
+    sys.exit("assertion failed: %s\n%s" % (sys.argv[1], json.dumps(doc, ensure_ascii=False)))
+' "$1"
+}
+
 # cf_expect_exit CODE COMMAND [ARG...]: the command must exit with CODE.
 # Its output (standard output and error together) is kept in
 # CF_LAST_OUTPUT, and shown when the status is wrong.

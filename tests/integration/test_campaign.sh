@@ -8,15 +8,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-json_check() {
-    python3 -c '
-import json, sys
-doc = json.loads(sys.stdin.read())
-if not eval(sys.argv[1]):
-    sys.exit("assertion failed: %s\n%s" % (sys.argv[1], json.dumps(doc, ensure_ascii=False)))
-' "$1"
-}
-
 cf_setup campaign
 cf_start_daemon
 cf_ctl team add 一组 >/dev/null
@@ -37,15 +28,15 @@ cf_expect_exit 2 cf_ctl product add BAD3 --name bad
 grep -q -- "--apr" <<<"$CF_LAST_OUTPUT" || cf_fail "a missing --apr is not named: $CF_LAST_OUTPUT"
 cf_expect_exit 2 cf_ctl product add BAD4 --name a --name b --apr 1
 cf_expect_exit 0 cf_ctl --json product list
-json_check '[p["code"] for p in doc["products"]] == ["CB01", "TR02"]' <<<"$CF_LAST_OUTPUT" ||
+cf_json_check '[p["code"] for p in doc["products"]] == ["CB01", "TR02"]' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "product list: $CF_LAST_OUTPUT"
-json_check 'doc["products"][0]["segments"] == ["young", "spender"] and doc["products"][1]["annual_fee"] == "300.00"' \
+cf_json_check 'doc["products"][0]["segments"] == ["young", "spender"] and doc["products"][1]["annual_fee"] == "300.00"' \
     <<<"$CF_LAST_OUTPUT" || cf_fail "product fields did not come back: $CF_LAST_OUTPUT"
 cf_expect_output_contains 畅享返现卡 cf_ctl product list
 
 # A campaign with every default.
 cf_expect_exit 0 cf_ctl --json campaign add 春季 --product CB01 --team 一组
-json_check 'doc["campaign"]["window_start"] == "09:00" and doc["campaign"]["window_end"] == "20:00" and doc["campaign"]["days"] == 127 and doc["campaign"]["time_zone"] == "Asia/Shanghai" and doc["campaign"]["max_attempts"] == 6 and doc["campaign"]["max_attempts_per_day"] == 2 and doc["campaign"]["offer_timeout_s"] == 60' \
+cf_json_check 'doc["campaign"]["window_start"] == "09:00" and doc["campaign"]["window_end"] == "20:00" and doc["campaign"]["days"] == 127 and doc["campaign"]["time_zone"] == "Asia/Shanghai" and doc["campaign"]["max_attempts"] == 6 and doc["campaign"]["max_attempts_per_day"] == 2 and doc["campaign"]["offer_timeout_s"] == 60' \
     <<<"$CF_LAST_OUTPUT" || cf_fail "campaign defaults: $CF_LAST_OUTPUT"
 
 # And one with every option.
@@ -53,11 +44,11 @@ cf_expect_exit 0 cf_ctl campaign add 旅行季 --product CB01 --product TR02 --t
     --window 10:00-19:30 --days mon-fri --time-zone Asia/Urumqi --max-attempts 4 --max-per-day 1 \
     --retry-no-answer 3h --retry-busy 20m --offer-timeout 45s --min-income-band 3 --priority 5
 cf_expect_exit 0 cf_ctl --json campaign show 旅行季
-json_check 'doc["campaign"]["products"] == ["CB01", "TR02"] and sorted(doc["campaign"]["teams"]) == ["一组", "二组"] and doc["campaign"]["days"] == 31 and doc["campaign"]["retry_no_answer_s"] == 10800 and doc["campaign"]["retry_busy_s"] == 1200 and doc["campaign"]["offer_timeout_s"] == 45 and doc["campaign"]["min_income_band"] == 3 and doc["campaign"]["priority"] == 5 and doc["campaign"]["time_zone"] == "Asia/Urumqi"' \
+cf_json_check 'doc["campaign"]["products"] == ["CB01", "TR02"] and sorted(doc["campaign"]["teams"]) == ["一组", "二组"] and doc["campaign"]["days"] == 31 and doc["campaign"]["retry_no_answer_s"] == 10800 and doc["campaign"]["retry_busy_s"] == 1200 and doc["campaign"]["offer_timeout_s"] == 45 and doc["campaign"]["min_income_band"] == 3 and doc["campaign"]["priority"] == 5 and doc["campaign"]["time_zone"] == "Asia/Urumqi"' \
     <<<"$CF_LAST_OUTPUT" || cf_fail "campaign options: $CF_LAST_OUTPUT"
 cf_expect_output_contains "10:00-19:30" cf_ctl campaign show 旅行季
 cf_expect_exit 0 cf_ctl --json campaign list
-json_check '[c["name"] for c in doc["campaigns"]] == ["旅行季", "春季"]' <<<"$CF_LAST_OUTPUT" ||
+cf_json_check '[c["name"] for c in doc["campaigns"]] == ["旅行季", "春季"]' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "campaign list is not by priority: $CF_LAST_OUTPUT"
 
 # Refusals name the problem and create nothing.

@@ -9,17 +9,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Reads one JSON document from standard input and runs a Python assertion
-# on it (as `doc`), e.g. json_check 'doc["teams"][0]["name"] == "一组"'.
-json_check() {
-    python3 -c '
-import json, sys
-doc = json.loads(sys.stdin.read())
-if not eval(sys.argv[1]):
-    sys.exit("assertion failed: %s\n%s" % (sys.argv[1], json.dumps(doc, ensure_ascii=False)))
-' "$1"
-}
-
 cf_setup ctl
 
 # Usage errors need no server at all: exit 2 with a pointer to --help.
@@ -44,7 +33,7 @@ cf_expect_exit 2 cf_ctl --timeout never status
 # No connection: exit 3, with what to check.
 CALLFLOOR_SERVER=127.0.0.1:1 cf_expect_exit 3 cf_ctl status
 json_out=$(CALLFLOOR_SERVER=127.0.0.1:1 cf_ctl --json status 2>/dev/null) && cf_fail "--json status without a server succeeded"
-json_check 'doc["error"]["code"] == "CONNECT_FAILED"' <<<"$json_out" ||
+cf_json_check 'doc["error"]["code"] == "CONNECT_FAILED"' <<<"$json_out" ||
     cf_fail "--json connection failure is not one JSON error: $json_out"
 
 cf_start_daemon
@@ -75,13 +64,13 @@ grep -q "team add" <<<"$CF_LAST_OUTPUT" || cf_fail "an unknown team does not say
 cf_expect_output_contains 张伟 cf_ctl user list
 cf_expect_output_contains 一组 cf_ctl team list
 cf_expect_exit 0 cf_ctl --json user list
-json_check '{u["username"]: u.get("display_name") for u in doc["users"]}["zhangwei"] == "张伟"' \
+cf_json_check '{u["username"]: u.get("display_name") for u in doc["users"]}["zhangwei"] == "张伟"' \
     <<<"$CF_LAST_OUTPUT" || cf_fail "--json user list is wrong: $CF_LAST_OUTPUT"
 cf_expect_exit 0 cf_ctl --json team list
-json_check 'sorted(t["name"] for t in doc["teams"]) == ["一组", "二组"]' <<<"$CF_LAST_OUTPUT" ||
+cf_json_check 'sorted(t["name"] for t in doc["teams"]) == ["一组", "二组"]' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "--json team list is wrong: $CF_LAST_OUTPUT"
 cf_expect_exit 0 cf_ctl --json status
-json_check 'isinstance(doc, dict) and "error" not in doc' <<<"$CF_LAST_OUTPUT" ||
+cf_json_check 'isinstance(doc, dict) and "error" not in doc' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "--json status is not one JSON object: $CF_LAST_OUTPUT"
 
 # A password that breaks the policy is refused and changes nothing.
@@ -100,7 +89,7 @@ cf_expect_exit 0 cf_ctl user disable zhangwei
 cf_expect_exit 1 cf_ctl user disable nobody
 grep -q "nobody" <<<"$CF_LAST_OUTPUT" || cf_fail "an unknown user is not named: $CF_LAST_OUTPUT"
 cf_expect_exit 0 cf_ctl --json user list
-json_check '{u["username"]: u["disabled"] for u in doc["users"]}["zhangwei"] is True' <<<"$CF_LAST_OUTPUT" ||
+cf_json_check '{u["username"]: u["disabled"] for u in doc["users"]}["zhangwei"] is True' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "user list does not show zhangwei disabled: $CF_LAST_OUTPUT"
 cf_expect_exit 0 cf_ctl user enable zhangwei
 

@@ -54,11 +54,7 @@ for cmd in "status" "user list" "team add 二组" "user disable bob"; do
 done
 cf_as ann cf_expect_exit 1 cf_ctl user add eve --role agent <<<'new-user-password-1'
 cf_as ann cf_expect_exit 1 cf_ctl --json user list
-python3 -c '
-import json, sys
-doc = json.loads(sys.stdin.read())
-assert doc["error"]["code"] == "PERMISSION_DENIED", doc
-' <<<"$CF_LAST_OUTPUT" || cf_fail "--json refusal is not {\"error\":{\"code\":\"PERMISSION_DENIED\"}}: $CF_LAST_OUTPUT"
+cf_json_check 'doc["error"]["code"] == "PERMISSION_DENIED"' <<<"$CF_LAST_OUTPUT" || cf_fail "--json refusal is not {\"error\":{\"code\":\"PERMISSION_DENIED\"}}: $CF_LAST_OUTPUT"
 [ "$(cf_psql "SELECT count(*) FROM users WHERE username = 'eve'")" = 0 ] ||
     cf_fail "an agent's refused user add created the account"
 
