@@ -33,6 +33,7 @@ struct conn {
     frame_decoder decoder;
     session *session;
     uint64_t opened_ms;
+    uint64_t established_ms; /* when TLS came up: the login deadline counts from here */
     uint64_t last_rx_ms;
     uint64_t draining_since_ms;
     int refs;
@@ -76,7 +77,11 @@ static void on_write(uv_write_t *req, int status) {
     buf_free(&w->data);
     free(w);
     if (status < 0 && status != UV_ECANCELED && c->state < CONN_CLOSING) {
-        log_info("conn %s: write failed: %s", c->name, uv_strerror(status));
+        /* Once either side has said goodbye, a peer that hangs up before
+         * taking our last bytes (a TLS 1.3 ticket, our close_notify) is
+         * normal. */
+        log_write(c->state == CONN_DRAINING ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+                  "conn %s: write failed: %s", c->name, uv_strerror(status));
         conn_set_state(c, CONN_CLOSING);
     }
 }
@@ -165,6 +170,7 @@ static void conn_set_state(conn *c, conn_state to) {
     c->state = to;
     switch (to) {
     case CONN_OPEN:
+        c->established_ms = loop_now(c);
         c->session = session_create(c->owner->srv, c);
         if (c->session == NULL)
             conn_set_state(c, CONN_CLOSING);
@@ -218,9 +224,20 @@ int conn_send(conn *c, const envelope *env) {
     return 0;
 }
 
+/* One line per connection closed for a reason, so an operator can tell why
+ * any client went away; a drain closes every connection for the same
+ * reason, which is logged once elsewhere. */
+static void conn_log_close(const conn *c, Callfloor__ErrorCode code, const char *reason) {
+    log_level level =
+        code == CALLFLOOR__ERROR_CODE__SHUTTING_DOWN ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+    log_write(level, "conn %s: closing (%s): %s", c->name, envelope_error_name(code), reason);
+}
+
 void conn_close(conn *c, Callfloor__ErrorCode code, const char *reason) {
     if (c->state >= CONN_DRAINING)
         return;
+    if (reason != NULL)
+        conn_log_close(c, code, reason);
     if (c->state == CONN_OPEN) {
         if (reason != NULL) {
             Callfloor__Closing closing = CALLFLOOR__CLOSING__INIT;
@@ -258,9 +275,10 @@ static int on_frame(void *arg, const uint8_t *payload, size_t len) {
     conn *c = arg;
     envelope *env = envelope_unpack(payload, len);
     if (env == NULL) {
-        log_info("conn %s: undecodable frame of %zu bytes; closing", c->name, len);
-        conn_close(c, CALLFLOOR__ERROR_CODE__PROTOCOL_ERROR,
-                   "the frame is not a valid callfloor Envelope");
+        char reason[96];
+        snprintf(reason, sizeof reason, "a frame of %zu bytes is not a valid callfloor Envelope",
+                 len);
+        conn_close(c, CALLFLOOR__ERROR_CODE__PROTOCOL_ERROR, reason);
         return 1;
     }
     session_handle(c->session, env);
@@ -272,10 +290,8 @@ static void conn_frame_error(conn *c, int rc) {
     if (rc == FRAME_E_TOO_LARGE) {
         snprintf(reason, sizeof reason, "a frame of %u bytes exceeds the limit of %zu bytes",
                  c->decoder.bad_len, c->decoder.max_len);
-        log_info("conn %s: %s; closing", c->name, reason);
         conn_close(c, CALLFLOOR__ERROR_CODE__FRAME_TOO_LARGE, reason);
     } else if (rc != FRAME_E_STOPPED) {
-        log_info("conn %s: %s; closing", c->name, frame_strerror(rc));
         conn_close(c, CALLFLOOR__ERROR_CODE__PROTOCOL_ERROR, frame_strerror(rc));
     }
 }
@@ -327,13 +343,22 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
     *b = uv_buf_init(c->owner->read_buf, sizeof c->owner->read_buf);
 }
 
+/* A clean end between frames is how clients say goodbye and is not worth a
+ * line; an end in the middle of a frame, or a socket error, is. */
+static void conn_log_lost(const conn *c, int status) {
+    if (frame_decoder_mid_frame(&c->decoder))
+        log_info("conn %s: the connection ended in the middle of a frame (%s)", c->name,
+                 status == UV_EOF ? "end of stream" : uv_strerror(status));
+    else if (status != UV_EOF)
+        log_info("conn %s: read failed: %s", c->name, uv_strerror(status));
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
     conn *c = s->data;
     if (nread == 0 || c->state >= CONN_DRAINING)
         return;
     if (nread < 0) {
-        if (nread != UV_EOF)
-            log_info("conn %s: read failed: %s", c->name, uv_strerror((int)nread));
+        conn_log_lost(c, (int)nread);
         conn_set_state(c, CONN_CLOSING);
         return;
     }
@@ -442,6 +467,7 @@ static void on_connection(uv_stream_t *server_stream, int status) {
  * silent session, or a drain the peer never lets finish. */
 static void conn_sweep_one(conn *c, uint64_t now, const settings *cfg) {
     uint64_t idle_limit = 3ull * cfg->heartbeat_interval_ms;
+    char reason[96];
     switch (c->state) {
     case CONN_HANDSHAKING:
         if (now - c->opened_ms > cfg->handshake_timeout_ms) {
@@ -451,14 +477,15 @@ static void conn_sweep_one(conn *c, uint64_t now, const settings *cfg) {
         }
         break;
     case CONN_OPEN:
-        if (!session_logged_in(c->session) && now - c->opened_ms > cfg->handshake_timeout_ms) {
-            log_info("conn %s: no login within %u ms; closing", c->name, cfg->handshake_timeout_ms);
-            conn_close(c, CALLFLOOR__ERROR_CODE__IDLE_TIMEOUT, "log in sooner after connecting");
+        if (!session_logged_in(c->session) && now - c->established_ms > cfg->handshake_timeout_ms) {
+            snprintf(reason, sizeof reason, "no login within %u ms of the TLS handshake",
+                     cfg->handshake_timeout_ms);
+            conn_close(c, CALLFLOOR__ERROR_CODE__IDLE_TIMEOUT, reason);
         } else if (now - c->last_rx_ms > idle_limit) {
-            log_info("conn %s: silent for %llu ms; closing", c->name,
+            snprintf(reason, sizeof reason,
+                     "no message for %llu ms, more than three heartbeat intervals",
                      (unsigned long long)(now - c->last_rx_ms));
-            conn_close(c, CALLFLOOR__ERROR_CODE__IDLE_TIMEOUT,
-                       "no message for three heartbeat intervals");
+            conn_close(c, CALLFLOOR__ERROR_CODE__IDLE_TIMEOUT, reason);
         }
         break;
     case CONN_DRAINING:

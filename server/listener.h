@@ -37,9 +37,10 @@ unsigned listener_connection_count(const listener *l);
  * conn is closing, or -ENOBUFS when the conn's output passed
  * session.output_cap (the conn is then closed). */
 int conn_send(conn *c, const envelope *env);
-/* Closes the conn. With a non-NULL reason and an established session, the
- * client first gets a Closing push carrying `code` and `reason`. Safe to
- * call more than once. */
+/* Closes the conn. With a non-NULL reason, the reason is logged (at debug
+ * level for SHUTTING_DOWN, which a drain gives every conn) and, once TLS is
+ * up, the client first gets a Closing push carrying `code` and `reason`.
+ * Safe to call more than once. */
 void conn_close(conn *c, Callfloor__ErrorCode code, const char *reason);
 bool conn_is_open(const conn *c);
 void conn_ref(conn *c);

@@ -2,10 +2,13 @@
  * request (TeamList) every 100 ms for a given time, then prints one line:
  *   ok=N unavailable=N other=N last=ok|unavailable|other connected=yes|no
  * The integration tests restart PostgreSQL meanwhile and check that the
- * session survives, that failures are only UNAVAILABLE, and that requests
- * succeed again. Connection settings come from CALLFLOOR_SERVER,
- * CALLFLOOR_CA, CALLFLOOR_USER and CALLFLOOR_PASSWORD. On start it prints
- * "ready" once logged in. SIGTERM ends it early, with the same line. */
+ * session survives, that failures are only UNAVAILABLE with a retry hint
+ * (anything else counts as "other"), and that requests succeed again.
+ * Connection settings come from CALLFLOOR_SERVER, CALLFLOOR_CA,
+ * CALLFLOOR_USER and CALLFLOOR_PASSWORD. On start it prints "ready" once
+ * logged in. SIGTERM ends it early, with the same line. With "idle" it
+ * sends nothing of its own: only the client library's heartbeat keeps the
+ * session. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +42,8 @@ static void on_reply(client *c, int status, const envelope *reply, void *arg) {
         p->ok++;
         p->last = "ok";
     } else if (status == 0 && reply->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR &&
-               reply->error->code == CALLFLOOR__ERROR_CODE__UNAVAILABLE) {
+               reply->error->code == CALLFLOOR__ERROR_CODE__UNAVAILABLE &&
+               reply->error->retry_after_ms > 0) {
         p->unavailable++;
         p->last = "unavailable";
     } else {
@@ -89,8 +93,9 @@ static void on_closed(client *c, int status, const char *reason, void *arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2 || atoi(argv[1]) <= 0) {
-        fprintf(stderr, "usage: cf_probe SECONDS\n");
+    bool idle = argc == 3 && strcmp(argv[2], "idle") == 0;
+    if ((argc != 2 && !idle) || atoi(argv[1]) <= 0) {
+        fprintf(stderr, "usage: cf_probe SECONDS [idle]\n");
         return 2;
     }
     uv_loop_t *loop = uv_default_loop();
@@ -114,7 +119,8 @@ int main(int argc, char **argv) {
     uv_signal_init(loop, &p.term);
     p.tick.data = p.stop.data = p.term.data = &p;
     uv_signal_start_oneshot(&p.term, on_term, SIGTERM);
-    uv_timer_start(&p.tick, on_tick, 0, PROBE_INTERVAL_MS);
+    if (!idle)
+        uv_timer_start(&p.tick, on_tick, 0, PROBE_INTERVAL_MS);
     uv_timer_start(&p.stop, on_stop, (uint64_t)atoi(argv[1]) * 1000, 0);
     uv_run(loop, UV_RUN_DEFAULT);
     printf("ok=%u unavailable=%u other=%u last=%s connected=%s\n", p.ok, p.unavailable, p.other,

@@ -6,8 +6,13 @@
  *   reply BODY (N.N s)            any other answer
  *   eof N.N                       the server closed the connection
  *   timeout N.N                   nothing came for 60 s
- *   sent                          the scenario ends by hanging up itself
+ *   sent                          the client hung up at once (vanish-*)
  *   alive pongs=N                 login-ping: every Ping was answered
+ *   answered N of N once each     login-burst: so was every Ping of a burst
+ *   cut off after N Pings (N.N s) login-noread: sending failed, the server
+ *                                 hung up on a client that does not read
+ *   established VERSION alpn=P    handshake-*: TLS is up, with this ALPN
+ *   refused REASON (N.N s)        handshake-*: OpenSSL's reason
  * The times count from the TCP connection. Scenarios named login-* first
  * log in as CALLFLOOR_USER with CALLFLOOR_PASSWORD. It uses OpenSSL
  * directly on a blocking socket, not the project's own TLS and client
@@ -15,6 +20,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +41,12 @@
 /* Above the default limit before login (16 KiB), far below the one after. */
 #define BIG_PING_PADDING (32 * 1024)
 #define PING_PERIOD_MS   300
+/* Pings sent in one write by login-burst. */
+#define BURST_PINGS 500
+/* login-noread sends batches of this many Pings, at most FLOOD_BATCHES:
+ * some 30 MB, far more than socket buffers and any output cap hold. */
+#define FLOOD_BATCH   1000
+#define FLOOD_BATCHES 2000
 
 typedef struct wire {
     int fd;
@@ -87,14 +99,63 @@ static int connect_tcp(const char *hostport) {
     return fd;
 }
 
+static const unsigned char callfloor_alpn[] = "\x0b"
+                                              "callfloor/1";
+
 static SSL_CTX *client_ctx(const char *ca) {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_load_verify_locations(ctx, ca, NULL);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    static const unsigned char alpn[] = "\x0b"
-                                        "callfloor/1";
-    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
+    SSL_CTX_set_alpn_protos(ctx, callfloor_alpn, sizeof callfloor_alpn - 1);
     return ctx;
+}
+
+/* Changes the client context for the handshake-* scenarios. Returns false
+ * for a name that is not one of them. */
+static bool vary_handshake(SSL_CTX *ctx, const char *name) {
+    static const unsigned char http_alpn[] = "\x08"
+                                             "http/1.1";
+    if (strcmp(name, "handshake") == 0)
+        return true;
+    if (strcmp(name, "handshake-tls12") == 0)
+        return SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) == 1;
+    if (strcmp(name, "handshake-tls11") == 0) {
+        /* OpenSSL's default security level would refuse TLS 1.1 here
+         * already; the point is to see the server refuse it. */
+        SSL_CTX_set_security_level(ctx, 0);
+        SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+        return SSL_CTX_set_min_proto_version(ctx, TLS1_1_VERSION) == 1 &&
+               SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION) == 1;
+    }
+    if (strcmp(name, "handshake-no-alpn") == 0)
+        return SSL_CTX_set_alpn_protos(ctx, NULL, 0) == 0;
+    if (strcmp(name, "handshake-other-alpn") == 0)
+        return SSL_CTX_set_alpn_protos(ctx, http_alpn, sizeof http_alpn - 1) == 0;
+    return false;
+}
+
+/* Prints the TLS version and ALPN protocol agreed, or why the handshake
+ * failed. */
+static int handshake_only(wire *w, const char *ca, const char *name) {
+    w->ctx = client_ctx(ca);
+    if (!vary_handshake(w->ctx, name))
+        return 2;
+    w->ssl = SSL_new(w->ctx);
+    SSL_set_fd(w->ssl, w->fd);
+    if (SSL_connect(w->ssl) != 1) {
+        unsigned long e = ERR_peek_last_error();
+        const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
+        printf("refused %s (%.1f s)\n", reason != NULL ? reason : "without a reason", elapsed(w));
+        ERR_clear_error();
+        return 0;
+    }
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(w->ssl, &alpn, &alpn_len);
+    printf("established %s alpn=%.*s\n", SSL_get_version(w->ssl), alpn_len ? (int)alpn_len : 4,
+           alpn_len ? (const char *)alpn : "none");
+    SSL_shutdown(w->ssl);
+    return 0;
 }
 
 static int start_tls(wire *w, const char *ca) {
@@ -168,14 +229,52 @@ static int send_user_list(wire *w, uint64_t id) {
     return send_envelope(w, &env);
 }
 
-static int send_ping(wire *w, uint64_t id) {
+static int append_ping(buf *out, uint64_t id) {
     Callfloor__Ping ping = CALLFLOOR__PING__INIT;
     ping.nonce = id;
     envelope env = CALLFLOOR__ENVELOPE__INIT;
     env.id = id;
     env.body_case = CALLFLOOR__ENVELOPE__BODY_PING;
     env.ping = &ping;
-    return send_envelope(w, &env);
+    return envelope_append_frame(out, &env);
+}
+
+/* One Ping frame, one byte per TLS record. */
+static int send_ping_split(wire *w, uint64_t id) {
+    buf out = BUF_INIT;
+    int rc = append_ping(&out, id) < 0 ? -1 : 0;
+    for (size_t i = 0; rc == 0 && i < buf_pending(&out); i++)
+        rc = send_bytes(w, buf_head(&out) + i, 1);
+    buf_free(&out);
+    return rc;
+}
+
+/* Many Ping frames in one write (and so in a few TLS records). */
+static int send_ping_burst(wire *w, uint64_t first_id) {
+    buf out = BUF_INIT;
+    int rc = 0;
+    for (uint64_t id = first_id; rc == 0 && id < first_id + BURST_PINGS; id++)
+        rc = append_ping(&out, id) < 0 ? -1 : 0;
+    if (rc == 0)
+        rc = send_bytes(w, buf_head(&out), buf_pending(&out));
+    buf_free(&out);
+    return rc;
+}
+
+/* Pings without ever reading the Pongs, until the server hangs up. */
+static void flood_without_reading(wire *w) {
+    buf batch = BUF_INIT;
+    for (uint64_t id = 1; id <= FLOOD_BATCH; id++)
+        append_ping(&batch, id);
+    unsigned sent = 0;
+    while (sent < FLOOD_BATCH * FLOOD_BATCHES &&
+           send_bytes(w, buf_head(&batch), buf_pending(&batch)) == 0)
+        sent += FLOOD_BATCH;
+    buf_free(&batch);
+    if (sent == FLOOD_BATCH * FLOOD_BATCHES)
+        printf("never cut off after %u Pings (%.1f s)\n", sent, elapsed(w));
+    else
+        printf("cut off after %u Pings (%.1f s)\n", sent, elapsed(w));
 }
 
 /* A Ping followed by a field this protocol version does not define: a
@@ -251,6 +350,15 @@ static void print_end(const wire *w, read_result r) {
         printf("%s %.1f\n", r == READ_TIMEOUT ? "timeout" : "eof", elapsed(w));
 }
 
+/* Reads the raw socket, whatever comes, until the server hangs up. */
+static void read_until_eof(wire *w) {
+    char sink[4096];
+    errno = 0;
+    while (read(w->fd, sink, sizeof sink) > 0)
+        continue;
+    print_end(w, errno == EAGAIN || errno == EWOULDBLOCK ? READ_TIMEOUT : READ_EOF);
+}
+
 /* Reads frames until one that is not a HelloReply, or the end. */
 static void print_outcome(wire *w) {
     for (;;) {
@@ -293,8 +401,41 @@ static int log_in(wire *w) {
     return 0;
 }
 
+/* Each Ping of a burst must be answered by its Pong exactly once. */
+static void read_burst_answers(wire *w, uint64_t first_id) {
+    unsigned char seen[BURST_PINGS] = {0};
+    for (unsigned answered = 0; answered < BURST_PINGS; answered++) {
+        envelope *env = NULL;
+        read_result r = read_envelope(w, &env);
+        if (r != READ_FRAME) {
+            printf("after %u answers: ", answered);
+            print_end(w, r);
+            return;
+        }
+        uint64_t i = env->id - first_id;
+        bool fits = env->body_case == CALLFLOOR__ENVELOPE__BODY_PONG && env->id >= first_id &&
+                    i < BURST_PINGS && env->pong->nonce == env->id && !seen[i];
+        if (!fits) {
+            printf("answer %u is wrong (id %llu): ", answered, (unsigned long long)env->id);
+            print_envelope(w, env);
+            envelope_free(env);
+            return;
+        }
+        seen[i] = 1;
+        envelope_free(env);
+    }
+    printf("answered %d of %d once each\n", BURST_PINGS, BURST_PINGS);
+}
+
 /* Pings every PING_PERIOD_MS for `seconds`; each must be answered with
  * its Pong, and nothing else may come. */
+static int send_ping(wire *w, uint64_t id) {
+    buf out = BUF_INIT;
+    int rc = append_ping(&out, id) < 0 ? -1 : send_bytes(w, buf_head(&out), buf_pending(&out));
+    buf_free(&out);
+    return rc;
+}
+
 static void ping_for(wire *w, int seconds) {
     unsigned pongs = 0;
     double until = now_s() + seconds;
@@ -309,8 +450,7 @@ static void ping_for(wire *w, int seconds) {
 
 /* The scenarios that end by hanging up: nothing is read. */
 static bool hangs_up(const char *name) {
-    return strcmp(name, "truncated") == 0 || strcmp(name, "vanish-login") == 0 ||
-           strcmp(name, "login-vanish") == 0;
+    return strcmp(name, "vanish-login") == 0 || strcmp(name, "login-vanish") == 0;
 }
 
 /* Sends what the scenario sends after TLS (and the login for login-*).
@@ -344,7 +484,12 @@ static int run_scenario(wire *w, const char *name) {
         return send_hello(w, 1, 1) < 0 ? -1 : send_login(w, 2);
     if (strcmp(name, "login-vanish") == 0)
         return send_user_list(w, 3) < 0 ? -1 : send_status(w, 4);
-    if (strcmp(name, "login-idle") == 0 || strcmp(name, "login-ping") == 0)
+    if (strcmp(name, "login-split") == 0)
+        return send_ping_split(w, 3);
+    if (strcmp(name, "login-burst") == 0)
+        return send_ping_burst(w, 100);
+    if (strcmp(name, "login-idle") == 0 || strcmp(name, "login-ping") == 0 ||
+        strcmp(name, "login-noread") == 0)
         return 0;
     return -2;
 }
@@ -360,14 +505,10 @@ static void half_handshake(wire *w, const char *ca) {
     SSL_do_handshake(ssl);
     char hello[4096];
     int n = BIO_read(out, hello, sizeof hello);
-    if (n > 0 && write(w->fd, hello, (size_t)n) == n) {
-        char sink[4096];
-        while (read(w->fd, sink, sizeof sink) > 0)
-            continue;
-        print_end(w, errno == EAGAIN ? READ_TIMEOUT : READ_EOF);
-    } else {
+    if (n > 0 && write(w->fd, hello, (size_t)n) == n)
+        read_until_eof(w);
+    else
         printf("cannot send the ClientHello\n");
-    }
     SSL_free(ssl);
 }
 
@@ -378,11 +519,7 @@ static void plain_tcp(wire *w, const char *scenario) {
         static const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
         send_bytes(w, http, sizeof http - 1);
     }
-    char sink[512];
-    errno = 0;
-    while (read(w->fd, sink, sizeof sink) > 0)
-        continue;
-    print_end(w, errno == EAGAIN ? READ_TIMEOUT : READ_EOF);
+    read_until_eof(w);
 }
 
 static int tls_scenario(wire *w, const char *ca, const char *scenario, int seconds) {
@@ -395,12 +532,23 @@ static int tls_scenario(wire *w, const char *ca, const char *scenario, int secon
     int rc = run_scenario(w, scenario);
     if (rc == -2)
         return 2;
-    if (rc < 0) {
-        printf("send failed (%.1f s)\n", elapsed(w));
+    /* The server may close while a large frame is still being sent; what
+     * it said before closing is the verdict all the same. */
+    if (rc < 0)
+        fprintf(stderr, "cf_rawwire: sending failed after %.1f s\n", elapsed(w));
+    if (strcmp(scenario, "truncated") == 0) {
+        /* Half-closes and reads to the end rather than hanging up: a reset
+         * could make the server discard the partial frame unread. */
+        shutdown(w->fd, SHUT_WR);
+        read_until_eof(w);
     } else if (hangs_up(scenario)) {
         printf("sent\n");
     } else if (strcmp(scenario, "login-ping") == 0) {
         ping_for(w, seconds);
+    } else if (strcmp(scenario, "login-noread") == 0) {
+        flood_without_reading(w);
+    } else if (strcmp(scenario, "login-burst") == 0) {
+        read_burst_answers(w, 100);
     } else {
         print_outcome(w);
     }
@@ -411,11 +559,14 @@ static void usage(void) {
     fprintf(stderr,
             "usage: cf_rawwire HOST:PORT CA_FILE SCENARIO [SECONDS]\n"
             "  plain TCP: garbage (an HTTP request), silent\n"
+            "  TLS handshake only: handshake, handshake-tls12, handshake-tls11,\n"
+            "    handshake-no-alpn, handshake-other-alpn\n"
             "  TLS, before login: half-handshake, zero-length, oversize, not-envelope,\n"
             "    truncated, stall, no-hello, zero-id, bad-version, unauthenticated,\n"
             "    big-ping, vanish-login\n"
             "  TLS, logged in as CALLFLOOR_USER: login-oversize, login-big-ping, login-stall,\n"
-            "    login-idle, login-ping (for SECONDS, default 5), login-vanish\n");
+            "    login-idle, login-ping (for SECONDS, default 5), login-vanish,\n"
+            "    login-split, login-burst, login-noread\n");
 }
 
 int main(int argc, char **argv) {
@@ -423,6 +574,8 @@ int main(int argc, char **argv) {
         usage();
         return 2;
     }
+    /* A write to a connection the server closed must fail, not kill. */
+    signal(SIGPIPE, SIG_IGN);
     const char *scenario = argv[3];
     int seconds = argc == 5 ? atoi(argv[4]) : 5;
     wire w = {.fd = connect_tcp(argv[1])};
@@ -436,6 +589,8 @@ int main(int argc, char **argv) {
         plain_tcp(&w, scenario);
     else if (strcmp(scenario, "half-handshake") == 0)
         half_handshake(&w, argv[2]);
+    else if (strncmp(scenario, "handshake", 9) == 0)
+        rc = handshake_only(&w, argv[2], scenario);
     else
         rc = tls_scenario(&w, argv[2], scenario, seconds);
     fflush(stdout);
