@@ -157,7 +157,11 @@ redial *redial_start(uv_loop_t *loop, const client_options *opts, redial_changed
     r->delay_ms = REDIAL_FIRST_DELAY_MS;
     uv_timer_init(loop, &r->retry);
     r->retry.data = r;
-    attempt(r);
+    /* The first attempt starts from the loop, so the owner hears of no
+     * change before redial_start has returned. */
+    r->state = REDIAL_CONNECTING;
+    r->retry_at = uv_now(loop);
+    uv_timer_start(&r->retry, on_retry, 0, 0);
     return r;
 }
 

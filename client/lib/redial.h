@@ -27,7 +27,8 @@ typedef void (*redial_changed_cb)(redial *r, void *arg);
 /* A push from the server while READY; valid only during the call. */
 typedef void (*redial_push_cb)(redial *r, const envelope *push, void *arg);
 
-/* Copies the options and starts the first attempt. Returns NULL on
+/* Copies the options and starts the first attempt on the next loop
+ * iteration (so no callback runs before this returns). Returns NULL on
  * out-of-memory. */
 redial *redial_start(uv_loop_t *loop, const client_options *opts, redial_changed_cb changed,
                      redial_push_cb push, void *arg);

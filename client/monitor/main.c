@@ -1,1 +1,240 @@
-int main(void) { return 0; }
+/* callfloor-monitor: the supervisor's view of the floor. On a terminal it
+ * is a full screen refreshed every interval (screen.c); with --json it
+ * prints one JSON object per refresh, and with --once just one. The live
+ * leaderboard and agent states join this view as the server learns them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "cli.h"
+#include "i18n.h"
+#include "json.h"
+#include "monitor.h"
+#include "version.h"
+
+#define PROGRAM          MONITOR_PROGRAM
+#define MONITOR_CONTINUE (-1)
+#define MAX_INTERVAL_S   3600
+
+typedef struct options {
+    cli_conn_options conn;
+    bool json;
+    bool once;
+    unsigned interval_ms;
+} options;
+
+/* The JSON modes' state: how many snapshots were printed and how it ends. */
+typedef struct json_run {
+    monitor m;
+    options *o;
+    int exit_code;
+    bool done;
+    uint64_t printed_at;
+    redial_state last_state; /* a failure is printed once, when it happens */
+} json_run;
+
+static void print_help(void) {
+    printf(_("Usage: %s [OPTIONS]\n"
+             "\n"
+             "The supervisor's view of the callfloor floor: the server, the sessions of\n"
+             "agents, supervisors and admins, the database and the teams, refreshed every\n"
+             "few seconds. The connection is kept up: when it drops the monitor reconnects\n"
+             "by itself (after 1 s, doubling up to 30 s). Needs a supervisor or admin.\n"
+             "\n"
+             "Keys: r refreshes now, q quits.\n"
+             "\n"
+             "Options:\n"
+             "  --interval SECONDS  refresh this often (default 2)\n"
+             "  --json              no screen: print one JSON object per refresh\n"
+             "  --once              with --json: print one and exit\n"
+             "  -h, --help          show this help\n"
+             "  -V, --version       show the version\n"
+             "\n"),
+           PROGRAM);
+    cli_conn_print_help(stdout);
+    fputs(_("\n"
+            "Environment: CALLFLOOR_SERVER, CALLFLOOR_CA, CALLFLOOR_USER and\n"
+            "CALLFLOOR_PASSWORD stand in for --server, --ca, --user and --password-file.\n"
+            "\n"
+            "Exit status: 0 done; 1 the server refused the login or the view (e.g. an\n"
+            "agent's account); 2 wrong usage; 3 no connection (network, TLS, protocol,\n"
+            "timeout).\n"),
+          stdout);
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "%s: ", PROGRAM);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, _("\nTry '%s --help'.\n"), PROGRAM);
+    return CLI_EXIT_USAGE;
+}
+
+static int parse_interval(options *o, const char *value) {
+    char *end;
+    unsigned long s = strtoul(value, &end, 10);
+    if (value[0] < '0' || value[0] > '9' || *end != '\0' || s == 0 || s > MAX_INTERVAL_S)
+        return usage_error(_("invalid --interval '%s': a number of seconds from 1 to 3600"), value);
+    o->interval_ms = (unsigned)s * 1000;
+    return MONITOR_CONTINUE;
+}
+
+static int parse_args(options *o, int argc, char **argv) {
+    char err[CLI_MESSAGE_MAX];
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *value;
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            print_help();
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
+            printf("%s (callfloor) %s\n", PROGRAM, CALLFLOOR_VERSION);
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(arg, "--json") == 0 || strcmp(arg, "--once") == 0) {
+            *(arg[2] == 'j' ? &o->json : &o->once) = true;
+            continue;
+        }
+        int rc = cli_flag_value(argc, argv, &i, "--interval", &value, err, sizeof err);
+        if (rc > 0) {
+            if (parse_interval(o, value) != MONITOR_CONTINUE)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
+        if (rc == 0)
+            rc = cli_conn_parse_flag(&o->conn, argc, argv, &i, err, sizeof err);
+        if (rc < 0)
+            return usage_error("%s", err);
+        if (rc == 0)
+            return usage_error(_("unknown option '%s'"), arg);
+    }
+    if (o->once && !o->json)
+        return usage_error("%s", _("--once needs --json"));
+    return MONITOR_CONTINUE;
+}
+
+/* ---- JSON lines ---- */
+
+static void json_snapshot(buf *out, const monitor *m) {
+    const Callfloor__StatusReply *s = m->status->status_reply;
+    const Callfloor__TeamListReply *teams = m->teams->team_list_reply;
+    json_writer w;
+    json_init(&w, out);
+    json_object_begin(&w);
+    json_key(&w, "status");
+    json_object_begin(&w);
+    json_kv_string(&w, "server_version", s->server_version);
+    json_kv_string(&w, "instance_id", s->instance_id);
+    json_kv_int(&w, "uptime_s", s->uptime_s);
+    json_kv_uint(&w, "connections", s->connections);
+    json_kv_uint(&w, "sessions", s->sessions);
+    json_kv_uint(&w, "agents", s->agents);
+    json_kv_uint(&w, "supervisors", s->supervisors);
+    json_kv_uint(&w, "admins", s->admins);
+    json_kv_bool(&w, "db_ok", s->db_ok);
+    json_object_end(&w);
+    json_key(&w, "teams");
+    json_array_begin(&w);
+    for (size_t k = 0; k < teams->n_teams; k++) {
+        json_object_begin(&w);
+        json_kv_string(&w, "name", teams->teams[k]->name);
+        json_kv_uint(&w, "members", teams->teams[k]->members);
+        json_object_end(&w);
+    }
+    json_array_end(&w);
+    json_object_end(&w);
+    buf_append_str(out, "\n");
+}
+
+static void json_problem(buf *out, const monitor *m) {
+    json_writer w;
+    json_init(&w, out);
+    json_object_begin(&w);
+    json_key(&w, "error");
+    json_object_begin(&w);
+    json_kv_string(&w, "code", m->problem_code ? m->problem_code : "CONNECT_FAILED");
+    json_kv_string(&w, "message", m->problem);
+    json_object_end(&w);
+    json_object_end(&w);
+    buf_append_str(out, "\n");
+}
+
+static void json_finish(json_run *run, int exit_code) {
+    if (run->done)
+        return;
+    run->done = true;
+    run->exit_code = exit_code;
+    monitor_stop(&run->m);
+}
+
+static void write_line(json_run *run, buf *line) {
+    if (cli_write_stdout(line) < 0)
+        json_finish(run, CLI_EXIT_SERVER);
+    buf_free(line);
+}
+
+/* Prints each new snapshot; a refusal or, with --once, any failure ends. */
+static void on_json_change(monitor *m, void *arg) {
+    json_run *run = arg;
+    buf line = BUF_INIT;
+    redial_state state = redial_current(m->session);
+    if (m->status != NULL && m->snapshot_at != run->printed_at) {
+        run->printed_at = m->snapshot_at;
+        json_snapshot(&line, m);
+        write_line(run, &line);
+        if (run->o->once)
+            json_finish(run, CLI_EXIT_OK);
+        return;
+    }
+    bool dropped = state != run->last_state && (state == REDIAL_GAVE_UP || state == REDIAL_WAITING);
+    run->last_state = state;
+    if (m->problem[0] == '\0' && !dropped)
+        return;
+    if (m->problem[0] == '\0')
+        snprintf(m->problem, sizeof m->problem, "%s", redial_reason(m->session));
+    json_problem(&line, m);
+    write_line(run, &line);
+    if (state == REDIAL_GAVE_UP || m->refused)
+        json_finish(run, CLI_EXIT_SERVER);
+    else if (run->o->once)
+        json_finish(run, CLI_EXIT_CONNECT);
+    m->problem[0] = '\0';
+}
+
+static int run_json(options *o, uv_loop_t *loop, const client_options *co) {
+    json_run run = {.o = o, .last_state = REDIAL_CONNECTING};
+    if (monitor_start(&run.m, loop, co, o->interval_ms, on_json_change, &run) < 0) {
+        fprintf(stderr, _("%s: out of memory\n"), PROGRAM);
+        return CLI_EXIT_SERVER;
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+    return run.exit_code;
+}
+
+int main(int argc, char **argv) {
+    i18n_init();
+    cli_setup_process();
+    options o = {.interval_ms = 2000};
+    cli_conn_init(&o.conn);
+    int rc = parse_args(&o, argc, argv);
+    char err[CLI_MESSAGE_MAX];
+    if (rc == MONITOR_CONTINUE && !o.json && screen_check_terminal(err, sizeof err) < 0)
+        rc = usage_error("%s", err);
+    if (rc == MONITOR_CONTINUE && cli_conn_finish(&o.conn, err, sizeof err) < 0)
+        rc = usage_error("%s", err);
+    if (rc != MONITOR_CONTINUE) {
+        cli_conn_wipe(&o.conn);
+        return rc;
+    }
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    client_options co;
+    cli_conn_to_client(&o.conn, PROGRAM, &co);
+    rc = o.json ? run_json(&o, &loop, &co) : screen_run(&loop, &co, o.interval_ms);
+    cli_conn_wipe(&o.conn);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return rc;
+}

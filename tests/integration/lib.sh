@@ -345,6 +345,47 @@ cf_sanitized_build() {
     grep -q '^CALLFLOOR_SANITIZE:BOOL=ON' "$CF_BUILD/CMakeCache.txt" 2>/dev/null
 }
 
+# ---- programs on a pseudo terminal ----
+
+CF_PTY_PID=
+CF_PTY_REPLY=
+
+# cf_pty_start NAME COMMAND [ARG...]: runs a terminal program on a new
+# pseudo terminal through tests/integration/pty_driver.py (which lists the
+# commands cf_pty takes); the raw output goes to $CF_WORK/NAME.out.
+cf_pty_start() {
+    local name=$1
+    shift
+    rm -f "$CF_WORK/pty.in" "$CF_WORK/pty.reply"
+    mkfifo "$CF_WORK/pty.in" "$CF_WORK/pty.reply"
+    python3 "$CF_SOURCE/tests/integration/pty_driver.py" "$CF_WORK/$name.out" "$@" \
+        <"$CF_WORK/pty.in" >"$CF_WORK/pty.reply" &
+    CF_PTY_PID=$!
+    cf_defer cf__pty_kill
+    exec 8>"$CF_WORK/pty.in" 9<"$CF_WORK/pty.reply"
+}
+
+# cf_pty COMMAND: one driver command ("expect 张伟", "type q", ...); the
+# test fails unless the driver answers ok. The answer is in CF_PTY_REPLY.
+cf_pty() {
+    printf '%s\n' "$*" >&8
+    read -r CF_PTY_REPLY <&9 || cf_fail "the pseudo-terminal driver ended during '$*'"
+    [[ $CF_PTY_REPLY == ok* ]] || cf_fail "on the terminal: '$*': $CF_PTY_REPLY"
+}
+
+# cf_pty_exit: waits for the program to end; CF_PTY_REPLY says how
+# ("ok exit=0 restored=1", "ok signal=15 restored=1").
+cf_pty_exit() {
+    cf_pty exit
+    exec 8>&- 9<&-
+    wait "$CF_PTY_PID" || true
+    CF_PTY_PID=
+}
+
+cf__pty_kill() {
+    [ -z "$CF_PTY_PID" ] || kill "$CF_PTY_PID" 2>/dev/null || true
+}
+
 # ---- assertions ----
 
 # cf_json_check EXPRESSION: standard input must be one JSON document for

@@ -45,159 +45,22 @@ $CF_LAST_OUTPUT"
 
 # ---- the desk on a pseudo terminal ----
 
-# A driver that runs the desk on a pseudo terminal and takes one command
-# per line, answering "ok ..." or "fail ...":
-#   expect TEXT       Ctrl-L (a full repaint), then wait until TEXT is on
-#                     the screen (escape sequences and blanks ignored)
-#   type TEXT         type the characters (Python escapes: \r, \x1b)
-#   resize ROWS COLS  resize the terminal (SIGWINCH)
-#   signal NUMBER     send a signal to the desk
-#   exit              wait for the desk to end: "ok exit=N restored=1"
-#                     or "ok signal=N restored=1"
-write_driver() {
-    cat >"$CF_WORK/desk_driver.py" <<'EOF'
-import fcntl, os, re, select, signal, struct, sys, termios, time
 
-log = open(sys.argv[1], "wb")
-argv = sys.argv[2:]
-master, slave = os.openpty()
-
-def set_size(fd, rows, cols):
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-set_size(slave, 24, 80)
-pid = os.fork()
-if pid == 0:
-    os.setsid()
-    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-    for fd in (0, 1, 2):
-        os.dup2(slave, fd)
-    os.close(master)
-    os.environ["TERM"] = "xterm"
-    os.execvp(argv[0], argv)
-os.close(slave)
-out = bytearray()
-ended = False
-
-def pump(seconds):
-    global ended
-    deadline = time.time() + seconds
-    while not ended:
-        left = deadline - time.time()
-        if left <= 0:
-            return
-        ready, _, _ = select.select([master], [], [], left)
-        if not ready:
-            return
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            data = b""
-        if not data:
-            ended = True
-            return
-        out.extend(data)
-        log.write(data)
-        log.flush()
-
-ESCAPES = re.compile(rb"\x1b\[[0-9;?>=]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[()][0-9A-Za-z]|\x1b.")
-
-def screen_text(raw):
-    text = ESCAPES.sub(b"", bytes(raw)).decode("utf-8", "replace")
-    return re.sub(r"\s+", "", text)
-
-# Each Ctrl-L makes the desk repaint the whole screen, so the text of one
-# repaint is the screen, whatever was updated in between.
-def expect(text):
-    needle = re.sub(r"\s+", "", text)
-    deadline = time.time() + 45
-    mark = len(out)
-    while time.time() < deadline and not ended:
-        mark = len(out)
-        os.write(master, b"\x0c")
-        repaint_end = time.time() + 1
-        while time.time() < repaint_end and not ended:
-            pump(0.1)
-            if needle in screen_text(out[mark:]):
-                return "ok"
-    return "fail %r not on the screen; it shows: %s" % (text, screen_text(out[mark:])[-600:])
-
-def finish():
-    deadline = time.time() + 20
-    done = 0
-    while done == 0 and time.time() < deadline:
-        pump(0.1)
-        done, status = os.waitpid(pid, os.WNOHANG)
-    if done == 0:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        return "fail the desk did not exit"
-    restored = int(bytes(out).rfind(b"\x1b[?1049l") > bytes(out).rfind(b"\x1b[?1049h") >= 0)
-    if os.WIFSIGNALED(status):
-        return "ok signal=%d restored=%d" % (os.WTERMSIG(status), restored)
-    return "ok exit=%d restored=%d" % (os.WEXITSTATUS(status), restored)
-
-for line in sys.stdin:
-    cmd, _, arg = line.rstrip("\n").partition(" ")
-    if cmd == "expect":
-        reply = expect(arg)
-    elif cmd == "type":
-        os.write(master, arg.encode().decode("unicode_escape").encode("utf-8"))
-        pump(0.1)
-        reply = "ok"
-    elif cmd == "resize":
-        rows, cols = (int(v) for v in arg.split())
-        set_size(master, rows, cols)
-        os.kill(pid, signal.SIGWINCH)
-        reply = "ok"
-    elif cmd == "signal":
-        os.kill(pid, int(arg))
-        reply = "ok"
-    elif cmd == "exit":
-        reply = finish()
-    else:
-        reply = "fail unknown driver command %r" % cmd
-    print(reply, flush=True)
-    if cmd == "exit":
-        break
-EOF
-}
-
-DESK_PID=
-DESK_REPLY=
-
-# desk_start NAME [AGENT ARG...]: the desk on a new pseudo terminal, its
-# driver reached through two FIFOs; the raw terminal output goes to
-# $CF_WORK/desk-NAME.out.
+# desk_start NAME [AGENT ARG...]: the desk as zhangwei on a pseudo
+# terminal (cf_pty_start); desk COMMAND and desk_exit drive it.
 desk_start() {
     local name=$1
     shift
-    rm -f "$CF_WORK/desk.in" "$CF_WORK/desk.reply"
-    mkfifo "$CF_WORK/desk.in" "$CF_WORK/desk.reply"
-    python3 "$CF_WORK/desk_driver.py" "$CF_WORK/desk-$name.out" \
-        env CALLFLOOR_USER=zhangwei CALLFLOOR_PASSWORD="$ZW_PASSWORD" "$AGENT" "$@" \
-        <"$CF_WORK/desk.in" >"$CF_WORK/desk.reply" &
-    DESK_PID=$!
-    exec 8>"$CF_WORK/desk.in" 9<"$CF_WORK/desk.reply"
+    cf_pty_start "desk-$name" env CALLFLOOR_USER=zhangwei CALLFLOOR_PASSWORD="$ZW_PASSWORD" \
+        "$AGENT" "$@"
 }
 
-# desk COMMAND: one driver command; fails the test unless it answers ok.
 desk() {
-    printf '%s\n' "$*" >&8
-    read -r DESK_REPLY <&9 || cf_fail "the desk driver ended during '$*'"
-    [[ $DESK_REPLY == ok* ]] || cf_fail "desk: '$*': $DESK_REPLY"
+    cf_pty "$@"
 }
 
-# desk_exit: waits for the desk to end; DESK_REPLY says how it ended.
 desk_exit() {
-    desk exit
-    exec 8>&- 9<&-
-    wait "$DESK_PID" || true
-    DESK_PID=
-}
-
-stop_desk() {
-    [ -z "$DESK_PID" ] || kill "$DESK_PID" 2>/dev/null || true
+    cf_pty_exit
 }
 
 cf_setup agent
@@ -291,8 +154,6 @@ expect_json_line 1 'doc["code"] == "ACCOUNT_DISABLED"'
 cf_expect_exit 0 cf_ctl user enable zhangwei
 
 # ---- the desk on a terminal ----
-write_driver
-cf_defer stop_desk
 
 desk_start main
 desk expect "张伟"
@@ -339,20 +200,20 @@ desk type "r"
 desk expect "Connected to $CALLFLOOR_SERVER"
 desk type "q"
 desk_exit
-[ "$DESK_REPLY" = "ok exit=0 restored=1" ] || cf_fail "q did not end the desk cleanly: $DESK_REPLY"
+[ "$CF_PTY_REPLY" = "ok exit=0 restored=1" ] || cf_fail "q did not end the desk cleanly: $CF_PTY_REPLY"
 
 # SIGTERM ends the desk and restores the terminal, and it dies of it.
 ZW_PASSWORD=zhangwei-password-3 desk_start sigterm
 desk expect "张伟"
 desk signal 15
 desk_exit
-[ "$DESK_REPLY" = "ok signal=15 restored=1" ] ||
-    cf_fail "SIGTERM did not end the desk cleanly: $DESK_REPLY"
+[ "$CF_PTY_REPLY" = "ok signal=15 restored=1" ] ||
+    cf_fail "SIGTERM did not end the desk cleanly: $CF_PTY_REPLY"
 
 # A wrong password on the terminal: exit 1 before any screen.
 ZW_PASSWORD=wrong-password-1 desk_start wrong
 desk_exit
-[ "$DESK_REPLY" = "ok exit=1 restored=0" ] || cf_fail "a refused login on a terminal: $DESK_REPLY"
+[ "$CF_PTY_REPLY" = "ok exit=1 restored=0" ] || cf_fail "a refused login on a terminal: $CF_PTY_REPLY"
 grep -q "invalid user name or password" "$CF_WORK/desk-wrong.out" ||
     cf_fail "a refused login on a terminal did not say why"
 

@@ -1,0 +1,154 @@
+#include "monitor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "i18n.h"
+
+static void changed(monitor *m) {
+    if (!m->stopping)
+        m->changed(m, m->arg);
+}
+
+static void set_problem(monitor *m, const char *code, bool refused, const char *sentence) {
+    snprintf(m->problem, sizeof m->problem, "%s", sentence);
+    m->problem_code = code;
+    m->refused = refused;
+}
+
+/* A refresh's answer: the wanted body, or the failure recorded. */
+static bool answer_ok(monitor *m, int status, const envelope *reply,
+                      Callfloor__Envelope__BodyCase want) {
+    cli_failure f;
+    if (status < 0) {
+        client *c = m->session ? redial_client(m->session) : NULL;
+        cli_failure_from_status(&f, status, c ? client_last_error(c) : _("the connection was lost"),
+                                CALLFLOOR__ERROR_CODE__ERROR_CODE_UNSPECIFIED);
+        set_problem(m, f.code, false, f.message);
+        return false;
+    }
+    if (reply->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR) {
+        cli_failure_from_error(&f, reply->error);
+        set_problem(m, f.code, reply->error->code != CALLFLOOR__ERROR_CODE__UNAVAILABLE, f.message);
+        return false;
+    }
+    if (reply->body_case != want) {
+        set_problem(m, "PROTOCOL_ERROR", true,
+                    _("the server answered with an unexpected message (are the monitor and "
+                      "callfloord the same version?)"));
+        return false;
+    }
+    return true;
+}
+
+/* The reply callbacks get a reply valid only during the call. */
+static envelope *keep(const envelope *reply) {
+    size_t len = callfloor__envelope__get_packed_size(reply);
+    uint8_t *bytes = malloc(len ? len : 1);
+    if (bytes == NULL)
+        return NULL;
+    callfloor__envelope__pack(reply, bytes);
+    envelope *copy = envelope_unpack(bytes, len);
+    free(bytes);
+    return copy;
+}
+
+static void on_teams(client *c, int status, const envelope *reply, void *arg) {
+    monitor *m = arg;
+    envelope *status_reply = m->pending_status;
+    (void)c;
+    m->pending_status = NULL;
+    m->fetching = false;
+    if (m->stopping) {
+        envelope_free(status_reply);
+        return;
+    }
+    if (answer_ok(m, status, reply, CALLFLOOR__ENVELOPE__BODY_TEAM_LIST_REPLY)) {
+        envelope_free(m->status);
+        envelope_free(m->teams);
+        m->status = status_reply;
+        m->teams = keep(reply);
+        m->snapshot_at = uv_now(m->loop);
+        m->problem[0] = '\0';
+        m->problem_code = NULL;
+        status_reply = NULL;
+    }
+    envelope_free(status_reply);
+    changed(m);
+}
+
+static void on_status(client *c, int status, const envelope *reply, void *arg) {
+    monitor *m = arg;
+    if (m->stopping || !answer_ok(m, status, reply, CALLFLOOR__ENVELOPE__BODY_STATUS_REPLY)) {
+        m->fetching = false;
+        changed(m);
+        return;
+    }
+    m->pending_status = keep(reply);
+    Callfloor__TeamList msg = CALLFLOOR__TEAM_LIST__INIT;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_TEAM_LIST;
+    req.team_list = &msg;
+    int rc = client_request(c, &req, on_teams, m);
+    if (rc < 0)
+        on_teams(c, rc, NULL, m);
+}
+
+void monitor_refresh(monitor *m) {
+    client *c = redial_client(m->session);
+    if (c == NULL || m->fetching || m->refused)
+        return;
+    Callfloor__Status msg = CALLFLOOR__STATUS__INIT;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_STATUS;
+    req.status = &msg;
+    m->fetching = true;
+    int rc = client_request(c, &req, on_status, m);
+    if (rc < 0)
+        on_status(c, rc, NULL, m);
+}
+
+static void on_refresh_timer(uv_timer_t *t) {
+    monitor_refresh(t->data);
+}
+
+static void on_session_changed(redial *r, void *arg) {
+    monitor *m = arg;
+    if (redial_current(r) == REDIAL_READY)
+        monitor_refresh(m);
+    else
+        m->fetching = false; /* its requests were failed with the connection */
+    changed(m);
+}
+
+int monitor_start(monitor *m, uv_loop_t *loop, const client_options *opts, unsigned interval_ms,
+                  monitor_changed_cb cb, void *arg) {
+    memset(m, 0, sizeof *m);
+    m->loop = loop;
+    m->interval_ms = interval_ms;
+    m->changed = cb;
+    m->arg = arg;
+    uv_timer_init(loop, &m->refresh);
+    m->refresh.data = m;
+    m->session = redial_start(loop, opts, on_session_changed, NULL, m);
+    if (m->session == NULL) {
+        uv_close((uv_handle_t *)&m->refresh, NULL);
+        return -ENOMEM;
+    }
+    uv_timer_start(&m->refresh, on_refresh_timer, interval_ms, interval_ms);
+    return 0;
+}
+
+void monitor_stop(monitor *m) {
+    m->stopping = true;
+    redial_stop(m->session);
+    m->session = NULL;
+    uv_close((uv_handle_t *)&m->refresh, NULL);
+    envelope_free(m->pending_status);
+    envelope_free(m->status);
+    envelope_free(m->teams);
+    m->pending_status = m->status = m->teams = NULL;
+}

@@ -1,0 +1,57 @@
+/* monitor: what the supervisor monitor knows about the floor and how it
+ * keeps it fresh. A snapshot (the server's status and its teams) is
+ * fetched every refresh interval over a session that reconnects by itself
+ * (redial); the screen (screen.c) or the JSON lines (main.c) show it. */
+#ifndef CALLFLOOR_MONITOR_H
+#define CALLFLOOR_MONITOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "client.h"
+#include "redial.h"
+
+#define MONITOR_PROGRAM "callfloor-monitor"
+
+typedef struct monitor monitor;
+/* Called when a new snapshot arrived, a refresh failed, or the connection
+ * changed state. */
+typedef void (*monitor_changed_cb)(monitor *m, void *arg);
+
+struct monitor {
+    uv_loop_t *loop;
+    redial *session;
+    uv_timer_t refresh;
+    unsigned interval_ms;
+    bool fetching;
+    bool stopping;            /* answers cut off by monitor_stop are not news */
+    envelope *pending_status; /* the StatusReply while TeamList is asked */
+    monitor_changed_cb changed;
+    void *arg;
+    /* The last snapshot, both parts from the same refresh; NULL until the
+     * first one arrives. */
+    envelope *status;     /* StatusReply */
+    envelope *teams;      /* TeamListReply */
+    uint64_t snapshot_at; /* uv_now of the snapshot */
+    /* Why the last refresh failed, "" after a good one; `refused` when the
+     * server said no (e.g. PERMISSION_DENIED), which retrying cannot fix. */
+    char problem[512];
+    const char *problem_code;
+    bool refused;
+};
+
+/* Starts the session and the refreshes. Returns 0 or -ENOMEM. */
+int monitor_start(monitor *m, uv_loop_t *loop, const client_options *opts, unsigned interval_ms,
+                  monitor_changed_cb changed, void *arg);
+/* Refreshes now (when connected and no refresh is under way). */
+void monitor_refresh(monitor *m);
+/* Stops everything; the loop must run once more to release it all. */
+void monitor_stop(monitor *m);
+
+/* The full-screen view (screen.c); returns the exit status. */
+int screen_check_terminal(char *err, size_t errlen);
+int screen_run(uv_loop_t *loop, const client_options *opts, unsigned interval_ms);
+
+#endif

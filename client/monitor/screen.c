@@ -1,0 +1,280 @@
+/* The monitor's full screen (ncursesw): a header with the server and the
+ * connection, the floor's numbers, the teams table, and a footer with the
+ * keys. Keys are read when the loop sees the terminal readable, so the view
+ * stays live; the terminal is restored however the monitor ends. */
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ncurses.h>
+
+#include "cli.h"
+#include "i18n.h"
+#include "monitor.h"
+#include "textfit.h"
+
+#define TICK_MS   1000
+#define MAX_WIDTH 512
+
+static const int quit_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define NQUIT (sizeof quit_signals / sizeof quit_signals[0])
+
+typedef struct screen {
+    uv_loop_t *loop;
+    monitor m;
+    SCREEN *term;
+    uv_poll_t input;
+    uv_timer_t tick; /* redraws the countdowns and the age of the data */
+    uv_signal_t quit_signal[NQUIT];
+    uv_signal_t winch;
+    int stdin_flags;
+    int exit_signal;
+    int exit_code;
+    bool ended;
+} screen;
+
+static void put(int y, int x, const char *s, int max_cols) {
+    wchar_t wide[MAX_WIDTH];
+    if (max_cols <= 0)
+        return;
+    textfit(s, max_cols, wide, MAX_WIDTH);
+    mvaddwstr(y, x, wide);
+}
+
+static const char *connection_text(const screen *sc, char *out, size_t cap) {
+    redial *r = sc->m.session;
+    switch (redial_current(r)) {
+    case REDIAL_READY:
+        return _("connected");
+    case REDIAL_CONNECTING:
+        return _("connecting...");
+    case REDIAL_WAITING:
+        snprintf(out, cap, _("reconnecting in %u s"), redial_seconds_left(r));
+        return out;
+    default:
+        return _("closed");
+    }
+}
+
+static void draw_header(const screen *sc, int cols) {
+    char state[64], title[256];
+    const Callfloor__StatusReply *s = sc->m.status ? sc->m.status->status_reply : NULL;
+    snprintf(title, sizeof title, _("callfloor monitor  %s %s"), s ? s->instance_id : "",
+             s ? s->server_version : "");
+    attron(A_REVERSE);
+    mvhline(0, 0, ' ', cols);
+    put(0, 1, title, cols - 2);
+    const char *conn = connection_text(sc, state, sizeof state);
+    int width = (int)cli_display_width(conn);
+    put(0, cols - width - 1 > 0 ? cols - width - 1 : 0, conn, width);
+    attroff(A_REVERSE);
+}
+
+static int draw_floor(const screen *sc, int y, int cols) {
+    const Callfloor__StatusReply *s = sc->m.status->status_reply;
+    char line[256];
+    snprintf(line, sizeof line, _("Agents online: %u    Supervisors: %u    Admins: %u"), s->agents,
+             s->supervisors, s->admins);
+    put(y++, 2, line, cols - 4);
+    snprintf(line, sizeof line, _("Connections: %u    Database: %s    Up: %lld min"),
+             s->connections, s->db_ok ? _("ok") : _("UNREACHABLE"), (long long)(s->uptime_s / 60));
+    put(y++, 2, line, cols - 4);
+    return y + 1;
+}
+
+static int draw_teams(const screen *sc, int y, int rows, int cols) {
+    const Callfloor__TeamListReply *list = sc->m.teams->team_list_reply;
+    attron(A_BOLD);
+    put(y, 2, _("TEAM"), 30);
+    put(y++, 34, _("MEMBERS"), cols - 36);
+    attroff(A_BOLD);
+    for (size_t k = 0; k < list->n_teams && y < rows - 2; k++, y++) {
+        char members[16];
+        snprintf(members, sizeof members, "%u", list->teams[k]->members);
+        put(y, 2, list->teams[k]->name, 30);
+        put(y, 34, members, cols - 36);
+    }
+    if (list->n_teams == 0)
+        put(y++, 2, _("No teams yet."), cols - 4);
+    return y;
+}
+
+static void draw(screen *sc) {
+    int rows, cols;
+    getmaxyx(stdscr, rows, cols);
+    erase();
+    draw_header(sc, cols);
+    int y = 2;
+    if (sc->m.status != NULL) {
+        y = draw_floor(sc, y, cols);
+        draw_teams(sc, y, rows, cols);
+    } else if (redial_current(sc->m.session) != REDIAL_GAVE_UP) {
+        put(y, 2, _("Waiting for the first snapshot..."), cols - 4);
+    }
+    const char *problem = sc->m.problem[0] ? sc->m.problem : redial_reason(sc->m.session);
+    if (problem[0] && redial_current(sc->m.session) != REDIAL_READY)
+        put(rows - 2, 2, problem, cols - 4);
+    else if (sc->m.problem[0])
+        put(rows - 2, 2, sc->m.problem, cols - 4);
+    attron(A_REVERSE);
+    mvhline(rows - 1, 0, ' ', cols);
+    put(rows - 1, 1, _("r refresh   q quit"), cols - 2);
+    attroff(A_REVERSE);
+    refresh();
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+    (void)h;
+}
+
+static void end_screen(screen *sc, int exit_code, int signum) {
+    if (sc->ended)
+        return;
+    sc->ended = true;
+    sc->exit_code = exit_code;
+    sc->exit_signal = signum;
+    endwin();
+    delscreen(sc->term);
+    uv_close((uv_handle_t *)&sc->input, on_handle_closed);
+    uv_close((uv_handle_t *)&sc->tick, on_handle_closed);
+    uv_close((uv_handle_t *)&sc->winch, on_handle_closed);
+    for (size_t k = 0; k < NQUIT; k++)
+        uv_close((uv_handle_t *)&sc->quit_signal[k], on_handle_closed);
+    monitor_stop(&sc->m);
+    fcntl(STDIN_FILENO, F_SETFL, sc->stdin_flags);
+}
+
+static void on_input(uv_poll_t *p, int status, int events) {
+    screen *sc = p->data;
+    wint_t ch;
+    (void)events;
+    if (status < 0) {
+        end_screen(sc, CLI_EXIT_OK, 0);
+        return;
+    }
+    int kind;
+    while (!sc->ended && (kind = get_wch(&ch)) != ERR) {
+        if (kind == KEY_CODE_YES && ch == KEY_RESIZE)
+            draw(sc);
+        else if (kind == OK && (ch == 'q' || ch == 'Q'))
+            end_screen(sc, CLI_EXIT_OK, 0);
+        else if (kind == OK && (ch == 'r' || ch == 'R'))
+            monitor_refresh(&sc->m);
+        else if (kind == OK && ch == 12) /* Ctrl-L */
+            clearok(stdscr, TRUE);
+    }
+    if (!sc->ended)
+        draw(sc);
+}
+
+static void on_tick(uv_timer_t *t) {
+    draw(t->data);
+}
+
+static void on_quit_signal(uv_signal_t *s, int signum) {
+    end_screen(s->data, CLI_EXIT_OK, signum);
+}
+
+static void on_winch(uv_signal_t *s, int signum) {
+    screen *sc = s->data;
+    (void)signum;
+    endwin();
+    refresh();
+    draw(sc);
+}
+
+/* A refusal (an agent's account, a wrong password) ends the monitor: it
+ * is shown on the way out, since waiting cannot change it. */
+static void on_monitor_change(monitor *m, void *arg) {
+    screen *sc = arg;
+    if (m->refused || redial_current(m->session) == REDIAL_GAVE_UP) {
+        char reason[sizeof m->problem];
+        snprintf(reason, sizeof reason, "%s", m->refused ? m->problem : redial_reason(m->session));
+        end_screen(sc, CLI_EXIT_SERVER, 0);
+        fprintf(stderr, "%s: %s\n", MONITOR_PROGRAM, reason);
+        return;
+    }
+    draw(sc);
+}
+
+int screen_check_terminal(char *err, size_t errlen) {
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        snprintf(err, errlen, "%s", _("the monitor's screen needs a terminal; use --json"));
+        return -1;
+    }
+    const char *term = getenv("TERM");
+    FILE *null_out = fopen("/dev/null", "w");
+    SCREEN *probe = term && *term && null_out ? newterm(NULL, null_out, stdin) : NULL;
+    if (probe) {
+        endwin();
+        delscreen(probe);
+    }
+    if (null_out)
+        fclose(null_out);
+    if (probe)
+        return 0;
+    snprintf(err, errlen,
+             _("cannot drive the terminal: TERM is '%s' (set TERM to the terminal's type, e.g. "
+               "xterm-256color, or use --json)"),
+             term ? term : "");
+    return -1;
+}
+
+static void start_signals(screen *sc) {
+    for (size_t k = 0; k < NQUIT; k++) {
+        uv_signal_init(sc->loop, &sc->quit_signal[k]);
+        sc->quit_signal[k].data = sc;
+        uv_signal_start(&sc->quit_signal[k], on_quit_signal, quit_signals[k]);
+    }
+    uv_signal_init(sc->loop, &sc->winch);
+    sc->winch.data = sc;
+    uv_signal_start(&sc->winch, on_winch, SIGWINCH);
+}
+
+int screen_run(uv_loop_t *loop, const client_options *opts, unsigned interval_ms) {
+    screen *sc = calloc(1, sizeof *sc);
+    if (sc == NULL)
+        return CLI_EXIT_SERVER;
+    sc->loop = loop;
+    sc->term = newterm(NULL, stdout, stdin);
+    if (sc->term == NULL ||
+        monitor_start(&sc->m, loop, opts, interval_ms, on_monitor_change, sc) < 0) {
+        if (sc->term) {
+            endwin();
+            delscreen(sc->term);
+        }
+        free(sc);
+        fprintf(stderr, _("%s: cannot start the screen\n"), MONITOR_PROGRAM);
+        return CLI_EXIT_USAGE;
+    }
+    set_term(sc->term);
+    cbreak();
+    noecho();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    curs_set(0);
+    start_signals(sc);
+    uv_timer_init(loop, &sc->tick);
+    sc->tick.data = sc;
+    uv_timer_start(&sc->tick, on_tick, TICK_MS, TICK_MS);
+    /* uv_poll_init makes the terminal non-blocking; curses' writes share
+     * it, so the flags are put back (readiness is all the loop needs). */
+    sc->stdin_flags = fcntl(STDIN_FILENO, F_GETFL);
+    uv_poll_init(loop, &sc->input, STDIN_FILENO);
+    fcntl(STDIN_FILENO, F_SETFL, sc->stdin_flags);
+    sc->input.data = sc;
+    uv_poll_start(&sc->input, UV_READABLE | UV_DISCONNECT, on_input);
+    draw(sc);
+    uv_run(loop, UV_RUN_DEFAULT);
+    int rc = sc->exit_code, signum = sc->exit_signal;
+    free(sc);
+    if (signum != 0) {
+        signal(signum, SIG_DFL);
+        raise(signum);
+    }
+    return rc;
+}
