@@ -8,6 +8,7 @@ mapfile -t sources < <(git ls-files 'client/*.c' 'common/*.c' | sort)
 xgettext --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ \
     --package-name=callfloor --msgid-bugs-address=callfloor-dev@invalid \
     --add-comments=TRANSLATORS: --sort-by-file -o po/callfloor.pot "${sources[@]}"
+shopt -s nullglob
 for po in po/*.po; do
     msgmerge --quiet --update --backup=none "$po" po/callfloor.pot
 done
