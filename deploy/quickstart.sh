@@ -53,11 +53,16 @@ already_exists() {
     grep -q '"code": *"ALREADY_EXISTS"' <<<"$1"
 }
 
+# demo_add WHAT ARG...: "callfloorctl --json WHAT ARG...", where an
+# ALREADY_EXISTS answer is fine (the demo data was loaded before).
+demo_add() {
+    local out
+    out=$(ctl --json "$@" 2>&1) || already_exists "$out" || die "cannot run '$*': $out"
+}
+
 # demo_team NAME DESCRIPTION
 demo_team() {
-    local out
-    out=$(ctl --json team add "$1" --description "$2" 2>&1) || already_exists "$out" ||
-        die "cannot add team $1: $out"
+    demo_add team add "$1" --description "$2"
 }
 
 # The demo password of USER recorded in the ledger, if any.
@@ -100,11 +105,23 @@ demo_users() {
     demo_user zhaolei agent 二组 赵磊
 }
 
+demo_catalog() {
+    demo_add product add CB01 --name 畅享返现卡 --kind cashback --annual-fee 0 --apr 18.25 \
+        --disclosure "首年免年费，刷卡6次免次年年费；日利率万分之五（年化18.25%）；逾期收取违约金。" \
+        --segment young --segment spender
+    demo_add product add TR02 --name 旅行白金卡 --kind travel --annual-fee 600.00 --apr 18.25 \
+        --disclosure "年费600元，可用积分抵扣；含航空意外险；日利率万分之五；逾期收取违约金。" \
+        --segment traveller --segment high-income
+    demo_add campaign add 春季信用卡 --product CB01 --product TR02 --team 一组 --team 二组 \
+        --window 09:00-20:00 --days mon-sat --max-attempts 6 --max-per-day 2
+}
+
 # Everything a demo needs, in dependency order; each step is idempotent.
 demo_data() {
     say "loading demo data"
     demo_teams
     demo_users
+    demo_catalog
 }
 
 next_steps() {
@@ -118,12 +135,14 @@ Try it:
   build/bin/callfloorctl status
   build/bin/callfloorctl user list
   build/bin/callfloorctl team list
+  build/bin/callfloorctl product list
+  build/bin/callfloorctl campaign show 春季信用卡
 
 Demo users (agents zhangwei, liuyang, chenjing, zhaolei; supervisors lihua,
 wangfang) and their passwords: var/devstack/demo-passwords.txt. E.g.:
 
   CALLFLOOR_USER=zhangwei build/bin/callfloor-agent     # asks for the password
-  CALLFLOOR_USER=lihua build/bin/callfloor-monitor
+  CALLFLOOR_USER=lihua build/bin/callfloor-monitor      # the supervisor's view
 
 deploy/devstack.sh stop    stops everything and keeps the data;
 deploy/devstack.sh start   brings it back.
