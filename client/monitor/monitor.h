@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "cli.h"
 #include "client.h"
 #include "redial.h"
 
@@ -37,7 +38,7 @@ struct monitor {
     uint64_t snapshot_at; /* uv_now of the snapshot */
     /* Why the last refresh failed, "" after a good one; `refused` when the
      * server said no (e.g. PERMISSION_DENIED), which retrying cannot fix. */
-    char problem[512];
+    char problem[CLI_MESSAGE_MAX];
     const char *problem_code;
     bool refused;
 };
