@@ -202,6 +202,11 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static void samples_sort(samples *sm) {
+    if (sm->n > 0) /* qsort's array may not be NULL, even when empty */
+        qsort(sm->ms, sm->n, sizeof *sm->ms, compare_doubles);
+}
+
 /* Nearest-rank percentile of sorted samples; NAN when there are none. */
 static double percentile(const samples *sm, double p) {
     if (sm->n == 0)
@@ -400,8 +405,8 @@ static int run(sim *s) {
     uv_timer_start(&s->pacer, on_pace, 0, 100);
     uv_timer_start(&s->pinger, on_ping_tick, PING_INTERVAL_MS, PING_INTERVAL_MS);
     uv_run(s->loop, UV_RUN_DEFAULT);
-    qsort(s->login.ms, s->login.n, sizeof *s->login.ms, compare_doubles);
-    qsort(s->rtt.ms, s->rtt.n, sizeof *s->rtt.ms, compare_doubles);
+    samples_sort(&s->login);
+    samples_sort(&s->rtt);
     if (s->json)
         report_json(s);
     else
