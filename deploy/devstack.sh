@@ -31,8 +31,8 @@ Only the environment goes to standard output, so this works:
   callfloorctl status
 
 DIR defaults to var/devstack in the repository. It holds pg/ (PostgreSQL's
-data, socket and log), certs/, admin.password, callfloord.conf and
-callfloord.log. When the postgres user cannot reach DIR (e.g. under /root),
+data, socket and log), certs/, admin.password, vault.keys (the keys that
+protect customers' phone numbers), callfloord.conf and callfloord.log. When the postgres user cannot reach DIR (e.g. under /root),
 pg/ is a link to a directory under /var/lib/callfloor-devstack. To start
 from scratch: stop, then remove DIR and what DIR/pg links to.
 
@@ -126,6 +126,7 @@ stop_postgres() {
 
 make_secrets() {
     "$REPO/deploy/gen-certs.sh" "$CERTS" admin >&2
+    "$REPO/deploy/gen-vault-key.sh" "$DIR/vault.keys" 2>/dev/null
     if [ ! -s "$PASSWORD_FILE" ]; then
         (umask 077 && openssl rand -hex 16 >"$PASSWORD_FILE")
         say "made a new admin password in $PASSWORD_FILE"
@@ -173,6 +174,9 @@ max_frame = 1m
 max_frame_prelogin = 16k
 output_cap = 4m
 max_connections = 20000
+
+[vault]
+key_file = $(ini_quote "$DIR/vault.keys")
 
 [bootstrap]
 admin_user = admin

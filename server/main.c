@@ -20,6 +20,7 @@
 #include "server.h"
 #include "session.h"
 #include "tls.h"
+#include "vault.h"
 #include "version.h"
 
 enum {
@@ -266,11 +267,24 @@ static void set_instance_id(server *srv) {
         snprintf(srv->instance_id, sizeof srv->instance_id, "callfloord");
 }
 
+/* The keys are read once, before the loop runs. */
+static int open_vault(server *srv) {
+    char err[512];
+    srv->vault = vault_open(srv->cfg.vault_key_file, err, sizeof err);
+    if (srv->vault == NULL)
+        log_error("%s", err);
+    return srv->vault ? 0 : -1;
+}
+
 static int run(daemon_state *d) {
     server *srv = &d->srv;
     SSL_CTX *ctx = make_tls_ctx(&srv->cfg);
     if (ctx == NULL)
         return EXIT_RUNTIME;
+    if (open_vault(srv) < 0) {
+        SSL_CTX_free(ctx);
+        return EXIT_RUNTIME;
+    }
     if (d->opts.check_config) {
         SSL_CTX_free(ctx);
         printf("callfloord: configuration OK\n");
@@ -323,6 +337,7 @@ int main(int argc, char **argv) {
     log_set_level(level);
     signal(SIGPIPE, SIG_IGN);
     rc = run(&d);
+    vault_close(d.srv.vault);
     settings_free(&d.srv.cfg);
     free(d.opts.overrides);
     return rc;

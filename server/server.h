@@ -13,6 +13,7 @@
 
 struct listener;
 struct session_registry;
+struct vault;
 
 typedef struct server {
     uv_loop_t *loop;
@@ -22,6 +23,7 @@ typedef struct server {
     uint64_t started_ms; /* uv_now at start */
     int schema_version;
     db_pool *db;
+    struct vault *vault; /* customers' phone numbers at rest */
     struct listener *listener;
     struct session_registry *sessions;
     bool draining;

@@ -37,6 +37,8 @@ const config_key settings_table[] = {
         "Bytes queued to one slow client before it is disconnected."),
     KEY("session.max_connections", CONFIG_INT, "20000", max_connections, 1, 1000000, true,
         "Connections accepted at once; more are refused."),
+    KEY("vault.key_file", CONFIG_STRING, "/etc/callfloor/vault.keys", vault_key_file, 0, 0, false,
+        "Keys that encrypt and hash customers' phone numbers (deploy/gen-vault-key.sh)."),
     KEY("bootstrap.admin_user", CONFIG_STRING, "admin", bootstrap_admin, 0, 0, false,
         "Name of the first admin account, created if no admin exists."),
     KEY("bootstrap.admin_password_file", CONFIG_STRING, "", bootstrap_password_file, 0, 0, false,

@@ -28,6 +28,8 @@ typedef struct settings {
     size_t max_frame_prelogin;
     size_t output_cap;
     int max_connections;
+    /* [vault] */
+    char *vault_key_file;
     /* [bootstrap] */
     char *bootstrap_admin;
     char *bootstrap_password_file;

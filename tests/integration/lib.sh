@@ -120,8 +120,9 @@ cf_setup() {
 cf_client_cert() {
     mkdir -p "$CF_BUILD/tests"
     local out
-    out=$(flock "$CF_BUILD/tests/certs.lock" "$CF_SOURCE/deploy/gen-certs.sh" "$CF_CERTS" "$1" 2>&1) ||
-        cf_fail "cannot make certificates in $CF_CERTS: $out"
+    out=$(flock "$CF_BUILD/tests/certs.lock" sh -c '"$1" "$2" "$3" && "$4" "$2/vault.keys"' sh \
+        "$CF_SOURCE/deploy/gen-certs.sh" "$CF_CERTS" "$1" "$CF_SOURCE/deploy/gen-vault-key.sh" 2>&1) ||
+        cf_fail "cannot make certificates and vault keys in $CF_CERTS: $out"
 }
 
 cf__create_database() {
@@ -176,6 +177,9 @@ max_frame = 1m
 max_frame_prelogin = 16k
 output_cap = 4m
 max_connections = 20000
+
+[vault]
+key_file = $(cf__ini_quote "$CF_CERTS/vault.keys")
 
 [bootstrap]
 admin_user = admin

@@ -33,6 +33,14 @@ grep -q "bad.conf:[0-9]*:.*pool_size" <<<"$CF_LAST_OUTPUT" || cf_fail "a bad val
 cf_expect_exit 2 "$DAEMON" -c "$CF_CONFIG" --set session.heartbeat_interval=forever --check-config
 cf_expect_exit 2 "$DAEMON" -c "$CF_CONFIG" --set no.such.key=1 --check-config
 
+# The vault's keys must be there and private.
+cp "$CF_CERTS/vault.keys" "$CF_WORK/open.keys"
+chmod 644 "$CF_WORK/open.keys"
+cf_expect_exit 1 "$DAEMON" -c "$CF_CONFIG" --set "vault.key_file=$CF_WORK/open.keys" --check-config
+grep -q "chmod 600" <<<"$CF_LAST_OUTPUT" || cf_fail "a readable vault key file is not refused: $CF_LAST_OUTPUT"
+cf_expect_exit 1 "$DAEMON" -c "$CF_CONFIG" --set "vault.key_file=$CF_WORK/none.keys" --check-config
+grep -q "vault.key_file" <<<"$CF_LAST_OUTPUT" || cf_fail "a missing vault key file is not explained: $CF_LAST_OUTPUT"
+
 # Migrations: applied once, recorded, idempotent.
 cf_expect_exit 0 "$DAEMON" -c "$CF_CONFIG" --migrate-only
 files=$(find "$CF_SOURCE/server/sql" -name '[0-9][0-9][0-9]_*.sql' | wc -l)
