@@ -23,7 +23,7 @@ endforeach()
 # Sixteen bytes to a line keeps the generated file readable in a diff.
 string(REPEAT "0x..," 16 EMBED_SQL_LINE_OF_BYTES)
 
-# Sets `out` to the C definition of a char array `array` holding `path`.
+# Sets `out` to the C definition of a byte array `array` holding `path`.
 function(embed_sql_array path array out)
   file(READ "${path}" hex HEX)
   if(hex STREQUAL "")
@@ -38,7 +38,9 @@ function(embed_sql_array path array out)
     message(FATAL_ERROR "${path} contains a NUL byte, which would cut the SQL short")
   endif()
   string(REGEX REPLACE "(${EMBED_SQL_LINE_OF_BYTES})" "\\1\n    " bytes "${bytes}")
-  set(${out} "static const char ${array}[] = {\n    ${bytes}0x00};\n" PARENT_SCOPE)
+  # unsigned: UTF-8 bytes above 0x7f (Chinese in comments) do not fit a
+  # signed char initialiser.
+  set(${out} "static const unsigned char ${array}[] = {\n    ${bytes}0x00};\n" PARENT_SCOPE)
 endfunction()
 
 file(GLOB sql_files RELATIVE "${SQL_DIR}" "${SQL_DIR}/*.sql")
@@ -65,7 +67,7 @@ foreach(file IN LISTS sql_files)
   endif()
   embed_sql_array("${SQL_DIR}/${file}" "migration_${digits}_${name}" array)
   string(APPEND arrays "\n/* ${file} */\n${array}")
-  string(APPEND entries "    {${version}, \"${name}\", migration_${digits}_${name}},\n")
+  string(APPEND entries "    {${version}, \"${name}\", (const char *)migration_${digits}_${name}},\n")
   math(EXPR expected "${expected} + 1")
 endforeach()
 math(EXPR count "${expected} - 1")

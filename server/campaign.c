@@ -112,30 +112,6 @@ bool campaign_valid_decimal(const char *s, int max_decimals) {
     return decimals >= 1 && decimals <= (size_t)max_decimals && s[digits + 1 + decimals] == '\0';
 }
 
-bool campaign_text_array(char *out, size_t cap, char *const *items, size_t n) {
-    size_t len = 0;
-    if (cap < 3)
-        return false;
-    out[len++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && len < cap)
-            out[len++] = ',';
-        if (len < cap)
-            out[len++] = '"';
-        for (const char *p = items[i]; *p && len < cap; p++) {
-            if ((*p == '"' || *p == '\\') && len + 1 < cap)
-                out[len++] = '\\';
-            out[len++] = *p;
-        }
-        if (len < cap)
-            out[len++] = '"';
-    }
-    if (len + 2 > cap)
-        return false;
-    out[len++] = '}';
-    out[len] = '\0';
-    return true;
-}
 
 /* Labels never hold LIST_SEPARATOR, a control character. */
 static bool valid_labels(char *const *items, size_t n, size_t max_len) {
@@ -240,7 +216,7 @@ void campaign_on_product_add(request *req) {
     const char *problem = p == NULL ? "the request has no product" : product_problem(p);
     char segments[ARRAY_LITERAL_MAX];
     if (problem == NULL &&
-        !campaign_text_array(segments, sizeof segments, p->segments, p->n_segments))
+        !db_text_array(segments, sizeof segments, p->segments, p->n_segments))
         problem = "the segments are too long together";
     if (problem != NULL) {
         request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0, "%s", problem);
@@ -419,8 +395,8 @@ static campaign_params *campaign_add_params(request *req, Callfloor__Campaign *c
         return NULL;
     }
     if (problem == NULL &&
-        (!campaign_text_array(params->products, ARRAY_LITERAL_MAX, c->products, c->n_products) ||
-         !campaign_text_array(params->teams, ARRAY_LITERAL_MAX, c->teams, c->n_teams)))
+        (!db_text_array(params->products, ARRAY_LITERAL_MAX, c->products, c->n_products) ||
+         !db_text_array(params->teams, ARRAY_LITERAL_MAX, c->teams, c->n_teams)))
         problem = "the product or team lists are too long";
     if (problem != NULL) {
         free(params);

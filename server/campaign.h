@@ -15,9 +15,6 @@ int campaign_parse_clock(const char *s);
 /* Money and rates are decimal strings: digits, optionally a point and at
  * most `max_decimals` digits ("0", "18.25"). */
 bool campaign_valid_decimal(const char *s, int max_decimals);
-/* Appends the PostgreSQL array literal for `items` ({"a","b"}) to `out`
- * (NUL-terminated, at most `cap` bytes). Returns false when it does not fit. */
-bool campaign_text_array(char *out, size_t cap, char *const *items, size_t n);
 
 int campaign_prepare_statements(db_pool *pool);
 

@@ -965,3 +965,28 @@ bool db_bool(const PGresult *res, int row, int col) {
 bool db_is_unique_violation(const db_reply *reply) {
     return reply != NULL && reply->status == DB_E_QUERY && strcmp(reply->sqlstate, "23505") == 0;
 }
+
+bool db_text_array(char *out, size_t cap, char *const *items, size_t n) {
+    size_t len = 0;
+    if (cap < 3)
+        return false;
+    out[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && len < cap)
+            out[len++] = ',';
+        if (len < cap)
+            out[len++] = '"';
+        for (const char *p = items[i]; *p && len < cap; p++) {
+            if ((*p == '"' || *p == '\\') && len + 1 < cap)
+                out[len++] = '\\';
+            out[len++] = *p;
+        }
+        if (len < cap)
+            out[len++] = '"';
+    }
+    if (len + 2 > cap)
+        return false;
+    out[len++] = '}';
+    out[len] = '\0';
+    return true;
+}

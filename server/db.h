@@ -104,5 +104,9 @@ const char *db_value(const PGresult *res, int row, int col); /* "" for NULL */
 int64_t db_int64(const PGresult *res, int row, int col);     /* 0 for NULL or junk */
 bool db_bool(const PGresult *res, int row, int col);         /* "t" is true */
 bool db_is_unique_violation(const db_reply *reply);          /* sqlstate 23505 */
+/* Writes the text-format array literal of `items` ({"a","b"}, quoted and
+ * escaped) to `out`, NUL-terminated, at most `cap` bytes, for a $n::text[]
+ * parameter. Returns false when it does not fit. */
+bool db_text_array(char *out, size_t cap, char *const *items, size_t n);
 
 #endif

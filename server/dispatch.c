@@ -4,6 +4,7 @@
 
 #include "admin.h"
 #include "campaign.h"
+#include "compliance.h"
 #include "role.h"
 
 /* Who may send what. Finer checks that depend on the request's content
@@ -25,6 +26,10 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST, ROLES_STAFF, false, campaign_on_list},
     {CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_SHOW, ROLES_STAFF, false, campaign_on_show},
     {CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_SET_PAUSED, ROLES_STAFF, false, campaign_on_set_paused},
+    {CALLFLOOR__ENVELOPE__BODY_DNC_ADD, ROLES_STAFF, false, compliance_on_dnc_add},
+    {CALLFLOOR__ENVELOPE__BODY_DNC_REMOVE, ROLES_ADMIN, false, compliance_on_dnc_remove},
+    {CALLFLOOR__ENVELOPE__BODY_DNC_CHECK, ROLES_STAFF, false, compliance_on_dnc_check},
+    {CALLFLOOR__ENVELOPE__BODY_DNC_IMPORT, ROLES_ADMIN, false, compliance_on_dnc_import},
     {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
 };
 

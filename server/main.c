@@ -12,6 +12,7 @@
 
 #include "admin.h"
 #include "campaign.h"
+#include "compliance.h"
 #include "db.h"
 #include "listener.h"
 #include "log.h"
@@ -242,7 +243,7 @@ static int start_services(daemon_state *d, SSL_CTX *ctx) {
         return -1;
     }
     if (session_prepare_statements(srv->db) < 0 || admin_prepare_statements(srv->db) < 0 ||
-        campaign_prepare_statements(srv->db) < 0) {
+        campaign_prepare_statements(srv->db) < 0 || compliance_prepare_statements(srv->db) < 0) {
         log_error("cannot build the statement catalog");
         return -1;
     }

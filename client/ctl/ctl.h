@@ -42,6 +42,7 @@ enum ctl_option {
     OPT_OFFER_TIMEOUT,
     OPT_MIN_INCOME_BAND,
     OPT_PRIORITY,
+    OPT_REASON,
     OPT_COUNT
 };
 #define OPT_BIT(o) (1ul << (o))
@@ -99,6 +100,12 @@ int ctl_run_campaign_list(ctl *x, const ctl_args *a);
 int ctl_run_campaign_show(ctl *x, const ctl_args *a);
 int ctl_run_campaign_pause(ctl *x, const ctl_args *a);
 int ctl_run_campaign_resume(ctl *x, const ctl_args *a);
+
+/* The do-not-call list (dnc.c). */
+int ctl_run_dnc_add(ctl *x, const ctl_args *a);
+int ctl_run_dnc_remove(ctl *x, const ctl_args *a);
+int ctl_run_dnc_check(ctl *x, const ctl_args *a);
+int ctl_run_dnc_import(ctl *x, const ctl_args *a);
 
 /* Their rows in the command table (see ctl_command in main.c). */
 #define CTL_CATALOG_OPTIONS_PRODUCT                                                       \

@@ -127,6 +127,24 @@ static const ctl_command commands[] = {
      0, 0, 0, false, ctl_run_campaign_pause},
     {"campaign resume", "NAME", "NAME", N_("Resume a paused campaign."), NULL, true, 0, 0, 0, false,
      ctl_run_campaign_resume},
+    {"dnc add", "PHONE", "PHONE [--reason TEXT]",
+     N_("Put a phone number on the do-not-call list: it is never called again."),
+     N_("Options:\n"
+        "  --reason TEXT   why, e.g. 客户要求不再来电 (kept with the entry)\n"),
+     true, OPT_BIT(OPT_REASON), 0, 0, false, ctl_run_dnc_add},
+    {"dnc remove", "PHONE", "PHONE", N_("Take a phone number off the do-not-call list."), NULL,
+     true, 0, 0, 0, false, ctl_run_dnc_remove},
+    {"dnc check", "PHONE", "PHONE", N_("Say whether a phone number is on the do-not-call list."),
+     NULL, true, 0, 0, 0, false, ctl_run_dnc_check},
+    {"dnc import", "FILE", "FILE [--reason TEXT]",
+     N_("Add every phone number in FILE to the do-not-call list."),
+     N_("FILE has one phone number a line (or a CSV file with the number in its first\n"
+        "column); blank lines, lines starting with '#' and a header line are skipped.\n"
+        "Numbers already listed are counted, invalid ones reported with their line.\n"
+        "\n"
+        "Options:\n"
+        "  --reason TEXT   why, for every number of the file\n"),
+     true, OPT_BIT(OPT_REASON), 0, 0, false, ctl_run_dnc_import},
     {"help", "[COMMAND]", "[COMMAND]", N_("Show the help for all commands, or for one."), NULL,
      false, 0, 0, 0, false, NULL},
 };
@@ -164,8 +182,8 @@ static void print_command_list(FILE *f, const char *group) {
 static void print_main_help(void) {
     printf(_("Usage: %s [OPTIONS] COMMAND [ARGUMENTS]\n"
              "\n"
-             "Administers a callfloor server: accounts, teams, products, campaigns and its\n"
-             "status.\n"
+             "Administers a callfloor server: accounts, teams, products, campaigns, the\n"
+             "do-not-call list and its status.\n"
              "\n"
              "Commands:\n"),
            PROGRAM);
@@ -299,6 +317,7 @@ static const char *const option_flags[OPT_COUNT] = {
     [OPT_OFFER_TIMEOUT] = "--offer-timeout",
     [OPT_MIN_INCOME_BAND] = "--min-income-band",
     [OPT_PRIORITY] = "--priority",
+    [OPT_REASON] = "--reason",
 };
 
 const char *ctl_opt(const ctl_args *a, enum ctl_option o) {

@@ -1,6 +1,7 @@
 /* The campaign module's validation of what admins type: calling-window
- * times, money and rates as decimal strings, and the array literals that
- * carry product codes, team names and segments to PostgreSQL. */
+ * times, money and rates as decimal strings, and the array literals
+ * (db_text_array) that carry product codes, team names and segments to
+ * PostgreSQL. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include "campaign.h"
+#include "db.h"
 
 static void test_clock_times(void **state) {
     (void)state;
@@ -41,15 +43,15 @@ static void test_text_arrays(void **state) {
     (void)state;
     char out[64];
     char *none[] = {NULL};
-    assert_true(campaign_text_array(out, sizeof out, none, 0));
+    assert_true(db_text_array(out, sizeof out, none, 0));
     assert_string_equal(out, "{}");
     char *items[] = {"CB01", "一组", "say \"hi\"", "back\\slash", "a,b"};
-    assert_true(campaign_text_array(out, sizeof out, items, 5));
+    assert_true(db_text_array(out, sizeof out, items, 5));
     assert_string_equal(out, "{\"CB01\",\"一组\",\"say \\\"hi\\\"\",\"back\\\\slash\",\"a,b\"}");
     /* Too small: refused, never cut short into a different list. */
     for (size_t cap = 0; cap < strlen(out) + 1; cap++) {
         char small[64];
-        if (campaign_text_array(small, cap, items, 5))
+        if (db_text_array(small, cap, items, 5))
             fail_msg("a %zu-byte buffer was said to hold the literal", cap);
     }
 }
