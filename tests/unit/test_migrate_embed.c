@@ -155,7 +155,7 @@ static void assert_refused(const scratch *s, const char *why) {
  * must end it. */
 static char *generated_bytes(const char *generated, const char *array, size_t *len) {
     char header[128];
-    snprintf(header, sizeof header, "static const char %s[] = {", array);
+    snprintf(header, sizeof header, "static const unsigned char %s[] = {", array);
     const char *p = strstr(generated, header);
     assert_non_null(p);
     p += strlen(header);
@@ -201,8 +201,8 @@ static void test_embed_keeps_every_byte(void **state) {
     assert_int_equal(got_len, 10);
     assert_memory_equal(got, "SELECT 2;\n", 10);
     free(got);
-    assert_non_null(strstr(generated, "{1, \"tricky\", migration_001_tricky}"));
-    assert_non_null(strstr(generated, "{2, \"second_one\", migration_002_second_one}"));
+    assert_non_null(strstr(generated, "{1, \"tricky\", (const char *)migration_001_tricky}"));
+    assert_non_null(strstr(generated, "{2, \"second_one\", (const char *)migration_002_second_one}"));
     assert_non_null(strstr(generated, "const int migrate_source_count = 2;"));
     free(generated);
 }
