@@ -16,6 +16,7 @@
 #include "desk.h"
 #include "i18n.h"
 #include "script.h"
+#include "term.h"
 #include "tui.h"
 #include "version.h"
 
@@ -130,10 +131,7 @@ static int parse_args(agent *a, int argc, char **argv) {
 /* Everything that can be wrong before connecting is checked first. */
 static int check_setup(agent *a) {
     char err[CLI_MESSAGE_MAX];
-    if (!a->script && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
-        return usage_error(_("the desk needs a terminal (standard input and output); for "
-                             "automation use --script"));
-    if (!a->script && tui_check_terminal(err, sizeof err) < 0)
+    if (!a->script && term_check("--script", err, sizeof err) < 0)
         return usage_error("%s", err);
     if (cli_conn_finish(&a->conn, err, sizeof err) < 0)
         return usage_error("%s", err);

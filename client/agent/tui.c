@@ -604,27 +604,6 @@ static int start_input(tui *t) {
     return uv_poll_start(&t->input, UV_READABLE | UV_DISCONNECT, on_input);
 }
 
-int tui_check_terminal(char *err, size_t errlen) {
-    const char *term = getenv("TERM");
-    SCREEN *probe = NULL;
-    FILE *null_out = fopen("/dev/null", "w");
-    if (term && *term && null_out)
-        probe = newterm(NULL, null_out, stdin);
-    if (probe) {
-        endwin();
-        delscreen(probe);
-    }
-    if (null_out)
-        fclose(null_out);
-    if (probe)
-        return 0;
-    snprintf(err, errlen,
-             _("cannot drive the terminal: TERM is '%s' (set TERM to the terminal's type, e.g. "
-               "xterm-256color, or use --script)"),
-             term ? term : "");
-    return -1;
-}
-
 int tui_run(uv_loop_t *loop, desk *d, int *exit_signal) {
     tui t;
     memset(&t, 0, sizeof t);

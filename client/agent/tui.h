@@ -17,9 +17,6 @@
 
 #include "desk.h"
 
-/* Checks that $TERM names a terminal curses can drive, before anything
- * else happens. Returns 0, or -1 with a sentence in `err`. */
-int tui_check_terminal(char *err, size_t errlen);
 /* Runs the desk over a logged-in desk (desk_open succeeded). Takes the desk
  * and destroys it; returns when the loop has nothing left to do, with the
  * exit status. When a signal ended the desk, *exit_signal is set to it (the

@@ -13,6 +13,7 @@
 #include "i18n.h"
 #include "json.h"
 #include "monitor.h"
+#include "term.h"
 #include "version.h"
 
 #define PROGRAM          MONITOR_PROGRAM
@@ -220,7 +221,7 @@ int main(int argc, char **argv) {
     cli_conn_init(&o.conn);
     int rc = parse_args(&o, argc, argv);
     char err[CLI_MESSAGE_MAX];
-    if (rc == MONITOR_CONTINUE && !o.json && screen_check_terminal(err, sizeof err) < 0)
+    if (rc == MONITOR_CONTINUE && !o.json && term_check("--json", err, sizeof err) < 0)
         rc = usage_error("%s", err);
     if (rc == MONITOR_CONTINUE && cli_conn_finish(&o.conn, err, sizeof err) < 0)
         rc = usage_error("%s", err);

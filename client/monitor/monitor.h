@@ -52,7 +52,6 @@ void monitor_refresh(monitor *m);
 void monitor_stop(monitor *m);
 
 /* The full-screen view (screen.c); returns the exit status. */
-int screen_check_terminal(char *err, size_t errlen);
 int screen_run(uv_loop_t *loop, const client_options *opts, unsigned interval_ms);
 
 #endif

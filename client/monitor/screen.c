@@ -201,29 +201,6 @@ static void on_monitor_change(monitor *m, void *arg) {
     draw(sc);
 }
 
-int screen_check_terminal(char *err, size_t errlen) {
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        snprintf(err, errlen, "%s", _("the monitor's screen needs a terminal; use --json"));
-        return -1;
-    }
-    const char *term = getenv("TERM");
-    FILE *null_out = fopen("/dev/null", "w");
-    SCREEN *probe = term && *term && null_out ? newterm(NULL, null_out, stdin) : NULL;
-    if (probe) {
-        endwin();
-        delscreen(probe);
-    }
-    if (null_out)
-        fclose(null_out);
-    if (probe)
-        return 0;
-    snprintf(err, errlen,
-             _("cannot drive the terminal: TERM is '%s' (set TERM to the terminal's type, e.g. "
-               "xterm-256color, or use --json)"),
-             term ? term : "");
-    return -1;
-}
-
 static void start_signals(screen *sc) {
     for (size_t k = 0; k < NQUIT; k++) {
         uv_signal_init(sc->loop, &sc->quit_signal[k]);
