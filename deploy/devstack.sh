@@ -156,6 +156,7 @@ write_config() {
 [server]
 listen = 127.0.0.1:$port
 instance_id = devstack
+worker_threads = 0
 
 [tls]
 cert = $(ini_quote "$CERTS/server.crt")

@@ -268,6 +268,20 @@ static void set_instance_id(server *srv) {
         snprintf(srv->instance_id, sizeof srv->instance_id, "callfloord");
 }
 
+/* libuv sizes its thread pool from the environment when it first uses it
+ * (the first password hash). Its default of 4 makes logins queue behind
+ * argon2 on larger machines, so the daemon sizes it to the CPUs. */
+static void size_thread_pool(const settings *cfg) {
+    long threads = cfg->worker_threads;
+    if (threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cpus > 4 ? cpus : 4;
+    }
+    char value[24];
+    snprintf(value, sizeof value, "%ld", threads);
+    setenv("UV_THREADPOOL_SIZE", value, 1);
+}
+
 /* The keys are read once, before the loop runs. */
 static int open_vault(server *srv) {
     char err[512];
@@ -296,6 +310,7 @@ static int run(daemon_state *d) {
         return d->opts.migrate_only && srv->schema_version > 0 ? EXIT_OK : EXIT_RUNTIME;
     }
     set_instance_id(srv);
+    size_thread_pool(&srv->cfg);
     uv_loop_t loop;
     uv_loop_init(&loop);
     srv->loop = &loop;

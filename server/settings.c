@@ -13,6 +13,8 @@ const config_key settings_table[] = {
         "Address and port to accept clients on, e.g. 0.0.0.0:7443 or [::]:7443."),
     KEY("server.instance_id", CONFIG_STRING, "", instance_id, 0, 0, false,
         "Name of this daemon among several sharing one database; empty means the host name."),
+    KEY("server.worker_threads", CONFIG_INT, "0", worker_threads, 0, 1024, false,
+        "Threads hashing passwords off the event loop; 0 means one per CPU (at least 4)."),
     KEY("tls.cert", CONFIG_STRING, "/etc/callfloor/server.crt", tls_cert, 0, 0, true,
         "Server certificate chain (PEM)."),
     KEY("tls.key", CONFIG_STRING, "/etc/callfloor/server.key", tls_key, 0, 0, true,

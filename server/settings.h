@@ -13,6 +13,7 @@ typedef struct settings {
     /* [server] */
     char *listen;      /* "host:port" */
     char *instance_id; /* "" = the host name */
+    int worker_threads; /* 0 = one per CPU, at least 4 */
     /* [tls] */
     char *tls_cert;
     char *tls_key;

@@ -159,6 +159,7 @@ cf__write_config() {
 [server]
 listen = 127.0.0.1:$CF_PORT
 instance_id = cf-$CF_NAME
+worker_threads = 0
 
 [tls]
 cert = $(cf__ini_quote "$CF_CERTS/server.crt")

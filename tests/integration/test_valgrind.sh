@@ -44,7 +44,9 @@ rawwire() {
 cf_setup valgrind
 VG_LOG=$CF_WORK/valgrind.log
 export CF_DAEMON_WRAPPER="valgrind --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --num-callers=30 --log-file=$VG_LOG"
-cf_start_daemon --set session.handshake_timeout=2s
+# Under valgrind a login's argon2 check takes seconds on a busy machine, and
+# the handshake timeout bounds the login too: it is long enough for that.
+cf_start_daemon --set session.handshake_timeout=8s
 
 # Logins and admin work, including a failed login for a known and an
 # unknown user, and a disabled user whose open session is closed.

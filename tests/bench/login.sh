@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# login.sh [AGENTS] [CONNECT_RATE]: how fast callfloord logs agents in and
+# answers them once they are in. Starts a private PostgreSQL and the daemon
+# from the build tree ($CF_BUILD, default build/), creates AGENTS accounts
+# (default 500), then runs callfloor-sim: AGENTS TLS sessions logged in at
+# CONNECT_RATE a second (default 200), connected for 10 s with a Ping a
+# second each. Prints the machine, the simulator's report (login and
+# round-trip percentiles) and the daemon's peak resident memory.
+# Needs what tests/run.sh installs; run as root or as a user that may
+# start PostgreSQL through runuser (see deploy/pg-cluster.sh).
+set -euo pipefail
+
+AGENTS=${1:-500}
+RATE=${2:-200}
+export CF_SOURCE=${CF_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+export CF_BUILD=${CF_BUILD:-$CF_SOURCE/build}
+CF_PGDIR=$(mktemp -d /tmp/cf-bench-pg.XXXXXX)
+export CF_PGDIR
+"$CF_SOURCE/tests/integration/pg_fixture.sh" start "$CF_PGDIR" >/dev/null
+# shellcheck source=../integration/lib.sh
+. "$CF_SOURCE/tests/integration/lib.sh"
+cf_setup bench_login
+cf_defer "$CF_SOURCE/tests/integration/pg_fixture.sh" stop "$CF_PGDIR"
+cf_defer rm -rf "$CF_PGDIR"
+cf_start_daemon
+cf_ctl team add bench >/dev/null
+
+echo "creating $AGENTS accounts..." >&2
+pids=()
+for i in $(seq 1 "$AGENTS"); do
+    printf -v name 'bench%04d' "$i"
+    cf_ctl user add "$name" --role agent --team bench <<<'bench-password-1' >/dev/null &
+    pids+=($!)
+    if [ "${#pids[@]}" -ge 16 ]; then
+        wait "${pids[@]}"
+        pids=()
+    fi
+done
+[ "${#pids[@]}" -eq 0 ] || wait "${pids[@]}"
+
+peak_rss() {
+    local peak=0 rss
+    while kill -0 "$CF_DAEMON_PID" 2>/dev/null && [ ! -e "$CF_WORK/sim.done" ]; do
+        rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$CF_DAEMON_PID/status")
+        [ "$rss" -le "$peak" ] || peak=$rss
+        sleep 0.2
+    done
+    echo "$peak" >"$CF_WORK/peak.kb"
+}
+idle_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$CF_DAEMON_PID/status")
+peak_rss &
+watcher=$!
+
+echo "== machine"
+echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+echo "== callfloor-sim --agents $AGENTS --connect-rate $RATE --duration 10"
+CALLFLOOR_PASSWORD=bench-password-1 "$CF_BUILD/bin/callfloor-sim" --agents "$AGENTS" \
+    --connect-rate "$RATE" --duration 10 --user-prefix bench
+touch "$CF_WORK/sim.done"
+wait "$watcher"
+echo "== daemon resident memory: idle $((idle_kb / 1024)) MiB before, peak $(($(cat "$CF_WORK/peak.kb") / 1024)) MiB with $AGENTS sessions"
+cf_done
