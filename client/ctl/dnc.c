@@ -1,6 +1,7 @@
 /* callfloorctl's do-not-call commands. The server answers with masked
- * numbers only; the import streams the file in batches, so a file of any
- * size takes constant memory, with a progress bar on a terminal. */
+ * numbers only; the import reads the file as CSV (common/csv) and streams
+ * it in batches, so a file of any size takes constant memory, with a
+ * progress bar on a terminal. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csv.h"
 #include "ctl.h"
 #include "i18n.h"
 #include "json.h"
@@ -126,10 +128,13 @@ int ctl_run_dnc_remove(ctl *x, const ctl_args *a) {
 /* ---- import ---- */
 
 typedef struct import_state {
+    ctl *x;
+    const char *reason;
+    int status; /* of the last batch sent from inside the reader */
+    csv_reader csv;
     FILE *in;
     off_t size; /* for the progress bar; 0 when unknown */
     off_t done;
-    unsigned line;
     bool progress;
     char phones[IMPORT_BATCH][IMPORT_LINE_MAX];
     unsigned lines[IMPORT_BATCH]; /* the file line of each phone */
@@ -145,24 +150,21 @@ static void draw_progress(const import_state *st, bool final) {
         return;
     int filled = (int)(BAR_WIDTH * st->done / st->size);
     fprintf(stderr, "\r[%.*s%*s] %3d%%  %u", filled, "##############################",
-            BAR_WIDTH - filled, "", (int)(100 * st->done / st->size), st->line);
+            BAR_WIDTH - filled, "", (int)(100 * st->done / st->size), st->csv.line);
     if (final)
         fputc('\n', stderr);
     fflush(stderr);
 }
 
-/* The number of a line: its first CSV field, trimmed; NULL for lines that
- * carry none (blank, comment, a header without digits on line 1). */
-static char *number_of(char *line, unsigned line_no) {
-    line[strcspn(line, ",\r\n")] = '\0';
-    while (*line == ' ' || *line == '\t' || *line == '"')
-        line++;
-    size_t len = strlen(line);
-    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '"'))
-        line[--len] = '\0';
-    if (len == 0 || line[0] == '#' || (line_no == 1 && strpbrk(line, "0123456789") == NULL))
+/* The number of a record: its first field, trimmed; NULL for records that
+ * carry none (a comment, a header without digits on line 1). */
+static const char *number_of(const csv_record *r) {
+    const char *cell = r->fields[0];
+    while (*cell == ' ' || *cell == '\t')
+        cell++;
+    if (*cell == '\0' || *cell == '#' || (r->line == 1 && strpbrk(cell, "0123456789") == NULL))
         return NULL;
-    return line;
+    return cell;
 }
 
 static void note_rejected(import_state *st, unsigned line, const char *reason) {
@@ -211,32 +213,47 @@ static int send_batch(ctl *x, import_state *st, const char *reason) {
     return CLI_EXIT_OK;
 }
 
-static int import_lines(ctl *x, import_state *st, const char *reason) {
-    char line[IMPORT_LINE_MAX + 2];
-    while (fgets(line, sizeof line, st->in) != NULL) {
-        size_t len = strlen(line);
-        st->done += (off_t)len;
-        st->line++;
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
-            note_rejected(st, st->line, _("the line is too long for a phone number"));
-            int ch;
-            while ((ch = fgetc(st->in)) != EOF && ch != '\n')
-                st->done++;
-            continue;
-        }
-        char *number = number_of(line, st->line);
-        if (number == NULL)
-            continue;
-        snprintf(st->phones[st->n], IMPORT_LINE_MAX, "%s", number);
-        st->lines[st->n++] = st->line;
-        pii_wipe(line, sizeof line);
-        int rc = st->n == IMPORT_BATCH ? send_batch(x, st, reason) : CLI_EXIT_OK;
-        if (rc != CLI_EXIT_OK)
-            return rc;
+/* Collects the records' numbers into batches; a batch goes to the server
+ * as soon as it is full. Returns false to stop on a failed batch. */
+static bool on_record(const csv_record *r, void *arg) {
+    import_state *st = arg;
+    const char *number = number_of(r);
+    if (number == NULL)
+        return true;
+    if (strlen(number) >= IMPORT_LINE_MAX) {
+        note_rejected(st, r->line, _("the field is too long for a phone number"));
+        return true;
     }
-    if (ferror(st->in))
-        return ctl_usage_error(x, NULL, _("cannot read the file: %s"), strerror(errno));
-    return st->n > 0 ? send_batch(x, st, reason) : CLI_EXIT_OK;
+    snprintf(st->phones[st->n], IMPORT_LINE_MAX, "%s", number);
+    st->lines[st->n++] = r->line;
+    if (st->n == IMPORT_BATCH)
+        st->status = send_batch(st->x, st, st->reason);
+    return st->status == CLI_EXIT_OK;
+}
+
+static int import_file(ctl *x, import_state *st, const char *path) {
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    csv_init(&st->csv, on_record, st);
+    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, st->in)) > 0) {
+        st->done += (off_t)n;
+        rc = csv_feed(&st->csv, chunk, n);
+        draw_progress(st, false);
+    }
+    pii_wipe(chunk, sizeof chunk);
+    if (rc == 0 && ferror(st->in))
+        return ctl_usage_error(x, NULL, _("cannot read %s: %s"), path, strerror(errno));
+    if (rc == 0)
+        rc = csv_finish(&st->csv);
+    if (rc == CSV_E_STOPPED)
+        return st->status;
+    /* What came before a broken line is imported all the same. */
+    int sent = st->n > 0 ? send_batch(x, st, st->reason) : CLI_EXIT_OK;
+    if (sent != CLI_EXIT_OK || rc == 0)
+        return sent;
+    return ctl_usage_error(x, NULL, _("%s:%u: %s; the lines before it were imported"), path,
+                           st->csv.line, csv_strerror(rc));
 }
 
 static void import_report(ctl *x, import_state *st, const char *path) {
@@ -270,7 +287,9 @@ int ctl_run_dnc_import(ctl *x, const ctl_args *a) {
     struct stat sb;
     st->size = fstat(fileno(st->in), &sb) == 0 && S_ISREG(sb.st_mode) ? sb.st_size : 0;
     st->progress = !x->json && isatty(STDERR_FILENO);
-    int rc = import_lines(x, st, reason_of(a));
+    st->x = x;
+    st->reason = reason_of(a);
+    int rc = import_file(x, st, a->name);
     draw_progress(st, true);
     if (rc == CLI_EXIT_OK)
         import_report(x, st, a->name);

@@ -70,6 +70,15 @@ grep -q "line 8:" <<<"$CF_LAST_OUTPUT" || cf_fail "the text summary does not nam
 cf_as sue cf_expect_exit 1 cf_ctl dnc import "$CF_WORK/dnc.csv"
 cf_expect_exit 2 cf_ctl dnc import "$CF_WORK/missing.csv"
 
+# Quoted CSV cells with a BOM, then a broken quote: the lines before it
+# are imported, and the error names the line.
+printf '\xef\xbb\xbf"phone","note"\r\n"186 0000 0001","说, 明"\r\n"186 0000 0002",x\r\n18600000003,"bad"x\r\n18600000004\r\n' \
+    >"$CF_WORK/quoted.csv"
+cf_expect_exit 2 cf_ctl dnc import "$CF_WORK/quoted.csv"
+grep -q "quoted.csv:4:" <<<"$CF_LAST_OUTPUT" || cf_fail "a CSV error does not name its line: $CF_LAST_OUTPUT"
+cf_expect_output_contains "is on the do-not-call list" cf_ctl dnc check 18600000002
+cf_expect_output_contains "is not on the do-not-call list" cf_ctl dnc check 18600000004
+
 # No number in clear in the daemon's log.
 if grep -E "1[3-9][0-9]{9}" "$CF_LOG"; then
     cf_fail "the daemon logged a phone number in clear"
