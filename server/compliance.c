@@ -219,11 +219,12 @@ typedef struct dnc_batch {
     Callfloor__DncRejected **rejected_ptrs;
     size_t nrejected;
     dnc_number *numbers;
+    size_t count; /* the request's numbers (the request is gone by batch_free) */
 } dnc_batch;
 
 static void batch_free(dnc_batch *b) {
     if (b->numbers)
-        pii_wipe(b->numbers, sizeof *b->numbers * b->req->msg->dnc_import->n_phones);
+        pii_wipe(b->numbers, sizeof *b->numbers * b->count);
     free(b->numbers);
     free(b->hmacs);
     free(b->sealed);
@@ -238,6 +239,7 @@ static dnc_batch *batch_new(request *req, size_t n) {
     if (b == NULL)
         return NULL;
     b->req = req;
+    b->count = n;
     b->numbers = calloc(n + 1, sizeof *b->numbers);
     b->hmacs = calloc(n + 1, sizeof *b->hmacs);
     b->sealed = calloc(n + 1, sizeof *b->sealed);
