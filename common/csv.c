@@ -1,60 +1,94 @@
 #include "csv.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
 enum csv_state {
-    AT_FIELD,    /* before a field's first byte */
-    IN_FIELD,    /* inside an unquoted field */
-    IN_QUOTES,   /* inside a quoted field */
-    AFTER_QUOTE, /* a quote inside a quoted field: "" or the end of it */
-    AFTER_CR,    /* a CR that may start a CRLF */
+    FIELD_START,     /* before a field's first byte */
+    UNQUOTED,        /* inside an unquoted field */
+    QUOTED,          /* inside a quoted field */
+    QUOTE_IN_QUOTED, /* a quote inside a quoted field: the first of "" or the closing one */
 };
+
+#define BOM_DONE SIZE_MAX
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x)  STRINGIFY_(x)
 
 static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
 
-void csv_init(csv_reader *r, csv_record_cb cb, void *arg) {
-    r->cb = cb;
-    r->arg = arg;
-    r->line = 1;
-    r->record_line = 1;
-    r->state = AT_FIELD;
-    r->at_start = true;
-    r->bom_seen = 0;
-    r->utf8_left = 0;
+/* A new record is empty; record_line 0 means its first byte has not come
+ * yet, so blank lines and the LF of a CRLF do not claim it. */
+static void reset_record(csv_reader *r) {
+    r->record_line = 0;
+    r->state = FIELD_START;
+    r->has_content = false;
     r->nfields = 0;
     r->len = 0;
+    r->starts[0] = 0;
 }
 
-/* Checks the byte against UTF-8's shape (lead and continuation bytes). */
-static int check_utf8(csv_reader *r, unsigned char c) {
-    if (c >= 0x80 && c <= 0xBF) {
-        if (r->utf8_left == 0)
+void csv_init(csv_reader *r, csv_record_cb cb, void *arg) {
+    r->line = 1;
+    r->cb = cb;
+    r->arg = arg;
+    r->error = 0;
+    r->quote_line = 1;
+    r->prev_cr = false;
+    r->bom_seen = 0;
+    r->utf8_left = 0;
+    reset_record(r);
+}
+
+/* ---- bytes: UTF-8 and lines ---- */
+
+/* A lead byte fixes how many continuation bytes follow and, for a few
+ * leads, a narrower range for the first of them: that is what keeps out
+ * overlong forms (E0, F0), UTF-16 surrogates (ED) and code points past
+ * U+10FFFF (F4). */
+static int start_sequence(csv_reader *r, unsigned char c) {
+    r->utf8_lo = 0x80;
+    r->utf8_hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        r->utf8_left = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        r->utf8_left = 2;
+        r->utf8_lo = c == 0xE0 ? 0xA0 : 0x80;
+        r->utf8_hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        r->utf8_left = 3;
+        r->utf8_lo = c == 0xF0 ? 0x90 : 0x80;
+        r->utf8_hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return CSV_E_UTF8;
+    }
+    return 0;
+}
+
+static int check_byte(csv_reader *r, unsigned char c) {
+    if (c == 0)
+        return CSV_E_NUL;
+    if (r->utf8_left > 0) {
+        if (c < r->utf8_lo || c > r->utf8_hi)
             return CSV_E_UTF8;
         r->utf8_left--;
+        r->utf8_lo = 0x80;
+        r->utf8_hi = 0xBF;
         return 0;
     }
-    if (r->utf8_left > 0)
-        return CSV_E_UTF8;
-    if (c < 0x80)
-        return 0;
-    if (c >= 0xC2 && c <= 0xDF)
-        r->utf8_left = 1;
-    else if (c >= 0xE0 && c <= 0xEF)
-        r->utf8_left = 2;
-    else if (c >= 0xF0 && c <= 0xF4)
-        r->utf8_left = 3;
-    else
-        return CSV_E_UTF8;
-    return 0;
+    return c < 0x80 ? 0 : start_sequence(r, c);
 }
 
-static int start_field_if_needed(csv_reader *r) {
-    if (r->nfields == CSV_FIELDS_MAX)
-        return CSV_E_TOO_MANY;
-    r->starts[r->nfields] = r->len;
-    return 0;
+/* Counted after the byte is parsed, so that a problem on a line break is
+ * reported on the line the break ends. */
+static void count_line(csv_reader *r, unsigned char c) {
+    if (c == '\r' || (c == '\n' && !r->prev_cr))
+        r->line++;
+    r->prev_cr = c == '\r';
 }
+
+/* ---- records ---- */
 
 static int append(csv_reader *r, char c) {
     if (r->len - r->starts[r->nfields] >= CSV_FIELD_MAX)
@@ -68,105 +102,100 @@ static void end_field(csv_reader *r) {
     r->nfields++;
 }
 
-/* Hands the record over; a line with nothing on it is not a record. */
-static int end_record(csv_reader *r, bool quoted_empty) {
+static int next_field(csv_reader *r) {
     end_field(r);
-    int rc = 0;
-    if (r->nfields > 1 || r->buf[0] != '\0' || quoted_empty) {
-        const char *fields[CSV_FIELDS_MAX];
-        for (size_t i = 0; i < r->nfields; i++)
-            fields[i] = r->buf + r->starts[i];
-        csv_record rec = {r->record_line, r->nfields, fields};
-        rc = r->cb(&rec, r->arg) ? 0 : CSV_E_STOPPED;
-    }
-    r->nfields = 0;
-    r->len = 0;
-    r->record_line = r->line;
-    r->state = AT_FIELD;
-    return rc;
-}
-
-/* A byte outside quotes that ends a field or a record; returns 1 when it
- * was one, 0 when it is field content, or an error. */
-static int separator(csv_reader *r, char c, bool quoted) {
-    if (c == ',') {
-        end_field(r);
-        r->state = AT_FIELD;
-        return 1;
-    }
-    if (c == '\n') {
-        r->line++;
-        int rc = end_record(r, quoted);
-        return rc < 0 ? rc : 1;
-    }
-    if (c == '\r') {
-        r->state = AFTER_CR;
-        return 1;
-    }
+    if (r->nfields == CSV_FIELDS_MAX)
+        return CSV_E_TOO_MANY;
+    r->starts[r->nfields] = r->len;
+    r->has_content = true;
+    r->state = FIELD_START;
     return 0;
 }
 
+static bool deliver(csv_reader *r) {
+    const char *fields[CSV_FIELDS_MAX];
+    size_t lengths[CSV_FIELDS_MAX];
+    for (size_t i = 0; i < r->nfields; i++) {
+        size_t end = i + 1 < r->nfields ? r->starts[i + 1] : r->len;
+        fields[i] = r->buf + r->starts[i];
+        lengths[i] = end - r->starts[i] - 1;
+    }
+    csv_record rec = {r->record_line, r->nfields, fields, lengths};
+    return r->cb(&rec, r->arg);
+}
+
+static int end_record(csv_reader *r) {
+    end_field(r);
+    bool go_on = !r->has_content || deliver(r);
+    reset_record(r);
+    return go_on ? 0 : CSV_E_STOPPED;
+}
+
+/* ---- the parser, one byte at a time ---- */
+
+static int outside_quotes(csv_reader *r, char c) {
+    if (c == ',')
+        return next_field(r);
+    if (c == '\n' || c == '\r')
+        return end_record(r);
+    r->has_content = true;
+    r->state = UNQUOTED;
+    return append(r, c);
+}
+
+static int after_quote(csv_reader *r, char c) {
+    if (c == '"') {
+        r->state = QUOTED;
+        return append(r, '"');
+    }
+    if (c == ',' || c == '\n' || c == '\r')
+        return outside_quotes(r, c);
+    return CSV_E_QUOTE;
+}
+
 static int step(csv_reader *r, char c) {
-    int rc;
+    if (r->record_line == 0)
+        r->record_line = r->line;
     switch (r->state) {
-    case AFTER_CR:
-        /* A lone CR ends the record too; the byte after it starts the next. */
-        r->line += c == '\n' ? 1 : 0;
-        if ((rc = end_record(r, false)) < 0 || c == '\n')
-            return rc;
-        return step(r, c);
-    case AT_FIELD:
-        if ((rc = start_field_if_needed(r)) < 0)
-            return rc;
-        if (c == '"') {
-            r->state = IN_QUOTES;
-            return 0;
-        }
-        if ((rc = separator(r, c, false)) != 0)
-            return rc < 0 ? rc : 0;
-        r->state = IN_FIELD;
-        return append(r, c);
-    case IN_FIELD:
-        if (c == '"')
-            return CSV_E_QUOTE;
-        if ((rc = separator(r, c, false)) != 0)
-            return rc < 0 ? rc : 0;
-        return append(r, c);
-    case IN_QUOTES:
-        if (c == '"') {
-            r->state = AFTER_QUOTE;
-            return 0;
-        }
-        r->line += c == '\n' ? 1 : 0;
-        return append(r, c);
-    default: /* AFTER_QUOTE */
-        if (c == '"') {
-            r->state = IN_QUOTES;
-            return append(r, '"');
-        }
-        if ((rc = separator(r, c, true)) != 0)
-            return rc < 0 ? rc : 0;
-        return CSV_E_QUOTE;
-    }
-}
-
-static int feed_byte(csv_reader *r, unsigned char c) {
-    int rc = check_utf8(r, c);
-    return rc < 0 ? rc : step(r, (char)c);
-}
-
-/* The first bytes may be a byte order mark; if they only start like one,
- * they were data after all. */
-static int feed_start(csv_reader *r, unsigned char c, bool *consumed) {
-    *consumed = false;
-    if (c == bom[r->bom_seen]) {
-        if (++r->bom_seen == sizeof bom)
-            r->at_start = false;
-        *consumed = true;
+    case FIELD_START:
+        if (c != '"')
+            return outside_quotes(r, c);
+        r->state = QUOTED;
+        r->quote_line = r->line;
+        r->has_content = true;
         return 0;
+    case UNQUOTED:
+        return c == '"' ? CSV_E_QUOTE : outside_quotes(r, c);
+    case QUOTED:
+        if (c == '"') {
+            r->state = QUOTE_IN_QUOTED;
+            return 0;
+        }
+        return append(r, c);
+    default:
+        return after_quote(r, c);
     }
-    r->at_start = false;
-    for (size_t i = 0; i < r->bom_seen; i++) {
+}
+
+/* Outside quotes a CR has already ended the record, so the LF of its CRLF
+ * is no more than the rest of that line break. Inside quotes both bytes
+ * are the field's. */
+static int feed_byte(csv_reader *r, unsigned char c) {
+    int rc = check_byte(r, c);
+    if (rc == 0 && !(r->prev_cr && c == '\n' && r->state != QUOTED))
+        rc = step(r, (char)c);
+    if (rc == 0)
+        count_line(r, c);
+    return rc;
+}
+
+/* Bytes that began like a byte order mark but were not one are data. */
+static int replay_partial_bom(csv_reader *r) {
+    if (r->bom_seen == BOM_DONE)
+        return 0;
+    size_t n = r->bom_seen;
+    r->bom_seen = BOM_DONE;
+    for (size_t i = 0; i < n; i++) {
         int rc = feed_byte(r, bom[i]);
         if (rc < 0)
             return rc;
@@ -174,48 +203,44 @@ static int feed_start(csv_reader *r, unsigned char c, bool *consumed) {
     return 0;
 }
 
-int csv_feed(csv_reader *r, const char *data, size_t len) {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)data[i];
-        if (r->at_start) {
-            bool consumed;
-            int rc = feed_start(r, c, &consumed);
-            if (rc < 0 || consumed) {
-                if (rc < 0)
-                    return rc;
-                continue;
-            }
-        }
-        int rc = feed_byte(r, c);
-        if (rc < 0)
-            return rc;
+static int feed_start(csv_reader *r, unsigned char c) {
+    if (c == bom[r->bom_seen]) {
+        if (++r->bom_seen == sizeof bom)
+            r->bom_seen = BOM_DONE;
+        return 0;
     }
-    return 0;
+    int rc = replay_partial_bom(r);
+    return rc < 0 ? rc : feed_byte(r, c);
+}
+
+static int fail(csv_reader *r, int rc) {
+    if (rc < 0)
+        r->error = rc;
+    return rc;
+}
+
+int csv_feed(csv_reader *r, const char *data, size_t len) {
+    for (size_t i = 0; i < len && r->error == 0; i++) {
+        unsigned char c = (unsigned char)data[i];
+        fail(r, r->bom_seen == BOM_DONE ? feed_byte(r, c) : feed_start(r, c));
+    }
+    return r->error;
 }
 
 int csv_finish(csv_reader *r) {
-    if (r->at_start && r->bom_seen > 0) {
-        bool consumed;
-        int rc = feed_start(r, 0, &consumed);
-        if (rc < 0)
-            return rc;
+    if (r->error != 0)
+        return r->error;
+    int rc = replay_partial_bom(r);
+    if (rc == 0 && r->utf8_left > 0)
+        rc = CSV_E_UTF8;
+    if (rc == 0 && r->state == QUOTED) {
+        /* The end of the file says nothing useful; where the quote opened does. */
+        r->line = r->quote_line;
+        rc = CSV_E_UNTERMINATED;
     }
-    if (r->utf8_left > 0)
-        return CSV_E_UTF8;
-    switch (r->state) {
-    case IN_QUOTES:
-        return CSV_E_UNTERMINATED;
-    case AFTER_CR:
-        return end_record(r, false);
-    case AT_FIELD:
-        if (r->nfields == 0 && r->len == 0)
-            return 0;
-        if (start_field_if_needed(r) < 0)
-            return CSV_E_TOO_MANY;
-        return end_record(r, false);
-    default:
-        return end_record(r, r->state == AFTER_QUOTE);
-    }
+    if (rc == 0 && r->record_line != 0)
+        rc = end_record(r);
+    return fail(r, rc);
 }
 
 const char *csv_strerror(int code) {
@@ -223,19 +248,27 @@ const char *csv_strerror(int code) {
     case CSV_E_QUOTE:
         return "a quote in the wrong place (quote the whole field and double quotes inside it)";
     case CSV_E_UNTERMINATED:
-        return "a quoted field is not closed before the end of the file";
+        return "a quoted field opened here is not closed before the end of the file";
     case CSV_E_FIELD_LONG:
-        return "a field is longer than 4096 bytes";
+        return "a field is longer than " STRINGIFY(CSV_FIELD_MAX) " bytes";
     case CSV_E_TOO_MANY:
-        return "a record has more than 64 fields";
+        return "a record has more than " STRINGIFY(CSV_FIELDS_MAX) " fields";
     case CSV_E_UTF8:
         return "the file is not UTF-8 text (save it as UTF-8)";
     case CSV_E_STOPPED:
         return "reading was stopped";
+    case CSV_E_NUL:
+        return "a NUL byte: the file is not CSV text (save it as CSV UTF-8)";
+    case CSV_E_HEADER_UNKNOWN:
+        return "the header names a column that is not known";
+    case CSV_E_HEADER_DUPLICATE:
+        return "the header names a column twice";
     default:
         return "the file is not valid CSV";
     }
 }
+
+/* ---- the header ---- */
 
 static void trim(const char *s, size_t *start, size_t *len) {
     size_t n = strlen(s), a = 0;
@@ -247,19 +280,28 @@ static void trim(const char *s, size_t *start, size_t *len) {
     *len = n - a;
 }
 
-int csv_map_header(const csv_record *header, const char *const *known, size_t nknown, int *index) {
+static size_t find_known(const char *const *known, size_t nknown, const char *name, size_t len) {
+    size_t k = 0;
+    while (k < nknown && !(strlen(known[k]) == len && strncasecmp(name, known[k], len) == 0))
+        k++;
+    return k;
+}
+
+int csv_map_header(const csv_record *header, const char *const *known, size_t nknown, int *index,
+                   size_t *bad) {
     for (size_t k = 0; k < nknown; k++)
         index[k] = -1;
     for (size_t i = 0; i < header->nfields; i++) {
-        size_t start, len, k;
+        size_t start, len;
         trim(header->fields[i], &start, &len);
-        for (k = 0; k < nknown; k++)
-            if (strlen(known[k]) == len &&
-                strncasecmp(header->fields[i] + start, known[k], len) == 0)
-                break;
-        if (k == nknown || index[k] >= 0)
-            return (int)i;
+        if (len == 0)
+            continue;
+        size_t k = find_known(known, nknown, header->fields[i] + start, len);
+        if (k == nknown || index[k] >= 0) {
+            *bad = i;
+            return k == nknown ? CSV_E_HEADER_UNKNOWN : CSV_E_HEADER_DUPLICATE;
+        }
         index[k] = (int)i;
     }
-    return -1;
+    return 0;
 }

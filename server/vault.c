@@ -1,11 +1,13 @@
 #include "vault.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -83,41 +85,90 @@ static const char *parse_line(vault *v, char *line) {
     return NULL;
 }
 
-static int read_key_file(const char *path, char *text, char *err, size_t errlen) {
-    FILE *f = fopen(path, "r");
-    struct stat st;
-    if (f == NULL || fstat(fileno(f), &st) < 0) {
-        snprintf(err, errlen, "cannot open the vault key file %s: %s (check vault.key_file)", path,
-                 strerror(errno));
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        fclose(f);
+static void say_too_large(const char *path, char *err, size_t errlen) {
+    snprintf(err, errlen, "the vault key file %s is larger than %d bytes; is it the right file?",
+             path, VAULT_FILE_MAX);
+}
+
+/* Only a private regular file will do: a FIFO or a device would block or
+ * never end, and keys others can read are keys others may have. */
+static int refuse_file(const char *path, const struct stat *st, char *err, size_t errlen) {
+    if (!S_ISREG(st->st_mode))
+        snprintf(err, errlen, "the vault key file %s is not a regular file (check vault.key_file)",
+                 path);
+    else if (st->st_mode & (S_IRWXG | S_IRWXO))
         snprintf(err, errlen,
-                 "the vault key file %s may be read by others; make it private with "
+                 "the vault key file %s is open to its group or others; make it private with "
                  "'chmod 600 %s'",
                  path, path);
+    else if (st->st_size > VAULT_FILE_MAX)
+        say_too_large(path, err, errlen);
+    else
+        return 0;
+    return -1;
+}
+
+static int open_key_file(const char *path, char *err, size_t errlen) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "cannot open the vault key file %s: %s (check vault.key_file)", path,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
-    size_t n = fread(text, 1, VAULT_FILE_MAX + 1, f);
-    fclose(f);
-    if (n > VAULT_FILE_MAX) {
-        snprintf(err, errlen,
-                 "the vault key file %s is larger than %d bytes; is it the right file?", path,
-                 VAULT_FILE_MAX);
-        return -1;
+    if (refuse_file(path, &st, err, errlen) == 0)
+        return fd;
+    close(fd);
+    return -1;
+}
+
+static ssize_t read_up_to(int fd, char *buf, size_t cap) {
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return got < 0 ? -1 : (ssize_t)n;
+        n += (size_t)got;
     }
-    text[n] = '\0';
-    return 0;
+    return (ssize_t)n;
+}
+
+/* Plain read(2), not stdio: a FILE's buffer would keep a copy of the keys
+ * in freed memory. One byte more than the limit is asked for, so a file
+ * that grew after fstat is still caught. */
+static int read_key_file(const char *path, char text[VAULT_FILE_MAX + 2], char *err,
+                         size_t errlen) {
+    int fd = open_key_file(path, err, errlen);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read_up_to(fd, text, VAULT_FILE_MAX + 1);
+    int read_errno = errno;
+    close(fd);
+    if (n >= 0 && n <= VAULT_FILE_MAX && memchr(text, '\0', (size_t)n) == NULL) {
+        text[n] = '\0';
+        return 0;
+    }
+    if (n < 0)
+        snprintf(err, errlen, "cannot read the vault key file %s: %s", path, strerror(read_errno));
+    else if (n > VAULT_FILE_MAX)
+        say_too_large(path, err, errlen);
+    else
+        snprintf(err, errlen, "the vault key file %s is not a text file", path);
+    return -1;
 }
 
 static int parse_key_file(vault *v, const char *path, char *text, char *err, size_t errlen) {
     int line_no = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    /* Line by line by hand: strtok would skip blank lines and so miscount. */
+    for (char *line = text, *next; line != NULL; line = next) {
         line_no++;
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
         size_t len = strlen(line);
         if (len > 0 && line[len - 1] == '\r')
             line[len - 1] = '\0';
@@ -215,10 +266,11 @@ int vault_unseal(const vault *v, const uint8_t *blob, size_t len, char plain[VAU
     return 0;
 }
 
-void vault_hash(const vault *v, const char *plain, uint8_t out[VAULT_HASH_LEN]) {
+int vault_hash(const vault *v, const char *plain, uint8_t out[VAULT_HASH_LEN]) {
     unsigned int len = VAULT_HASH_LEN;
-    HMAC(EVP_sha256(), v->hmac_key, KEY_LEN, (const unsigned char *)plain, strlen(plain), out,
-         &len);
+    const unsigned char *mac = HMAC(EVP_sha256(), v->hmac_key, KEY_LEN,
+                                    (const unsigned char *)plain, strlen(plain), out, &len);
+    return mac != NULL && len == VAULT_HASH_LEN ? 0 : VAULT_E_CRYPTO;
 }
 
 const char *vault_strerror(int code) {
