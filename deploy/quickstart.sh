@@ -141,8 +141,10 @@ Try it:
 Demo users (agents zhangwei, liuyang, chenjing, zhaolei; supervisors lihua,
 wangfang) and their passwords: var/devstack/demo-passwords.txt. E.g.:
 
-  CALLFLOOR_USER=zhangwei build/bin/callfloor-agent     # asks for the password
-  CALLFLOOR_USER=lihua build/bin/callfloor-monitor      # the supervisor's view
+  CALLFLOOR_USER=zhangwei CALLFLOOR_PASSWORD= build/bin/callfloor-agent   # asks for the password
+  CALLFLOOR_USER=lihua CALLFLOOR_PASSWORD= build/bin/callfloor-monitor     # the supervisor's view
+
+(CALLFLOOR_PASSWORD= clears the admin's password that the eval above set.)
 
 deploy/devstack.sh stop    stops everything and keeps the data;
 deploy/devstack.sh start   brings it back.

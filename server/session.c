@@ -346,8 +346,13 @@ static void on_login_committed(const db_reply *reply, void *arg) {
 static void on_password_checked(int status, void *arg) {
     login_attempt *a = arg;
     if (!a->found || status != 0) {
-        log_notice("conn %s: failed login for '%s'", conn_name(a->req->conn),
-                   a->req->msg->login->username);
+        /* A name no account has is not logged: it is too often a password
+         * typed into the user name field. */
+        if (a->found)
+            log_notice("conn %s: failed login for '%s'", conn_name(a->req->conn), a->username);
+        else
+            log_notice("conn %s: failed login for a user name that has no account",
+                       conn_name(a->req->conn));
         login_fail(a, CALLFLOOR__ERROR_CODE__INVALID_CREDENTIALS, "invalid user name or password");
         return;
     }

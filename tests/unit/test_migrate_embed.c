@@ -202,7 +202,8 @@ static void test_embed_keeps_every_byte(void **state) {
     assert_memory_equal(got, "SELECT 2;\n", 10);
     free(got);
     assert_non_null(strstr(generated, "{1, \"tricky\", (const char *)migration_001_tricky}"));
-    assert_non_null(strstr(generated, "{2, \"second_one\", (const char *)migration_002_second_one}"));
+    assert_non_null(
+        strstr(generated, "{2, \"second_one\", (const char *)migration_002_second_one}"));
     assert_non_null(strstr(generated, "const int migrate_source_count = 2;"));
     free(generated);
 }
