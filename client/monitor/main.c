@@ -135,6 +135,10 @@ static void json_snapshot(buf *out, const monitor *m) {
     json_kv_uint(&w, "supervisors", s->supervisors);
     json_kv_uint(&w, "admins", s->admins);
     json_kv_bool(&w, "db_ok", s->db_ok);
+    json_kv_uint(&w, "db_connections", s->db_connections);
+    json_kv_uint(&w, "db_connections_ready", s->db_connections_ready);
+    json_kv_uint(&w, "db_queued", s->db_queued);
+    json_kv_uint(&w, "schema_version", s->schema_version);
     json_object_end(&w);
     json_key(&w, "teams");
     json_array_begin(&w);

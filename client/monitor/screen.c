@@ -83,6 +83,10 @@ static int draw_floor(const screen *sc, int y, int cols) {
     snprintf(line, sizeof line, _("Connections: %u    Database: %s    Up: %lld min"),
              s->connections, s->db_ok ? _("ok") : _("UNREACHABLE"), (long long)(s->uptime_s / 60));
     put(y++, 2, line, cols - 4);
+    snprintf(line, sizeof line,
+             _("Database pool: %u of %u connections ready, %u queries waiting    Schema: %u"),
+             s->db_connections_ready, s->db_connections, s->db_queued, s->schema_version);
+    put(y++, 2, line, cols - 4);
     return y + 1;
 }
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # test_monitor: callfloor-monitor as a supervisor uses it. --json --once:
-# one snapshot of the floor (sessions by role, the teams with Chinese
-# names); --json streaming: a snapshot per interval, an error line while
-# the daemon is down, snapshots again after it is back; an agent is
-# refused (exit 1); every exit status; the full screen on a pseudo
-# terminal shows the floor, survives a resize and quits on q or SIGTERM
-# with the terminal restored.
+# one snapshot of the floor (sessions by role with an agent online, the
+# database, the teams with Chinese names); --json streaming: a snapshot
+# per interval, an error line while the daemon is down, snapshots again
+# after it is back; an agent is refused (exit 1) with the server's reason;
+# every exit status; the full screen on a pseudo terminal shows the floor,
+# survives a resize and quits on q or SIGTERM with the terminal restored.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -33,12 +33,24 @@ cf_ctl team add 一组 >/dev/null
 cf_ctl team add 二组 >/dev/null
 cf_add_user sue supervisor 一组
 cf_add_user ann agent 一组
+cf_add_user bob agent 二组
 
+# An agent online while the supervisor looks: the sessions by role count it.
+cf_as bob "$CF_BUILD/tests/cf_probe" 30 idle >"$CF_WORK/probe.out" 2>"$CF_WORK/probe.err" &
+probe_pid=$!
+cf_defer kill "$probe_pid"
+for _ in $(seq 100); do
+    grep -q ready "$CF_WORK/probe.out" && break
+    sleep 0.1
+done
+grep -q ready "$CF_WORK/probe.out" || cf_fail "cf_probe never logged in: $(cat "$CF_WORK/probe.err")"
 cf_as sue cf_expect_exit 0 "$MONITOR" --json --once
-cf_json_check 'doc["status"]["supervisors"] == 1 and doc["status"]["db_ok"] and sorted(t["name"] for t in doc["teams"]) == ["一组", "二组"] and {t["name"]: t["members"] for t in doc["teams"]}["一组"] == 2' \
+cf_json_check 'doc["status"]["supervisors"] == 1 and doc["status"]["agents"] == 1 and doc["status"]["admins"] == 0 and doc["status"]["sessions"] == 2 and doc["status"]["db_ok"] and doc["status"]["db_connections_ready"] >= 1 and doc["status"]["schema_version"] >= 1 and doc["status"]["server_version"] != "" and sorted(t["name"] for t in doc["teams"]) == ["一组", "二组"] and {t["name"]: t["members"] for t in doc["teams"]}["一组"] == 2' \
     <<<"$CF_LAST_OUTPUT" || cf_fail "the snapshot is wrong: $CF_LAST_OUTPUT"
+kill "$probe_pid"
+wait "$probe_pid" || true
 cf_as ann cf_expect_exit 1 "$MONITOR" --json --once
-cf_json_check 'doc["error"]["code"] == "PERMISSION_DENIED"' <<<"$CF_LAST_OUTPUT" ||
+cf_json_check 'doc["error"]["code"] == "PERMISSION_DENIED" and "supervisor or admin" in doc["error"]["message"]' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "an agent was not refused: $CF_LAST_OUTPUT"
 CALLFLOOR_USER=sue CALLFLOOR_PASSWORD=wrong-password-1 cf_expect_exit 1 "$MONITOR" --json --once
 
@@ -71,6 +83,7 @@ PY
 cf_pty_start screen env CALLFLOOR_USER=sue CALLFLOOR_PASSWORD=sue$CF_PASSWORD_SUFFIX "$MONITOR" --interval 1
 cf_pty expect "二组"
 cf_pty expect "connected"
+cf_pty expect "Database pool:"
 cf_pty resize 30 100
 cf_pty expect "一组"
 cf_pty type r
