@@ -112,7 +112,6 @@ bool campaign_valid_decimal(const char *s, int max_decimals) {
     return decimals >= 1 && decimals <= (size_t)max_decimals && s[digits + 1 + decimals] == '\0';
 }
 
-
 /* Labels never hold LIST_SEPARATOR, a control character. */
 static bool valid_labels(char *const *items, size_t n, size_t max_len) {
     if (n > MAX_LIST_ITEMS)
@@ -215,8 +214,7 @@ void campaign_on_product_add(request *req) {
     Callfloor__Product *p = req->msg->product_add->product;
     const char *problem = p == NULL ? "the request has no product" : product_problem(p);
     char segments[ARRAY_LITERAL_MAX];
-    if (problem == NULL &&
-        !db_text_array(segments, sizeof segments, p->segments, p->n_segments))
+    if (problem == NULL && !db_text_array(segments, sizeof segments, p->segments, p->n_segments))
         problem = "the segments are too long together";
     if (problem != NULL) {
         request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0, "%s", problem);

@@ -14,9 +14,6 @@
 #define REASON_MAX_LEN 256
 /* A bytea parameter in hex text form: "\x" and two digits a byte. */
 #define HEX_PARAM_MAX (2 + 2 * VAULT_BLOB_MAX + 1)
-/* prepare_number's failure when the vault could not seal (not the number's
- * fault); the PHONE_E_* codes are the others. */
-#define SEAL_FAILED (-100)
 
 static const char *const statements[][2] = {
     {"compliance_dnc_insert",
@@ -52,43 +49,25 @@ int compliance_prepare_statements(db_pool *pool) {
 
 /* ---- a number, made ready for the database ---- */
 
-typedef struct dnc_number {
-    char hmac[2 * VAULT_HASH_LEN + 1];   /* hex */
-    char sealed[2 * VAULT_BLOB_MAX + 1]; /* hex */
-    char masked[PHONE_MAX];
-} dnc_number;
-
-static void to_hex(const uint8_t *bytes, size_t n, char *out) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 0xf];
-    }
-    out[2 * n] = '\0';
-}
-
-/* Normalises, hashes, seals and masks `phone`, wiping the copies in
- * between. Returns 0, a PHONE_E_* code or SEAL_FAILED. */
-static int prepare_number(const vault *v, const char *phone, dnc_number *out) {
+int compliance_protect_number(const vault *v, const char *phone, compliance_number *out) {
     char canonical[PHONE_MAX];
     int rc = phone_normalize(phone, canonical);
     if (rc < 0)
         return rc;
     uint8_t hash[VAULT_HASH_LEN], blob[VAULT_BLOB_MAX];
-    vault_hash(v, canonical, hash);
-    to_hex(hash, sizeof hash, out->hmac);
-    int n = vault_seal(v, canonical, blob);
+    int n = vault_hash(v, canonical, hash) < 0 ? VAULT_E_CRYPTO : vault_seal(v, canonical, blob);
     if (n >= 0) {
-        to_hex(blob, (size_t)n, out->sealed);
+        db_hex(hash, sizeof hash, out->hmac);
+        db_hex(blob, (size_t)n, out->sealed);
         pii_mask_phone(canonical, out->masked, sizeof out->masked);
     }
     pii_wipe(canonical, sizeof canonical);
-    return n < 0 ? SEAL_FAILED : 0;
+    return n < 0 ? COMPLIANCE_E_SEAL : 0;
 }
 
-static const char *number_problem(int rc) {
-    return rc == SEAL_FAILED ? "the server could not encrypt the number; its log may say why"
-                             : phone_strerror(rc);
+const char *compliance_number_problem(int rc) {
+    return rc == COMPLIANCE_E_SEAL ? "the server could not encrypt the number; its log may say why"
+                                   : phone_strerror(rc);
 }
 
 /* A bytea parameter from hex: "\x0a1b...". */
@@ -96,14 +75,14 @@ static void hex_param(const char *hex, char out[HEX_PARAM_MAX]) {
     snprintf(out, HEX_PARAM_MAX, "\\x%s", hex);
 }
 
-static bool number_from_request(request *req, const char *phone, dnc_number *n) {
-    int rc = prepare_number(req->srv->vault, phone, n);
+static bool number_from_request(request *req, const char *phone, compliance_number *n) {
+    int rc = compliance_protect_number(req->srv->vault, phone, n);
     if (rc == 0)
         return true;
     request_fail(req,
-                 rc == SEAL_FAILED ? CALLFLOOR__ERROR_CODE__INTERNAL
-                                   : CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT,
-                 0, "%s", number_problem(rc));
+                 rc == COMPLIANCE_E_SEAL ? CALLFLOOR__ERROR_CODE__INTERNAL
+                                         : CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT,
+                 0, "%s", compliance_number_problem(rc));
     return false;
 }
 
@@ -152,7 +131,7 @@ void compliance_on_dnc_add(request *req) {
                      "a reason has at most 256 bytes and no control characters");
         return;
     }
-    dnc_number n;
+    compliance_number n;
     if (!number_from_request(req, add->phone, &n))
         return;
     char hmac[HEX_PARAM_MAX], sealed[HEX_PARAM_MAX], user[24];
@@ -172,7 +151,7 @@ static void on_dnc_checked(const db_reply *reply, void *arg) {
 }
 
 void compliance_on_dnc_check(request *req) {
-    dnc_number n;
+    compliance_number n;
     if (!number_from_request(req, req->msg->dnc_check->phone, &n))
         return;
     char hmac[HEX_PARAM_MAX];
@@ -198,7 +177,7 @@ static void on_dnc_removed(const db_reply *reply, void *arg) {
 }
 
 void compliance_on_dnc_remove(request *req) {
-    dnc_number n;
+    compliance_number n;
     if (!number_from_request(req, req->msg->dnc_remove->phone, &n))
         return;
     char hmac[HEX_PARAM_MAX];
@@ -218,7 +197,7 @@ typedef struct dnc_batch {
     Callfloor__DncRejected *rejected;
     Callfloor__DncRejected **rejected_ptrs;
     size_t nrejected;
-    dnc_number *numbers;
+    compliance_number *numbers;
     size_t count; /* the request's numbers (the request is gone by batch_free) */
 } dnc_batch;
 
@@ -255,14 +234,14 @@ static dnc_batch *batch_new(request *req, size_t n) {
 
 static void batch_sort(dnc_batch *b, const Callfloor__DncImport *imp) {
     for (size_t i = 0; i < imp->n_phones; i++) {
-        dnc_number *n = &b->numbers[i];
-        int rc = prepare_number(b->req->srv->vault, imp->phones[i], n);
+        compliance_number *n = &b->numbers[i];
+        int rc = compliance_protect_number(b->req->srv->vault, imp->phones[i], n);
         pii_wipe(imp->phones[i], strlen(imp->phones[i]));
         if (rc < 0) {
             Callfloor__DncRejected *r = &b->rejected[b->nrejected];
             callfloor__dnc_rejected__init(r);
             r->line = imp->first_line + (uint32_t)i;
-            r->reason = (char *)number_problem(rc);
+            r->reason = (char *)compliance_number_problem(rc);
             b->rejected_ptrs[b->nrejected++] = r;
             continue;
         }

@@ -990,3 +990,12 @@ bool db_text_array(char *out, size_t cap, char *const *items, size_t n) {
     out[len] = '\0';
     return true;
 }
+
+void db_hex(const uint8_t *bytes, size_t n, char *out) {
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 0xf];
+    }
+    out[2 * n] = '\0';
+}

@@ -108,5 +108,8 @@ bool db_is_unique_violation(const db_reply *reply);          /* sqlstate 23505 *
  * escaped) to `out`, NUL-terminated, at most `cap` bytes, for a $n::text[]
  * parameter. Returns false when it does not fit. */
 bool db_text_array(char *out, size_t cap, char *const *items, size_t n);
+/* Writes `n` bytes as 2n lower-case hex digits and a NUL (decode(x, 'hex')
+ * reads them back in SQL). */
+void db_hex(const uint8_t *bytes, size_t n, char *out);
 
 #endif

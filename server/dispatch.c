@@ -5,6 +5,7 @@
 #include "admin.h"
 #include "campaign.h"
 #include "compliance.h"
+#include "leads.h"
 #include "role.h"
 
 /* Who may send what. Finer checks that depend on the request's content
@@ -30,6 +31,7 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_DNC_REMOVE, ROLES_ADMIN, false, compliance_on_dnc_remove},
     {CALLFLOOR__ENVELOPE__BODY_DNC_CHECK, ROLES_STAFF, false, compliance_on_dnc_check},
     {CALLFLOOR__ENVELOPE__BODY_DNC_IMPORT, ROLES_ADMIN, false, compliance_on_dnc_import},
+    {CALLFLOOR__ENVELOPE__BODY_LEADS_IMPORT, ROLES_ADMIN, false, leads_on_import},
     {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
 };
 

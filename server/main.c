@@ -13,6 +13,7 @@
 #include "admin.h"
 #include "campaign.h"
 #include "compliance.h"
+#include "leads.h"
 #include "db.h"
 #include "listener.h"
 #include "log.h"
@@ -243,7 +244,8 @@ static int start_services(daemon_state *d, SSL_CTX *ctx) {
         return -1;
     }
     if (session_prepare_statements(srv->db) < 0 || admin_prepare_statements(srv->db) < 0 ||
-        campaign_prepare_statements(srv->db) < 0 || compliance_prepare_statements(srv->db) < 0) {
+        campaign_prepare_statements(srv->db) < 0 || compliance_prepare_statements(srv->db) < 0 ||
+        leads_prepare_statements(srv->db) < 0) {
         log_error("cannot build the statement catalog");
         return -1;
     }
@@ -305,9 +307,13 @@ static int run(daemon_state *d) {
         printf("callfloord: configuration OK\n");
         return EXIT_OK;
     }
-    if (prepare_database(d) < 0 || d->opts.migrate_only) {
+    /* --migrate-only succeeds only when the first admin could be made too:
+     * a deployment job must not report success for a database nobody can
+     * log in to. */
+    int prepared = prepare_database(d);
+    if (prepared < 0 || d->opts.migrate_only) {
         SSL_CTX_free(ctx);
-        return d->opts.migrate_only && srv->schema_version > 0 ? EXIT_OK : EXIT_RUNTIME;
+        return prepared < 0 ? EXIT_RUNTIME : EXIT_OK;
     }
     set_instance_id(srv);
     size_thread_pool(&srv->cfg);

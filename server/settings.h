@@ -11,8 +11,8 @@
 
 typedef struct settings {
     /* [server] */
-    char *listen;      /* "host:port" */
-    char *instance_id; /* "" = the host name */
+    char *listen;       /* "host:port" */
+    char *instance_id;  /* "" = the host name */
     int worker_threads; /* 0 = one per CPU, at least 4 */
     /* [tls] */
     char *tls_cert;

@@ -43,12 +43,14 @@ enum ctl_option {
     OPT_MIN_INCOME_BAND,
     OPT_PRIORITY,
     OPT_REASON,
+    OPT_REJECTS,
     OPT_COUNT
 };
 #define OPT_BIT(o) (1ul << (o))
 
 typedef struct ctl_args {
-    const char *name; /* the command's NAME argument */
+    const char *name; /* the command's first argument (NAME) */
+    const char *file; /* its second (FILE), for the commands that take two */
     const char *values[OPT_COUNT][CTL_MAX_REPEAT];
     size_t count[OPT_COUNT];
     Callfloor__Role role;
@@ -106,6 +108,14 @@ int ctl_run_dnc_add(ctl *x, const ctl_args *a);
 int ctl_run_dnc_remove(ctl *x, const ctl_args *a);
 int ctl_run_dnc_check(ctl *x, const ctl_args *a);
 int ctl_run_dnc_import(ctl *x, const ctl_args *a);
+
+/* Lead lists (leads.c). */
+int ctl_run_leads_import(ctl *x, const ctl_args *a);
+
+/* A progress bar on standard error for the imports: `done` of `size`
+ * bytes, at file line `line`; `final` ends its line. Nothing when
+ * `enabled` is false or the size is unknown (0). */
+void ctl_progress(bool enabled, long long done, long long size, unsigned line, bool final);
 
 /* Their rows in the command table (see ctl_command in main.c). */
 #define CTL_CATALOG_OPTIONS_PRODUCT                                                       \

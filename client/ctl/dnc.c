@@ -18,7 +18,6 @@
 #define IMPORT_BATCH    1000 /* the server's COMPLIANCE_IMPORT_BATCH_MAX */
 #define IMPORT_LINE_MAX 256
 #define SHOW_REJECTED   20
-#define BAR_WIDTH       30
 
 static const char *reason_of(const ctl_args *a) {
     const char *reason = ctl_opt(a, OPT_REASON);
@@ -146,14 +145,7 @@ typedef struct import_state {
 } import_state;
 
 static void draw_progress(const import_state *st, bool final) {
-    if (!st->progress || st->size <= 0)
-        return;
-    int filled = (int)(BAR_WIDTH * st->done / st->size);
-    fprintf(stderr, "\r[%.*s%*s] %3d%%  %u", filled, "##############################",
-            BAR_WIDTH - filled, "", (int)(100 * st->done / st->size), st->csv.line);
-    if (final)
-        fputc('\n', stderr);
-    fflush(stderr);
+    ctl_progress(st->progress, st->done, st->size, st->csv.line, final);
 }
 
 /* The number of a record: its first field, trimmed; NULL for records that

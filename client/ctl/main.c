@@ -30,11 +30,11 @@ typedef int (*ctl_handler)(ctl *x, const ctl_args *a);
 
 typedef struct ctl_command {
     const char *words;
-    const char *synopsis; /* the arguments shown in the command list */
-    const char *usage;    /* all arguments, for the command's own help */
-    const char *summary;  /* one line, translated */
-    const char *details;  /* options and notes, translated; may be NULL */
-    bool takes_name;
+    const char *synopsis;     /* the arguments shown in the command list */
+    const char *usage;        /* all arguments, for the command's own help */
+    const char *summary;      /* one line, translated */
+    const char *details;      /* options and notes, translated; may be NULL */
+    int nargs;                /* positional arguments: 0, 1 (NAME) or 2 (NAME FILE) */
     unsigned long options;    /* OPT_BIT()s the command accepts */
     unsigned long required;   /* ... must be given */
     unsigned long repeatable; /* ... may be given more than once */
@@ -145,6 +145,17 @@ static const ctl_command commands[] = {
         "Options:\n"
         "  --reason TEXT   why, for every number of the file\n"),
      true, OPT_BIT(OPT_REASON), 0, 0, false, ctl_run_dnc_import},
+    {"leads import", "CAMPAIGN FILE", "CAMPAIGN FILE [--rejects FILE]",
+     N_("Import a lead list (CSV) into a campaign."),
+     N_("FILE is UTF-8 CSV (RFC 4180) with a header row naming its columns: name and\n"
+        "phone (required), time_zone, tier (normal or vip), age_band, income_band\n"
+        "(0-9), spend_profile, travel_interest (yes or no), score, external_id.\n"
+        "Numbers on the do-not-call list are suppressed, numbers already in the\n"
+        "campaign counted as duplicates, and invalid rows reported with their line.\n"
+        "\n"
+        "Options:\n"
+        "  --rejects FILE   also write the invalid rows' lines and reasons to FILE (CSV)\n"),
+     2, OPT_BIT(OPT_REJECTS), 0, 0, false, ctl_run_leads_import},
     {"help", "[COMMAND]", "[COMMAND]", N_("Show the help for all commands, or for one."), NULL,
      false, 0, 0, 0, false, NULL},
 };
@@ -318,6 +329,7 @@ static const char *const option_flags[OPT_COUNT] = {
     [OPT_MIN_INCOME_BAND] = "--min-income-band",
     [OPT_PRIORITY] = "--priority",
     [OPT_REASON] = "--reason",
+    [OPT_REJECTS] = "--rejects",
 };
 
 const char *ctl_opt(const ctl_args *a, enum ctl_option o) {
@@ -351,8 +363,10 @@ static int parse_command_option(const ctl_command *c, ctl_args *a, int argc, cha
 }
 
 static int check_command_args(ctl *x, const ctl_command *c, ctl_args *a) {
-    if (c->takes_name && a->name == NULL)
+    if (c->nargs >= 1 && a->name == NULL)
         return ctl_usage_error(x, c->words, _("'%s' needs a name"), c->words);
+    if (c->nargs == 2 && a->file == NULL)
+        return ctl_usage_error(x, c->words, _("'%s' needs a file"), c->words);
     if ((c->required & OPT_BIT(OPT_ROLE)) && ctl_opt(a, OPT_ROLE) == NULL)
         return ctl_usage_error(x, c->words, _("'%s' needs --role (agent, supervisor or admin)"),
                                c->words);
@@ -392,9 +406,10 @@ static int parse_command_args(ctl *x, const ctl_command *c, int argc, char **arg
                                        c->words);
             continue;
         }
-        if (!c->takes_name || a->name != NULL)
+        const char **slot = a->name == NULL ? &a->name : &a->file;
+        if ((slot == &a->name ? 1 : 2) > c->nargs || *slot != NULL)
             return ctl_usage_error(x, c->words, _("unexpected argument '%s'"), arg);
-        a->name = arg;
+        *slot = arg;
     }
     return check_command_args(x, c, a);
 }
@@ -584,6 +599,18 @@ void ctl_json_list(ctl *x, const char *key, ctl_json_fn write, void *const *item
         write(&w, items[k]);
     json_array_end(&w);
     json_object_end(&w);
+}
+
+void ctl_progress(bool enabled, long long done, long long size, unsigned line, bool final) {
+    enum { WIDTH = 30 };
+    if (!enabled || size <= 0)
+        return;
+    int filled = (int)(WIDTH * done / size);
+    fprintf(stderr, "\r[%.*s%*s] %3d%%  %u", filled, "##############################",
+            WIDTH - filled, "", (int)(100 * done / size), line);
+    if (final)
+        fputc('\n', stderr);
+    fflush(stderr);
 }
 
 int ctl_emit_rows(ctl *x, const char *const *header, size_t ncols, ctl_row_fn add_row,
