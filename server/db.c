@@ -462,6 +462,15 @@ static void conn_log_failure(db_conn *c, const char *why) {
 
 static void on_reconnect_timer(uv_timer_t *timer);
 
+/* Half the backoff plus a random part of the other half, so that the
+ * connections broken together by a restart do not all knock again at the
+ * same instant. The clock's low bits are random enough for spreading. */
+static uint32_t jittered(const db_conn *c) {
+    uint32_t half = c->backoff_ms / 2;
+    uint32_t noise = (uint32_t)(uv_hrtime() ^ ((uint64_t)c->number * 2654435761u));
+    return half + noise % (half + 1);
+}
+
 /* The transactions that were in flight may or may not have committed; the
  * caller has to treat them as retryable, hence DB_E_UNAVAILABLE. */
 static void conn_fail(db_conn *c, const char *why) {
@@ -473,7 +482,7 @@ static void conn_fail(db_conn *c, const char *why) {
         conn_set_state(c, DB_CONN_CLOSED);
     } else {
         conn_set_state(c, DB_CONN_WAITING);
-        uv_timer_start(&c->reconnect, on_reconnect_timer, c->backoff_ms, 0);
+        uv_timer_start(&c->reconnect, on_reconnect_timer, jittered(c), 0);
         c->backoff_ms = min_u32(c->backoff_ms * 2, DB_BACKOFF_MAX_MS);
     }
     fifo_defer_all(&failed, DB_E_UNAVAILABLE, "the database connection broke");

@@ -9,8 +9,8 @@
  * commit (or the failure) is known.
  *
  * A connection that fails is reconnected with exponential backoff (100 ms
- * doubling to 5 s). While no connection is up, new transactions fail at once
- * with DB_E_UNAVAILABLE and a retry hint, and transactions that were in
+ * doubling to 5 s, each wait jittered between half and all of it). While no connection is up, new
+ * transactions fail at once with DB_E_UNAVAILABLE and a retry hint, and transactions that were in
  * flight on a broken connection fail the same way: the caller cannot know
  * whether they committed, so writes must be idempotent or reported as
  * retryable. Nothing here blocks the loop. */

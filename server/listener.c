@@ -50,6 +50,10 @@ struct listener {
     unsigned nconns;
     uint64_t next_conn_id;
     bool shutting_down;
+    /* Refusals over max_connections are logged at most once a second, with
+     * how many there were, so a connection flood does not flood the log. */
+    uint64_t refused_unlogged;
+    uint64_t refused_logged_ms;
     int open_handles;
     void (*on_closed)(void *arg);
     void *on_closed_arg;
@@ -396,6 +400,19 @@ static void on_refused_closed(uv_handle_t *h) {
     free(h);
 }
 
+/* Called on each refusal and by the sweep, so that the last refusals of a
+ * burst are logged too, a second later. */
+static void log_refusals(listener *l, uint64_t now) {
+    if (l->refused_unlogged == 0 ||
+        (l->refused_logged_ms != 0 && now - l->refused_logged_ms < 1000))
+        return;
+    log_warn("refused %llu connection%s: %u connections open (session.max_connections)",
+             (unsigned long long)l->refused_unlogged, l->refused_unlogged == 1 ? "" : "s",
+             l->nconns);
+    l->refused_unlogged = 0;
+    l->refused_logged_ms = now ? now : 1;
+}
+
 /* Accepts and immediately closes a connection over the limit, so the
  * kernel's backlog does not fill with clients waiting for nothing. */
 static void listener_refuse(listener *l) {
@@ -404,7 +421,8 @@ static void listener_refuse(listener *l) {
         return;
     uv_tcp_init(l->srv->loop, t);
     if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)t) == 0)
-        log_warn("refusing a connection: %u connections open (session.max_connections)", l->nconns);
+        l->refused_unlogged++;
+    log_refusals(l, uv_now(l->srv->loop));
     uv_close((uv_handle_t *)t, on_refused_closed);
 }
 
@@ -501,6 +519,7 @@ static void conn_sweep_one(conn *c, uint64_t now, const settings *cfg) {
 static void on_sweep(uv_timer_t *t) {
     listener *l = t->data;
     uint64_t now = uv_now(l->srv->loop);
+    log_refusals(l, now);
     conn *next;
     for (conn *c = l->conns; c != NULL; c = next) {
         next = c->next;
