@@ -99,8 +99,12 @@ for n in 1 2 3 4; do
     attempts=$(attempts_of "$n")
     ((attempts >= 2 && attempts <= 12)) ||
         cf_fail "pool connection $n tried $attempts times in a $outage s outage; expected a backoff"
-    log_since_stop | grep -q "database connection $n is up" ||
-        cf_fail "pool connection $n did not come back"
+    # Each waits out its own jittered backoff (at most 5 s) before it does.
+    deadline=$((SECONDS + 10))
+    until log_since_stop | grep -q "database connection $n is up"; do
+        [ "$SECONDS" -lt "$deadline" ] || cf_fail "pool connection $n did not come back"
+        sleep 0.2
+    done
 done
 [ "$(log_since_stop | grep -c "WARN database connection [0-9]* cannot connect")" -le 4 ] ||
     cf_fail "the outage was logged as a warning more than once per connection"
