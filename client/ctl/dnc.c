@@ -18,6 +18,7 @@
 #define IMPORT_BATCH    1000 /* the server's COMPLIANCE_IMPORT_BATCH_MAX */
 #define IMPORT_LINE_MAX 256
 #define SHOW_REJECTED   20
+#define PHONE_ARG_MAX   64
 
 static const char *reason_of(const ctl_args *a) {
     const char *reason = ctl_opt(a, OPT_REASON);
@@ -50,19 +51,41 @@ static void entry_text(ctl *x, const Callfloor__DncCheckReply *r, const char *he
                 *e->added_by ? e->added_by : "-", e->source, *e->reason ? ": " : "", e->reason);
 }
 
+/* The number the command is about: its argument, or with "-" the first
+ * line of standard input, which other users cannot see in the process
+ * list. Returns CLI_EXIT_OK or a usage error's exit code. */
+static int phone_of(ctl *x, const ctl_args *a, char out[PHONE_ARG_MAX]) {
+    if (strcmp(a->name, "-") != 0) {
+        snprintf(out, PHONE_ARG_MAX, "%s", a->name);
+        return CLI_EXIT_OK;
+    }
+    if (fgets(out, PHONE_ARG_MAX, stdin) == NULL)
+        out[0] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    if (out[0] == '\0')
+        return ctl_usage_error(x, NULL, "%s",
+                               _("no phone number on standard input (give it as the first line)"));
+    return CLI_EXIT_OK;
+}
+
 /* Sends one request about one number and waits for the DncCheckReply. */
 static int dnc_call(ctl *x, envelope *req, envelope **reply) {
     return ctl_call(x, req, CALLFLOOR__ENVELOPE__BODY_DNC_CHECK_REPLY, reply);
 }
 
 int ctl_run_dnc_add(ctl *x, const ctl_args *a) {
+    char phone[PHONE_ARG_MAX];
+    int rc = phone_of(x, a, phone);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     Callfloor__DncAdd msg = CALLFLOOR__DNC_ADD__INIT;
-    msg.phone = (char *)a->name;
+    msg.phone = phone;
     msg.reason = (char *)reason_of(a);
     envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_DNC_ADD;
     req.dnc_add = &msg;
-    int rc = dnc_call(x, &req, &reply);
+    rc = dnc_call(x, &req, &reply);
+    pii_wipe(phone, sizeof phone);
     if (rc != CLI_EXIT_OK)
         return rc;
     const Callfloor__DncCheckReply *r = reply->dnc_check_reply;
@@ -77,14 +100,20 @@ int ctl_run_dnc_add(ctl *x, const ctl_args *a) {
 }
 
 int ctl_run_dnc_check(ctl *x, const ctl_args *a) {
+    char phone[PHONE_ARG_MAX];
+    int rc = phone_of(x, a, phone);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     Callfloor__DncCheck msg = CALLFLOOR__DNC_CHECK__INIT;
-    msg.phone = (char *)a->name;
+    msg.phone = phone;
     envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_DNC_CHECK;
     req.dnc_check = &msg;
-    int rc = dnc_call(x, &req, &reply);
-    if (rc != CLI_EXIT_OK)
+    rc = dnc_call(x, &req, &reply);
+    if (rc != CLI_EXIT_OK) {
+        pii_wipe(phone, sizeof phone);
         return rc;
+    }
     const Callfloor__DncCheckReply *r = reply->dnc_check_reply;
     char masked[32];
     if (x->json) {
@@ -92,25 +121,31 @@ int ctl_run_dnc_check(ctl *x, const ctl_args *a) {
     } else if (r->listed) {
         entry_text(x, r, _("%s is on the do-not-call list:\n"));
     } else {
-        pii_mask_phone(a->name, masked, sizeof masked);
+        pii_mask_phone(phone, masked, sizeof masked);
         buf_appendf(&x->out, _("%s is not on the do-not-call list.\n"), masked);
     }
+    pii_wipe(phone, sizeof phone);
     envelope_free(reply);
     return CLI_EXIT_OK;
 }
 
 int ctl_run_dnc_remove(ctl *x, const ctl_args *a) {
+    char phone[PHONE_ARG_MAX];
+    int rc = phone_of(x, a, phone);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     Callfloor__DncRemove msg = CALLFLOOR__DNC_REMOVE__INIT;
-    msg.phone = (char *)a->name;
+    msg.phone = phone;
     envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_DNC_REMOVE;
     req.dnc_remove = &msg;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    char masked[32];
+    pii_mask_phone(phone, masked, sizeof masked);
+    pii_wipe(phone, sizeof phone);
     if (rc != CLI_EXIT_OK)
         return rc;
     envelope_free(reply);
-    char masked[32];
-    pii_mask_phone(a->name, masked, sizeof masked);
     if (x->json) {
         json_writer w;
         json_init(&w, &x->out);

@@ -130,12 +130,17 @@ static const ctl_command commands[] = {
     {"dnc add", "PHONE", "PHONE [--reason TEXT]",
      N_("Put a phone number on the do-not-call list: it is never called again."),
      N_("Options:\n"
-        "  --reason TEXT   why, e.g. 客户要求不再来电 (kept with the entry)\n"),
+        "  --reason TEXT   why, e.g. 客户要求不再来电 (kept with the entry)\n"
+        "\n"
+        "PHONE '-' reads the number from the first line of standard input, so that\n"
+        "it does not show in the process list.\n"),
      true, OPT_BIT(OPT_REASON), 0, 0, false, ctl_run_dnc_add},
-    {"dnc remove", "PHONE", "PHONE", N_("Take a phone number off the do-not-call list."), NULL,
-     true, 0, 0, 0, false, ctl_run_dnc_remove},
+    {"dnc remove", "PHONE", "PHONE", N_("Take a phone number off the do-not-call list."),
+     N_("PHONE '-' reads the number from the first line of standard input.\n"), true, 0, 0, 0,
+     false, ctl_run_dnc_remove},
     {"dnc check", "PHONE", "PHONE", N_("Say whether a phone number is on the do-not-call list."),
-     NULL, true, 0, 0, 0, false, ctl_run_dnc_check},
+     N_("PHONE '-' reads the number from the first line of standard input.\n"), true, 0, 0, 0,
+     false, ctl_run_dnc_check},
     {"dnc import", "FILE", "FILE [--reason TEXT]",
      N_("Add every phone number in FILE to the do-not-call list."),
      N_("FILE has one phone number a line (or a CSV file with the number in its first\n"

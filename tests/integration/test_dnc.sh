@@ -29,6 +29,10 @@ cf_expect_exit 1 cf_ctl dnc add 12345
 grep -q "11 digits" <<<"$CF_LAST_OUTPUT" || cf_fail "a bad number is not explained: $CF_LAST_OUTPUT"
 grep -q "12345" <<<"$CF_LAST_OUTPUT" && cf_fail "the refusal repeated the number"
 cf_expect_exit 2 cf_ctl dnc add
+# "-": the number from standard input, out of the process list.
+cf_expect_output_contains "138****5678 is on the do-not-call list" cf_ctl dnc check - <<<'138 1234 5678'
+cf_expect_exit 2 cf_ctl dnc add - </dev/null
+grep -q "standard input" <<<"$CF_LAST_OUTPUT" || cf_fail "an empty standard input is not explained: $CF_LAST_OUTPUT"
 cf_expect_exit 0 cf_ctl dnc --help
 
 # Nothing in clear at rest.
