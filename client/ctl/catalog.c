@@ -306,11 +306,9 @@ static int product_list_text(ctl *x, const Callfloor__ProductListReply *list) {
 
 int ctl_run_product_list(ctl *x, const ctl_args *a) {
     (void)a;
-    Callfloor__ProductList msg = CALLFLOOR__PRODUCT_LIST__INIT;
-    envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
-    req.body_case = CALLFLOOR__ENVELOPE__BODY_PRODUCT_LIST;
-    req.product_list = &msg;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_PRODUCT_LIST_REPLY, &reply);
+    envelope *reply;
+    int rc = ctl_call_empty(x, CALLFLOOR__ENVELOPE__BODY_PRODUCT_LIST,
+                            CALLFLOOR__ENVELOPE__BODY_PRODUCT_LIST_REPLY, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     const Callfloor__ProductListReply *list = reply->product_list_reply;
@@ -412,11 +410,9 @@ static int campaign_list_text(ctl *x, const Callfloor__CampaignListReply *list) 
 
 int ctl_run_campaign_list(ctl *x, const ctl_args *a) {
     (void)a;
-    Callfloor__CampaignList msg = CALLFLOOR__CAMPAIGN_LIST__INIT;
-    envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
-    req.body_case = CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST;
-    req.campaign_list = &msg;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST_REPLY, &reply);
+    envelope *reply;
+    int rc = ctl_call_empty(x, CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST,
+                            CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST_REPLY, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     const Callfloor__CampaignListReply *list = reply->campaign_list_reply;

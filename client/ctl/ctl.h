@@ -72,6 +72,10 @@ const char *ctl_opt(const ctl_args *a, enum ctl_option o);
  * `want` for the caller to free; otherwise the failure has been reported
  * and its exit code is returned. */
 int ctl_call(ctl *x, envelope *req, Callfloor__Envelope__BodyCase want, envelope **reply);
+/* The same for a request whose message has no fields (Status, the lists),
+ * given by its body case. */
+int ctl_call_empty(ctl *x, Callfloor__Envelope__BodyCase body, Callfloor__Envelope__BodyCase want,
+                   envelope **reply);
 /* Reports a negative CLIENT_E_* status; returns the exit code. */
 int ctl_report_status(ctl *x, int status);
 /* Reports a usage error (exit CLI_EXIT_USAGE) with a pointer to the help of

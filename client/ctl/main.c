@@ -531,6 +531,24 @@ int ctl_call(ctl *x, envelope *req, Callfloor__Envelope__BodyCase want, envelope
     return report(x, &f);
 }
 
+/* The list requests and Status carry an empty message; the Envelope's
+ * descriptor says where each one goes, so one function sends them all. */
+int ctl_call_empty(ctl *x, Callfloor__Envelope__BodyCase body, Callfloor__Envelope__BodyCase want,
+                   envelope **reply) {
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field(&callfloor__envelope__descriptor, (unsigned)body);
+    ProtobufCMessage msg;
+    if (field == NULL || field->descriptor == NULL ||
+        ((const ProtobufCMessageDescriptor *)field->descriptor)->sizeof_message != sizeof msg)
+        return ctl_report_status(x, CLIENT_E_PROTOCOL);
+    protobuf_c_message_init(field->descriptor, &msg);
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = body;
+    ProtobufCMessage *slot = &msg;
+    memcpy((char *)&req + field->offset, &slot, sizeof slot);
+    return ctl_call(x, &req, want, reply);
+}
+
 /* ---- output helpers ---- */
 
 static void json_time(json_writer *w, const char *key, int64_t unix_s) {
@@ -648,21 +666,7 @@ static void format_uptime(int64_t s, char *out, size_t cap) {
 static void status_json(ctl *x, const Callfloor__StatusReply *s) {
     json_writer w;
     json_init(&w, &x->out);
-    json_object_begin(&w);
-    json_kv_string(&w, "server_version", s->server_version);
-    json_kv_string(&w, "instance_id", s->instance_id);
-    json_kv_int(&w, "uptime_s", s->uptime_s);
-    json_kv_uint(&w, "sessions", s->sessions);
-    json_kv_uint(&w, "agents", s->agents);
-    json_kv_uint(&w, "supervisors", s->supervisors);
-    json_kv_uint(&w, "admins", s->admins);
-    json_kv_bool(&w, "db_ok", s->db_ok);
-    json_kv_uint(&w, "db_connections", s->db_connections);
-    json_kv_uint(&w, "db_connections_ready", s->db_connections_ready);
-    json_kv_uint(&w, "db_queued", s->db_queued);
-    json_kv_uint(&w, "schema_version", s->schema_version);
-    json_kv_uint(&w, "connections", s->connections);
-    json_object_end(&w);
+    cli_json_status(&w, s);
 }
 
 static int status_text(ctl *x, const Callfloor__StatusReply *s) {
@@ -697,12 +701,9 @@ static int status_text(ctl *x, const Callfloor__StatusReply *s) {
 
 static int run_status(ctl *x, const ctl_args *a) {
     (void)a;
-    Callfloor__Status msg = CALLFLOOR__STATUS__INIT;
-    envelope req = CALLFLOOR__ENVELOPE__INIT;
-    req.body_case = CALLFLOOR__ENVELOPE__BODY_STATUS;
-    req.status = &msg;
     envelope *reply;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_STATUS_REPLY, &reply);
+    int rc = ctl_call_empty(x, CALLFLOOR__ENVELOPE__BODY_STATUS,
+                            CALLFLOOR__ENVELOPE__BODY_STATUS_REPLY, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (x->json)
@@ -745,12 +746,9 @@ static int user_list_text(ctl *x, const Callfloor__UserListReply *list) {
 
 static int run_user_list(ctl *x, const ctl_args *a) {
     (void)a;
-    Callfloor__UserList msg = CALLFLOOR__USER_LIST__INIT;
-    envelope req = CALLFLOOR__ENVELOPE__INIT;
-    req.body_case = CALLFLOOR__ENVELOPE__BODY_USER_LIST;
-    req.user_list = &msg;
     envelope *reply;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_USER_LIST_REPLY, &reply);
+    int rc = ctl_call_empty(x, CALLFLOOR__ENVELOPE__BODY_USER_LIST,
+                            CALLFLOOR__ENVELOPE__BODY_USER_LIST_REPLY, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     const Callfloor__UserListReply *list = reply->user_list_reply;
@@ -893,12 +891,9 @@ static int team_list_text(ctl *x, const Callfloor__TeamListReply *list) {
 
 static int run_team_list(ctl *x, const ctl_args *a) {
     (void)a;
-    Callfloor__TeamList msg = CALLFLOOR__TEAM_LIST__INIT;
-    envelope req = CALLFLOOR__ENVELOPE__INIT;
-    req.body_case = CALLFLOOR__ENVELOPE__BODY_TEAM_LIST;
-    req.team_list = &msg;
     envelope *reply;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_TEAM_LIST_REPLY, &reply);
+    int rc = ctl_call_empty(x, CALLFLOOR__ENVELOPE__BODY_TEAM_LIST,
+                            CALLFLOOR__ENVELOPE__BODY_TEAM_LIST_REPLY, &reply);
     if (rc != CLI_EXIT_OK)
         return rc;
     const Callfloor__TeamListReply *list = reply->team_list_reply;

@@ -612,3 +612,21 @@ int cli_write_stdout(const buf *b) {
         return -1;
     return fflush(stdout) == 0 ? 0 : -1;
 }
+
+void cli_json_status(json_writer *w, const Callfloor__StatusReply *s) {
+    json_object_begin(w);
+    json_kv_string(w, "server_version", s->server_version);
+    json_kv_string(w, "instance_id", s->instance_id);
+    json_kv_int(w, "uptime_s", s->uptime_s);
+    json_kv_uint(w, "connections", s->connections);
+    json_kv_uint(w, "sessions", s->sessions);
+    json_kv_uint(w, "agents", s->agents);
+    json_kv_uint(w, "supervisors", s->supervisors);
+    json_kv_uint(w, "admins", s->admins);
+    json_kv_bool(w, "db_ok", s->db_ok);
+    json_kv_uint(w, "db_connections", s->db_connections);
+    json_kv_uint(w, "db_connections_ready", s->db_connections_ready);
+    json_kv_uint(w, "db_queued", s->db_queued);
+    json_kv_uint(w, "schema_version", s->schema_version);
+    json_object_end(w);
+}

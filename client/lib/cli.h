@@ -128,6 +128,11 @@ int cli_table_add_row(cli_table *t, const char *const *cells);
 int cli_table_render(const cli_table *t, buf *out);
 void cli_table_free(cli_table *t);
 
+/* Writes the server's status as one JSON object, with the same keys for
+ * every program (callfloorctl status --json, callfloor-monitor --json). */
+struct json_writer;
+void cli_json_status(struct json_writer *w, const Callfloor__StatusReply *s);
+
 /* "2026-11-22 18:00" in local time. */
 void cli_format_local_time(int64_t unix_s, char *out, size_t cap);
 /* "2026-11-22T17:00:00Z", for JSON. */

@@ -125,21 +125,7 @@ static void json_snapshot(buf *out, const monitor *m) {
     json_init(&w, out);
     json_object_begin(&w);
     json_key(&w, "status");
-    json_object_begin(&w);
-    json_kv_string(&w, "server_version", s->server_version);
-    json_kv_string(&w, "instance_id", s->instance_id);
-    json_kv_int(&w, "uptime_s", s->uptime_s);
-    json_kv_uint(&w, "connections", s->connections);
-    json_kv_uint(&w, "sessions", s->sessions);
-    json_kv_uint(&w, "agents", s->agents);
-    json_kv_uint(&w, "supervisors", s->supervisors);
-    json_kv_uint(&w, "admins", s->admins);
-    json_kv_bool(&w, "db_ok", s->db_ok);
-    json_kv_uint(&w, "db_connections", s->db_connections);
-    json_kv_uint(&w, "db_connections_ready", s->db_connections_ready);
-    json_kv_uint(&w, "db_queued", s->db_queued);
-    json_kv_uint(&w, "schema_version", s->schema_version);
-    json_object_end(&w);
+    cli_json_status(&w, s);
     json_key(&w, "teams");
     json_array_begin(&w);
     for (size_t k = 0; k < teams->n_teams; k++) {
