@@ -39,12 +39,7 @@ static const char *const statements[][2] = {
 };
 
 int compliance_prepare_statements(db_pool *pool) {
-    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
-        int rc = db_pool_prepare(pool, statements[i][0], statements[i][1]);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return db_pool_prepare_all(pool, statements, sizeof statements / sizeof statements[0]);
 }
 
 /* ---- a number, made ready for the database ---- */

@@ -861,6 +861,15 @@ int db_pool_prepare(db_pool *pool, const char *name, const char *sql) {
     return 0;
 }
 
+int db_pool_prepare_all(db_pool *pool, const char *const (*statements)[2], size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int rc = db_pool_prepare(pool, statements[i][0], statements[i][1]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int db_pool_start(db_pool *pool) {
     if (pool->started || pool->closing)
         return 0;

@@ -72,6 +72,8 @@ db_pool *db_pool_create(uv_loop_t *loop, const char *conninfo, int size);
  * `sql` must outlive the pool (string literals). Returns 0 or -EINVAL
  * (duplicate name, too late) / -ENOMEM. */
 int db_pool_prepare(db_pool *pool, const char *name, const char *sql);
+/* Adds `n` statements given as {name, sql} pairs, as db_pool_prepare. */
+int db_pool_prepare_all(db_pool *pool, const char *const (*statements)[2], size_t n);
 /* Starts connecting every connection. Returns 0; failures to connect are
  * retried in the background and visible in db_pool_stats. */
 int db_pool_start(db_pool *pool);

@@ -5,7 +5,9 @@
 #include "admin.h"
 #include "campaign.h"
 #include "compliance.h"
+#include "floor.h"
 #include "leads.h"
+#include "outcome.h"
 #include "role.h"
 
 /* Who may send what. Finer checks that depend on the request's content
@@ -32,6 +34,13 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_DNC_CHECK, ROLES_STAFF, false, compliance_on_dnc_check},
     {CALLFLOOR__ENVELOPE__BODY_DNC_IMPORT, ROLES_ADMIN, false, compliance_on_dnc_import},
     {CALLFLOOR__ENVELOPE__BODY_LEADS_IMPORT, ROLES_ADMIN, false, leads_on_import},
+    {CALLFLOOR__ENVELOPE__BODY_LEAD_WHY, ROLES_STAFF, false, leads_on_why},
+    {CALLFLOOR__ENVELOPE__BODY_AGENT_READY, ROLES_AGENT, false, floor_on_ready},
+    {CALLFLOOR__ENVELOPE__BODY_AGENT_PAUSE, ROLES_AGENT, false, floor_on_pause},
+    {CALLFLOOR__ENVELOPE__BODY_DIAL, ROLES_AGENT, false, floor_on_dial},
+    {CALLFLOOR__ENVELOPE__BODY_OUTCOME, ROLES_AGENT, false, outcome_on_outcome},
+    {CALLFLOOR__ENVELOPE__BODY_COMPLAINT_LIST, ROLES_STAFF, false, outcome_on_complaint_list},
+    {CALLFLOOR__ENVELOPE__BODY_COMPLAINT_RESOLVE, ROLES_STAFF, false, outcome_on_complaint_resolve},
     {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
 };
 

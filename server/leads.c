@@ -57,15 +57,16 @@ static const char *const statements[][2] = {
      " (SELECT count(*) FROM checked WHERE tz_ok AND listed),"
      " coalesce((SELECT string_agg(line::text, ',' ORDER BY line) FROM checked WHERE NOT tz_ok),"
      " '')"},
+    {"leads_why",
+     "SELECT array_to_string(cf_lead_blockers(l.id, NULL, 0, $2::interval), E'\\n'), c.name,"
+     " l.attempts, l.phone_masked,"
+     " CASE WHEN l.lease_expires_at > now() THEN l.lease_owner ELSE '' END"
+     " FROM leads l JOIN campaigns c ON c.id = l.campaign_id"
+     " WHERE l.id = $1"},
 };
 
 int leads_prepare_statements(db_pool *pool) {
-    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
-        int rc = db_pool_prepare(pool, statements[i][0], statements[i][1]);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return db_pool_prepare_all(pool, statements, sizeof statements / sizeof statements[0]);
 }
 
 /* ---- one row's fields ---- */
@@ -327,4 +328,50 @@ void leads_on_import(request *req) {
     }
     batch_sort(b, imp);
     batch_insert(b, imp->campaign);
+}
+
+/* ---- why a lead is or is not dialable ---- */
+
+static void on_why(const db_reply *reply, void *arg) {
+    request *req = arg;
+    uint64_t id = req->msg->lead_why->lead_id;
+    if (reply->status != DB_OK) {
+        request_fail_db(req, reply, "explaining a lead");
+        return;
+    }
+    const PGresult *res = reply->results[0];
+    if (PQntuples(res) != 1) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__NOT_FOUND, 0, "there is no lead %llu",
+                     (unsigned long long)id);
+        return;
+    }
+    char *reasons = strdup(db_value(res, 0, 0));
+    char *lines[32];
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = reasons ? strtok_r(reasons, "\n", &save) : NULL; tok && n < 32;
+         tok = strtok_r(NULL, "\n", &save))
+        lines[n++] = tok;
+    Callfloor__LeadWhyReply r = CALLFLOOR__LEAD_WHY_REPLY__INIT;
+    r.lead_id = id;
+    r.campaign = (char *)db_value(res, 0, 1);
+    r.dialable = n == 0 && reasons != NULL;
+    r.n_reasons = n;
+    r.reasons = lines;
+    r.attempts = (uint32_t)db_int64(res, 0, 2);
+    r.phone_masked = (char *)db_value(res, 0, 3);
+    r.held_by = (char *)db_value(res, 0, 4);
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_LEAD_WHY_REPLY;
+    out.lead_why_reply = &r;
+    request_reply(req, &out);
+    free(reasons);
+}
+
+void leads_on_why(request *req) {
+    char id[24], grace[40];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)req->msg->lead_why->lead_id);
+    snprintf(grace, sizeof grace, "%u milliseconds", req->srv->cfg.callback_grace_ms);
+    const char *params[] = {id, grace};
+    request_query(req, "leads_why", 2, params, on_why, req);
 }

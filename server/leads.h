@@ -21,5 +21,7 @@ bool leads_valid_score(const char *s);
 
 int leads_prepare_statements(db_pool *pool);
 void leads_on_import(request *req);
+/* Answers LeadWhy: every reason the lead may not be dialled now. */
+void leads_on_why(request *req);
 
 #endif

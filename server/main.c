@@ -13,11 +13,14 @@
 #include "admin.h"
 #include "campaign.h"
 #include "compliance.h"
-#include "leads.h"
 #include "db.h"
+#include "floor.h"
+#include "hopper.h"
+#include "leads.h"
 #include "listener.h"
 #include "log.h"
 #include "migrate.h"
+#include "outcome.h"
 #include "passwd.h"
 #include "server.h"
 #include "session.h"
@@ -179,6 +182,7 @@ static void on_db_closed(void *arg) {
 static void on_listener_closed(void *arg) {
     daemon_state *d = arg;
     d->srv.listener = NULL;
+    floor_close(&d->srv);
     db_pool_close(d->srv.db, on_db_closed, d);
 }
 
@@ -245,11 +249,16 @@ static int start_services(daemon_state *d, SSL_CTX *ctx) {
     }
     if (session_prepare_statements(srv->db) < 0 || admin_prepare_statements(srv->db) < 0 ||
         campaign_prepare_statements(srv->db) < 0 || compliance_prepare_statements(srv->db) < 0 ||
-        leads_prepare_statements(srv->db) < 0) {
+        leads_prepare_statements(srv->db) < 0 || floor_prepare_statements(srv->db) < 0 ||
+        hopper_prepare_statements(srv->db) < 0 || outcome_prepare_statements(srv->db) < 0) {
         log_error("cannot build the statement catalog");
         return -1;
     }
     db_pool_start(srv->db);
+    if (floor_start(srv) < 0) {
+        log_error("out of memory at start-up");
+        return -1;
+    }
     char err[512];
     if (listener_start(srv->listener, err, sizeof err) < 0) {
         log_error("%s", err);
@@ -332,6 +341,7 @@ static int run(daemon_state *d) {
         /* Start-up failed half way: stop what started so nothing leaks. */
         srv->draining = true;
         listener_shutdown(srv->listener, NULL, NULL, NULL);
+        floor_close(srv);
         if (srv->db != NULL)
             db_pool_close(srv->db, NULL, NULL);
         uv_run(&loop, UV_RUN_DEFAULT);

@@ -11,6 +11,8 @@
 #include "db.h"
 #include "settings.h"
 
+struct floor;
+struct hopper;
 struct listener;
 struct session_registry;
 struct vault;
@@ -26,6 +28,8 @@ typedef struct server {
     struct vault *vault; /* customers' phone numbers at rest */
     struct listener *listener;
     struct session_registry *sessions;
+    struct hopper *hopper; /* this daemon's share of the lead queue */
+    struct floor *floor;   /* the agents and where each is in the call cycle */
     bool draining;
 } server;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "floor.h"
 #include "listener.h"
 #include "log.h"
 #include "passwd.h"
@@ -62,12 +63,7 @@ static const char *const statements[][2] = {
 };
 
 int session_prepare_statements(db_pool *pool) {
-    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
-        int rc = db_pool_prepare(pool, statements[i][0], statements[i][1]);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return db_pool_prepare_all(pool, statements, sizeof statements / sizeof statements[0]);
 }
 
 struct session_registry *session_registry_create(void) {
@@ -105,6 +101,8 @@ session *session_create(server *srv, conn *c) {
 
 void session_destroy(session *s) {
     struct session_registry *r = s->srv->sessions;
+    if (s->state == SESSION_ACTIVE && s->role == CALLFLOOR__ROLE__ROLE_AGENT)
+        floor_session_closed(s->srv, s, s->user_id);
     if (s->state == SESSION_ACTIVE) {
         counts_adjust(&r->counts, s->role, -1);
         log_info("conn %s: %s %s logged out", conn_name(s->conn), role_name(s->role), s->username);
@@ -116,6 +114,14 @@ void session_destroy(session *s) {
     if (s->next != NULL)
         s->next->prev = s->prev;
     free(s);
+}
+
+int session_send(session *s, const envelope *env) {
+    return conn_send(s->conn, env);
+}
+
+struct conn *session_conn(const session *s) {
+    return s->conn;
 }
 
 bool session_logged_in(const session *s) {

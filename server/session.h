@@ -50,6 +50,9 @@ void session_get_counts(const server *srv, session_counts *out);
 /* Closes every session of `user_id` except `keep` (may be NULL). */
 void session_close_user(server *srv, uint64_t user_id, const session *keep,
                         Callfloor__ErrorCode code, const char *reason);
+/* Pushes `env` (id 0) to the session's client; as conn_send. */
+int session_send(session *s, const envelope *env);
+struct conn *session_conn(const session *s);
 /* The session a request came from, or NULL if it has closed. */
 session *request_session(const request *req);
 

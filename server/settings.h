@@ -29,6 +29,11 @@ typedef struct settings {
     size_t max_frame_prelogin;
     size_t output_cap;
     int max_connections;
+    /* [queue] */
+    int hopper_batch;
+    unsigned lease_ttl_ms;
+    unsigned reconnect_grace_ms;
+    unsigned callback_grace_ms;
     /* [vault] */
     char *vault_key_file;
     /* [bootstrap] */

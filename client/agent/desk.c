@@ -20,6 +20,8 @@ enum {
 typedef enum call_kind {
     CALL_PASSWD,
     CALL_PING,
+    CALL_PLAIN,   /* any other request: the answer goes to reply_cb */
+    CALL_OUTCOME, /* an outcome from the outbox */
 } call_kind;
 
 /* One request on its way; freed when its answer (or failure) came. */
@@ -30,6 +32,7 @@ typedef struct desk_call {
     desk_ping_cb ping_cb;
     void *arg;
     uint64_t sent_ns;
+    char key[65]; /* CALL_OUTCOME: its idempotency key */
 } desk_call;
 
 struct desk {
@@ -62,6 +65,11 @@ struct desk {
     char new_password[CLI_PASSWORD_MAX + 1];
     desk_event_cb event_cb;
     void *event_arg;
+    desk_push_cb push_cb;
+    void *push_arg;
+    outbox *outbox;
+    desk_outcome_cb outcome_cb;
+    void *outcome_arg;
 };
 
 static void attempt_login(desk *d);
@@ -195,6 +203,8 @@ static void on_probe_timer(uv_timer_t *t) {
         d->probe_in_flight = true;
 }
 
+static void resend_outbox(desk *d);
+
 static void session_started(desk *d) {
     int rc = remember_session(d, d->client);
     if (rc < 0) {
@@ -210,6 +220,7 @@ static void session_started(desk *d) {
     if (d->probe_interval_ms > 0)
         uv_timer_start(&d->probe_timer, on_probe_timer, 0, d->probe_interval_ms);
     notify(d);
+    resend_outbox(d);
 }
 
 static void on_ready(client *c, int status, void *arg) {
@@ -237,6 +248,13 @@ static void on_closed(client *c, int status, const char *reason, void *arg) {
     notify(d);
 }
 
+static void on_push(client *c, const envelope *push, void *arg) {
+    desk *d = arg;
+    (void)c;
+    if (d->push_cb && !d->destroying)
+        d->push_cb(d, push, d->push_arg);
+}
+
 static int start_client(desk *d) {
     client_options co;
     cli_conn_to_client(&d->conn, d->client_name, &co);
@@ -244,6 +262,7 @@ static int start_client(desk *d) {
     if (d->client == NULL)
         return CLIENT_E_NOMEM;
     client_on_closed(d->client, on_closed, d);
+    client_on_push(d->client, on_push, d);
     return client_connect(d->client, on_ready, d);
 }
 
@@ -282,12 +301,41 @@ static void finish_ping(desk_call *call, int status, const envelope *reply) {
         call->ping_cb(d, status, rtt, call->arg);
 }
 
+/* Whether resending this answer's outcome could ever be recorded: not
+ * after a success, nor after a refusal of its content. */
+static bool outcome_settled(int status, const envelope *reply) {
+    if (status < 0)
+        return false;
+    if (reply->body_case != CALLFLOOR__ENVELOPE__BODY_ERROR)
+        return true;
+    Callfloor__ErrorCode code = reply->error->code;
+    return code != CALLFLOOR__ERROR_CODE__UNAVAILABLE && code != CALLFLOOR__ERROR_CODE__INTERNAL &&
+           code != CALLFLOOR__ERROR_CODE__SHUTTING_DOWN &&
+           code != CALLFLOOR__ERROR_CODE__RATE_LIMITED;
+}
+
+static void finish_outcome(desk_call *call, int status, const envelope *reply) {
+    desk *d = call->d;
+    bool settled = outcome_settled(status, reply);
+    int rc = settled && d->outbox ? outbox_remove(d->outbox, call->key) : 0;
+    if (rc < 0)
+        fprintf(stderr, _("callfloor-agent: cannot update the outbox %s: %s\n"),
+                outbox_path(d->outbox), strerror(-rc));
+    if (d->outcome_cb && !d->destroying)
+        d->outcome_cb(d, call->key, status, reply, settled, d->outcome_arg);
+}
+
 static void on_call_reply(client *c, int status, const envelope *reply, void *arg) {
     desk_call *call = arg;
     desk *d = call->d;
     (void)c;
     if (call->kind == CALL_PING) {
         finish_ping(call, status, reply);
+    } else if (call->kind == CALL_OUTCOME) {
+        finish_outcome(call, status, reply);
+    } else if (call->kind == CALL_PLAIN) {
+        if (!d->destroying)
+            call->reply_cb(d, status, reply, call->arg);
     } else {
         finish_passwd(d, status, reply);
         if (!d->destroying)
@@ -343,6 +391,58 @@ int desk_ping(desk *d, desk_ping_cb cb, void *arg) {
     req.ping = &msg;
     desk_call proto = {.kind = CALL_PING, .ping_cb = cb, .arg = arg};
     return send_call(d, &req, &proto);
+}
+
+int desk_request(desk *d, envelope *req, desk_reply_cb cb, void *arg) {
+    desk_call proto = {.kind = CALL_PLAIN, .reply_cb = cb, .arg = arg};
+    return send_call(d, req, &proto);
+}
+
+/* ---- outcomes ---- */
+
+static int send_outcome(desk *d, const Callfloor__Outcome *o) {
+    Callfloor__Outcome copy = *o;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_OUTCOME;
+    req.outcome = &copy;
+    desk_call proto = {.kind = CALL_OUTCOME};
+    snprintf(proto.key, sizeof proto.key, "%s", o->idempotency_key);
+    return send_call(d, &req, &proto);
+}
+
+static void resend_outbox(desk *d) {
+    for (size_t i = 0; d->outbox && i < outbox_count(d->outbox); i++) {
+        Callfloor__Outcome *o = outbox_get(d->outbox, i);
+        if (o == NULL)
+            return;
+        int rc = send_outcome(d, o);
+        callfloor__outcome__free_unpacked(o, NULL);
+        if (rc < 0)
+            return; /* the session dropped again; the next login resends */
+    }
+}
+
+void desk_set_outbox(desk *d, outbox *ob) {
+    d->outbox = ob;
+}
+
+void desk_on_outcome(desk *d, desk_outcome_cb cb, void *arg) {
+    d->outcome_cb = cb;
+    d->outcome_arg = arg;
+}
+
+int desk_submit_outcome(desk *d, const Callfloor__Outcome *o) {
+    int rc = d->outbox ? outbox_add(d->outbox, o) : 0;
+    if (rc < 0)
+        return rc;
+    rc = send_outcome(d, o);
+    /* Not connected: it waits in the outbox for the next login. */
+    return rc == CLIENT_E_CLOSED && d->outbox ? 0 : rc;
+}
+
+void desk_on_push(desk *d, desk_push_cb cb, void *arg) {
+    d->push_cb = cb;
+    d->push_arg = arg;
 }
 
 /* ---- life cycle ---- */

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "outbox.h"
 
 enum {
     DESK_E_BUSY = -5101,     /* a password change is already waiting for its answer */
@@ -58,6 +59,14 @@ typedef void (*desk_reply_cb)(desk *d, int status, const envelope *reply, void *
 /* `rtt_ms` is meaningful only when status is 0. */
 typedef void (*desk_ping_cb)(desk *d, int status, unsigned rtt_ms, void *arg);
 
+/* A server push (a lead offer, a status change), valid only during the call. */
+typedef void (*desk_push_cb)(desk *d, const envelope *push, void *arg);
+/* The answer to an outcome sent from the outbox: `settled` is true when it
+ * left the outbox (acknowledged, or refused for its content), false when
+ * it stays there to be sent again after the next login. */
+typedef void (*desk_outcome_cb)(desk *d, const char *key, int status, const envelope *reply,
+                                bool settled, void *arg);
+
 /* Returns NULL on out-of-memory. */
 desk *desk_create(uv_loop_t *loop, const desk_options *opts);
 /* Logs in, running the loop until the server answered or the attempt
@@ -74,6 +83,19 @@ void desk_retry(desk *d);
 int desk_change_password(desk *d, const char *password, desk_reply_cb cb, void *arg);
 /* Sends a Ping and measures the time to its Pong. */
 int desk_ping(desk *d, desk_ping_cb cb, void *arg);
+/* Sends any other request; `cb` gets the answer. Returns 0 or a CLIENT_E_*
+ * code (then `cb` is never called). */
+int desk_request(desk *d, envelope *req, desk_reply_cb cb, void *arg);
+void desk_on_push(desk *d, desk_push_cb cb, void *arg);
+/* Outcomes go through `ob` (not owned): written there first, and resent
+ * after every login until answered. Set it before desk_open. */
+void desk_set_outbox(desk *d, outbox *ob);
+/* `cb` hears the answer to every outcome sent, resends included. */
+void desk_on_outcome(desk *d, desk_outcome_cb cb, void *arg);
+/* Writes `o` to the outbox and sends it when connected. Returns 0 (sent,
+ * or waiting for the next login), an OUTBOX_E_* code or -errno when it
+ * could not be kept, or a CLIENT_E_* code without an outbox. */
+int desk_submit_outcome(desk *d, const Callfloor__Outcome *o);
 /* Closes the session without calling any pending callback and frees the
  * desk once its handles closed: run the loop afterwards. */
 void desk_destroy(desk *d);

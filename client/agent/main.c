@@ -33,6 +33,8 @@ enum {
 typedef struct agent {
     cli_conn_options conn;
     bool script;
+    const char *outbox_path; /* NULL: the default under XDG_STATE_HOME */
+    char default_outbox[4096];
     int exit_signal; /* the signal that ended the desk, re-raised at exit */
 } agent;
 
@@ -52,6 +54,9 @@ static void print_help(void) {
              "Options:\n"
              "  --script       no screen: read commands from standard input, one per line,\n"
              "                 and answer each with one JSON object on a line of output\n"
+             "  --outbox FILE  where outcomes wait until the server acknowledged them\n"
+             "                 (default $XDG_STATE_HOME/callfloor/outbox-USER, or\n"
+             "                 ~/.local/state/callfloor/outbox-USER)\n"
              "  -h, --help     show this help\n"
              "  -V, --version  show the version\n"
              "\n"),
@@ -67,6 +72,14 @@ static void print_help(void) {
           "  quit     end (so does the end of the input)\n"
           "A command that fails answers {\"ok\":false,\"code\":...,\"error\":...}; a lost\n"
           "connection answers {\"ok\":false,\"code\":\"CLOSED\",\"error\":...} and ends the run.\n"
+          "The desk's work is JSON, one object per line (docs/AGENT_SCRIPT.md):\n"
+          "  {\"cmd\":\"ready\"}                 take leads; offers come as lead_offer events\n"
+          "  {\"cmd\":\"wait\",\"event\":\"lead_offer\"}  wait for an event (or status,\n"
+          "                                  outcome_ack)\n"
+          "  {\"cmd\":\"dial\"}                  call the offered lead: call_started\n"
+          "  {\"cmd\":\"outcome\",\"disposition\":\"NO_ANSWER\"}  end the call: outcome_ack\n"
+          "  {\"cmd\":\"pause\",\"reason\":\"lunch\"}  stop taking leads\n"
+          "Failures of these answer {\"event\":\"error\",\"code\":...,\"message\":...}.\n"
           "\n"
           "Environment:\n"
           "  CALLFLOOR_SERVER    the server, when --server is not given\n"
@@ -117,6 +130,12 @@ static int parse_args(agent *a, int argc, char **argv) {
             a->script = true;
             continue;
         }
+        if (strcmp(arg, "--outbox") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0')
+                return usage_error(_("--outbox needs a file name"));
+            a->outbox_path = argv[++i];
+            continue;
+        }
         int rc = cli_conn_parse_flag(&a->conn, argc, argv, &i, err, sizeof err);
         if (rc < 0)
             return usage_error("%s", err);
@@ -138,6 +157,11 @@ static int check_setup(agent *a) {
     if (a->conn.user == NULL)
         return usage_error(_("the desk logs in with a user name: pass --user NAME or set "
                              "CALLFLOOR_USER"));
+    if (a->outbox_path == NULL) {
+        if (outbox_default_path(a->conn.user, a->default_outbox, sizeof a->default_outbox) < 0)
+            return usage_error(_("neither HOME nor XDG_STATE_HOME is set: pass --outbox FILE"));
+        a->outbox_path = a->default_outbox;
+    }
     return AGENT_CONTINUE;
 }
 
@@ -153,7 +177,7 @@ static int report_login_failure(const agent *a, const desk *d, int status) {
 
 /* Logs in, then hands the desk to the screen or the script runner, which
  * destroy it. */
-static int run_desk(agent *a, uv_loop_t *loop) {
+static int run_desk(agent *a, uv_loop_t *loop, outbox *ob) {
     desk_options opts = {
         .conn = &a->conn,
         .client_name = PROGRAM,
@@ -166,6 +190,7 @@ static int run_desk(agent *a, uv_loop_t *loop) {
         fprintf(stderr, _("%s: out of memory\n"), PROGRAM);
         return CLI_EXIT_SERVER;
     }
+    desk_set_outbox(d, ob);
     int status = desk_open(d);
     if (status < 0) {
         int rc = report_login_failure(a, d, status);
@@ -189,9 +214,17 @@ static int agent_main(agent *a, int argc, char **argv) {
         fprintf(stderr, _("%s: cannot start the event loop: %s\n"), PROGRAM, uv_strerror(uv_rc));
         return CLI_EXIT_SERVER;
     }
-    rc = run_desk(a, &loop);
+    char err[CLI_MESSAGE_MAX + 4096];
+    outbox *ob = outbox_open(a->outbox_path, err, sizeof err);
+    if (ob == NULL) {
+        fprintf(stderr, "%s: %s\n", PROGRAM, err);
+        uv_loop_close(&loop);
+        return CLI_EXIT_USAGE;
+    }
+    rc = run_desk(a, &loop, ob);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    outbox_close(ob);
     return rc;
 }
 

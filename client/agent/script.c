@@ -4,14 +4,23 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "cmdin.h"
+#include "deskjson.h"
 #include "i18n.h"
 #include "json.h"
-#include "cmdin.h"
 #include "role.h"
+
+#define MAX_MEMBERS 32
+
+/* The events a "wait" command can wait for. */
+typedef enum script_event { EV_LEAD_OFFER, EV_STATUS, EV_OUTCOME_ACK, EV_COUNT } script_event;
+
+static const char *const event_names[EV_COUNT] = {"lead_offer", "status", "outcome_ack"};
 
 typedef struct script {
     desk *d;
@@ -23,6 +32,11 @@ typedef struct script {
     bool input_ended;
     bool stopping;
     int exit_code;
+    uint64_t offer_lead;       /* the lead of the last offer, 0 after it went */
+    uint64_t call_id;          /* the last call dialled, 0 before the first */
+    unsigned unseen[EV_COUNT]; /* events not yet consumed by a wait */
+    int waiting_for;           /* a script_event, or -1 */
+    char awaiting_key[65];     /* the outcome whose answer is awaited */
 } script;
 
 /* Returns true to go on with the next line at once, false to wait. */
@@ -240,9 +254,222 @@ static bool run_command(script *s, char *line) {
             return commands[k].run(s);
     char message[CLI_MESSAGE_MAX];
     snprintf(message, sizeof message,
-             _("unknown command '%s'; commands: whoami, passwd, ping, quit"), word);
+             _("unknown command '%s'; commands: whoami, passwd, ping, quit, and the JSON "
+               "commands ready, pause, dial, outcome, wait"),
+             word);
     emit_failure(s, "USAGE", message);
     return true;
+}
+
+/* ---- the desk's work, as JSON commands and events ---- */
+
+static void emit_error_event(script *s, const char *code, const char *message) {
+    buf out = BUF_INIT;
+    deskjson_error(&out, code, message);
+    emit(s, &out);
+}
+
+static void emit_reply_error(script *s, int status, const envelope *reply) {
+    cli_failure f;
+    if (status < 0)
+        cli_failure_from_status(&f, status, NULL, CALLFLOOR__ERROR_CODE__ERROR_CODE_UNSPECIFIED);
+    else
+        cli_failure_from_error(&f, reply->error);
+    emit_error_event(s, f.code, f.message);
+}
+
+/* An event happened: a "wait" for it ends, or it is kept for the next one. */
+static void saw_event(script *s, script_event ev) {
+    if (s->waiting_for == (int)ev) {
+        s->waiting_for = -1;
+        answered(s, 0);
+    } else {
+        s->unseen[ev]++;
+    }
+}
+
+static void on_push(desk *d, const envelope *push, void *arg) {
+    script *s = arg;
+    (void)d;
+    buf out = BUF_INIT;
+    if (!deskjson_push(&out, push)) {
+        buf_free(&out);
+        return;
+    }
+    emit(s, &out);
+    if (push->body_case == CALLFLOOR__ENVELOPE__BODY_LEAD_OFFER) {
+        s->offer_lead = push->lead_offer->lead_id;
+        s->call_id = push->lead_offer->call_id;
+        saw_event(s, EV_LEAD_OFFER);
+    } else {
+        if (push->agent_status->state != CALLFLOOR__AGENT_STATE__AGENT_ON_CALL)
+            s->offer_lead = 0;
+        saw_event(s, EV_STATUS);
+    }
+}
+
+static void on_status_reply(desk *d, int status, const envelope *reply, void *arg) {
+    script *s = arg;
+    (void)d;
+    if (status == 0 && reply->body_case == CALLFLOOR__ENVELOPE__BODY_AGENT_STATUS) {
+        buf out = BUF_INIT;
+        deskjson_status(&out, reply->agent_status);
+        emit(s, &out);
+    } else if (status == 0) {
+        emit_reply_error(s, status, reply);
+    }
+    answered(s, status);
+}
+
+static bool send_request(script *s, envelope *req, desk_reply_cb cb) {
+    int rc = desk_request(s->d, req, cb, s);
+    if (rc < 0) {
+        send_failed(s, rc);
+        return true;
+    }
+    await_answer(s);
+    return false;
+}
+
+static bool json_ready(script *s, const json_member *m, int n) {
+    (void)m;
+    (void)n;
+    Callfloor__AgentReady msg = CALLFLOOR__AGENT_READY__INIT;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_AGENT_READY;
+    req.agent_ready = &msg;
+    return send_request(s, &req, on_status_reply);
+}
+
+static bool json_pause(script *s, const json_member *m, int n) {
+    const json_member *reason = json_find(m, n, "reason");
+    Callfloor__AgentPause msg = CALLFLOOR__AGENT_PAUSE__INIT;
+    msg.reason = reason && reason->type == JSON_STRING ? (char *)reason->value : "";
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_AGENT_PAUSE;
+    req.agent_pause = &msg;
+    return send_request(s, &req, on_status_reply);
+}
+
+static void on_dial_reply(desk *d, int status, const envelope *reply, void *arg) {
+    script *s = arg;
+    (void)d;
+    if (status == 0 && reply->body_case == CALLFLOOR__ENVELOPE__BODY_DIAL_REPLY) {
+        s->call_id = reply->dial_reply->call_id;
+        buf out = BUF_INIT;
+        deskjson_call_started(&out, s->offer_lead, reply->dial_reply);
+        emit(s, &out);
+    } else if (status == 0) {
+        emit_reply_error(s, status, reply);
+    }
+    answered(s, status);
+}
+
+static bool json_dial(script *s, const json_member *m, int n) {
+    const json_member *lead = json_find(m, n, "lead_id");
+    if (lead != NULL)
+        s->offer_lead = strtoull(lead->value, NULL, 10);
+    Callfloor__Dial msg = CALLFLOOR__DIAL__INIT;
+    msg.lead_id = s->offer_lead;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_DIAL;
+    req.dial = &msg;
+    return send_request(s, &req, on_dial_reply);
+}
+
+static void on_outcome_answer(desk *d, const char *key, int status, const envelope *reply,
+                              bool settled, void *arg) {
+    script *s = arg;
+    (void)d;
+    bool awaited = strcmp(key, s->awaiting_key) == 0;
+    buf out = BUF_INIT;
+    if (status == 0 && reply->body_case == CALLFLOOR__ENVELOPE__BODY_OUTCOME_REPLY) {
+        deskjson_outcome_ack(&out, key, reply->outcome_reply);
+        emit(s, &out);
+        saw_event(s, EV_OUTCOME_ACK);
+    } else {
+        buf_free(&out);
+        if (status == 0)
+            emit_reply_error(s, status, reply);
+        else if (!settled)
+            emit_error_event(s, "QUEUED",
+                             _("the outcome is kept in the outbox and sent again after the next "
+                               "login"));
+    }
+    if (awaited) {
+        s->awaiting_key[0] = '\0';
+        if (s->busy && s->waiting_for < 0)
+            answered(s, status);
+    }
+}
+
+static bool json_outcome(script *s, const json_member *m, int n) {
+    deskjson_outcome o;
+    const char *problem = deskjson_parse_outcome(m, n, s->call_id, &o);
+    if (problem != NULL) {
+        emit_error_event(s, "INVALID_ARGUMENT", problem);
+        return true;
+    }
+    bool connected = desk_get_state(s->d) == DESK_CONNECTED;
+    int rc = desk_submit_outcome(s->d, &o.outcome);
+    if (rc < 0) {
+        char message[CLI_MESSAGE_MAX];
+        snprintf(message, sizeof message,
+                 _("the outcome could not be kept in the outbox (%s); note it down and retry"),
+                 rc == OUTBOX_E_FULL ? _("it is full") : strerror(-rc));
+        emit_error_event(s, "OUTBOX", message);
+        return true;
+    }
+    if (!connected)
+        return true; /* kept; sent after the next login */
+    snprintf(s->awaiting_key, sizeof s->awaiting_key, "%s", o.key);
+    await_answer(s);
+    return false;
+}
+
+static bool json_wait(script *s, const json_member *m, int n) {
+    const json_member *ev = json_find(m, n, "event");
+    for (int k = 0; ev != NULL && k < EV_COUNT; k++) {
+        if (strcmp(ev->value, event_names[k]) != 0)
+            continue;
+        if (s->unseen[k] > 0) {
+            s->unseen[k]--;
+            return true;
+        }
+        s->waiting_for = k;
+        await_answer(s);
+        return false;
+    }
+    emit_error_event(s, "USAGE", _("wait for which event? lead_offer, status or outcome_ack"));
+    return true;
+}
+
+typedef bool (*json_command)(script *s, const json_member *m, int n);
+
+static const struct {
+    const char *name;
+    json_command run;
+} json_commands[] = {
+    {"ready", json_ready},     {"pause", json_pause}, {"dial", json_dial},
+    {"outcome", json_outcome}, {"wait", json_wait},
+};
+
+static bool run_json(script *s, char *line) {
+    json_member m[MAX_MEMBERS];
+    size_t where = 0;
+    int n = json_parse_flat(line, m, MAX_MEMBERS, &where);
+    const json_member *cmd = n < 0 ? NULL : json_find(m, n, "cmd");
+    if (cmd == NULL || cmd->type != JSON_STRING) {
+        emit_error_event(s, "USAGE",
+                         n < 0 ? json_strerror(n) : _("a JSON command has a \"cmd\" member"));
+        return true;
+    }
+    for (size_t k = 0; k < sizeof json_commands / sizeof json_commands[0]; k++)
+        if (strcmp(cmd->value, json_commands[k].name) == 0)
+            return json_commands[k].run(s, m, n);
+    char word[64];
+    snprintf(word, sizeof word, "%s", cmd->value);
+    return run_command(s, word);
 }
 
 static void input_ended(script *s, int status) {
@@ -276,7 +503,7 @@ static bool on_line(char *line, int status, void *arg) {
         s->want_password = false;
         return change_password(s, line);
     }
-    return run_command(s, line);
+    return line[strspn(line, " \t")] == '{' ? run_json(s, line) : run_command(s, line);
 }
 
 static void on_desk_event(desk *d, void *arg) {
@@ -290,10 +517,12 @@ static void on_desk_event(desk *d, void *arg) {
 }
 
 int script_run(uv_loop_t *loop, desk *d, unsigned timeout_ms) {
-    script s = {.d = d, .timeout_ms = timeout_ms};
+    script s = {.d = d, .timeout_ms = timeout_ms, .waiting_for = -1};
     uv_timer_init(loop, &s.timeout);
     s.timeout.data = &s;
     desk_on_event(d, on_desk_event, &s);
+    desk_on_push(d, on_push, &s);
+    desk_on_outcome(d, on_outcome_answer, &s);
     int rc = cmdin_open(loop, STDIN_FILENO, on_line, &s, &s.in);
     if (rc < 0) {
         fprintf(stderr, _("callfloor-agent: cannot read standard input: %s\n"), uv_strerror(rc));

@@ -44,6 +44,8 @@ enum ctl_option {
     OPT_PRIORITY,
     OPT_REASON,
     OPT_REJECTS,
+    OPT_STATUS,
+    OPT_RESOLUTION,
     OPT_COUNT
 };
 #define OPT_BIT(o) (1ul << (o))
@@ -115,6 +117,11 @@ int ctl_run_dnc_import(ctl *x, const ctl_args *a);
 
 /* Lead lists (leads.c). */
 int ctl_run_leads_import(ctl *x, const ctl_args *a);
+
+/* The queue: why a lead is or is not dialable, complaints (queue.c). */
+int ctl_run_leads_why(ctl *x, const ctl_args *a);
+int ctl_run_complaint_list(ctl *x, const ctl_args *a);
+int ctl_run_complaint_resolve(ctl *x, const ctl_args *a);
 
 /* A progress bar on standard error for the imports: `done` of `size`
  * bytes, at file line `line`; `final` ends its line. Nothing when

@@ -161,6 +161,24 @@ static const ctl_command commands[] = {
         "Options:\n"
         "  --rejects FILE   also write the invalid rows' lines and reasons to FILE (CSV)\n"),
      2, OPT_BIT(OPT_REJECTS), 0, 0, false, ctl_run_leads_import},
+    {"leads why", "LEAD_ID", "LEAD_ID", N_("Explain why a lead may or may not be dialled now."),
+     N_("Lists every rule that keeps the lead from being called at this moment: the\n"
+        "do-not-call list, the calling window and days in the customer's own time\n"
+        "zone, the attempt caps, the rest after the last call, a callback booked by\n"
+        "another agent, a paused campaign, or another daemon holding it.\n"),
+     true, 0, 0, 0, false, ctl_run_leads_why},
+    {"complaint list", "", "[--status open|all]",
+     N_("List the complaints recorded on calls, the oldest due first."),
+     N_("A complaint must be answered within 24 hours of the call; DUE BY says when.\n"
+        "\n"
+        "Options:\n"
+        "  --status open|all   only the open ones (default), or all of them\n"),
+     false, OPT_BIT(OPT_STATUS), 0, 0, false, ctl_run_complaint_list},
+    {"complaint resolve", "ID --resolution TEXT", "ID --resolution TEXT",
+     N_("Close a complaint, saying how it was resolved."),
+     N_("Options:\n"
+        "  --resolution TEXT   what was done, e.g. 已致电客户道歉 (required)\n"),
+     true, OPT_BIT(OPT_RESOLUTION), OPT_BIT(OPT_RESOLUTION), 0, false, ctl_run_complaint_resolve},
     {"help", "[COMMAND]", "[COMMAND]", N_("Show the help for all commands, or for one."), NULL,
      false, 0, 0, 0, false, NULL},
 };
@@ -335,6 +353,8 @@ static const char *const option_flags[OPT_COUNT] = {
     [OPT_PRIORITY] = "--priority",
     [OPT_REASON] = "--reason",
     [OPT_REJECTS] = "--rejects",
+    [OPT_STATUS] = "--status",
+    [OPT_RESOLUTION] = "--resolution",
 };
 
 const char *ctl_opt(const ctl_args *a, enum ctl_option o) {

@@ -17,6 +17,7 @@
 #   CF_SOURCE          the repository (default: found from this file)
 #   CF_BUILD           the build tree (default: $CF_SOURCE/build)
 #   CF_PGDIR           the PostgreSQL fixture (default: $CF_BUILD/tests/pg)
+#   CF_RECONNECT_GRACE queue.reconnect_grace of the daemon (default 2m)
 #   CF_DAEMON_WRAPPER  a command line that runs the daemon, e.g.
 #                      "valgrind --leak-check=full --error-exitcode=99"
 #
@@ -178,6 +179,12 @@ max_frame = 1m
 max_frame_prelogin = 16k
 output_cap = 4m
 max_connections = 20000
+
+[queue]
+hopper_batch = 20
+lease_ttl = 5m
+reconnect_grace = ${CF_RECONNECT_GRACE:-2m}
+callback_grace = 15m
 
 [vault]
 key_file = $(cf__ini_quote "$CF_CERTS/vault.keys")

@@ -1,0 +1,544 @@
+#include "floor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hopper.h"
+#include "label.h"
+#include "listener.h"
+#include "log.h"
+#include "pii.h"
+#include "vault.h"
+
+#define REASON_MAX_BYTES 64
+#define HISTORY_MAX      20
+
+struct agent {
+    server *srv;
+    uint64_t user_id;
+    char username[65];
+    int64_t team_id;  /* 0: not loaded yet; -1: in no team */
+    session *session; /* NULL while disconnected */
+    Callfloor__AgentState state;
+    uint64_t since_ms;  /* uv_now when the state was entered */
+    char reason[128];   /* why paused */
+    hopper_lead lead;   /* lead.id != 0 while offered or on a call */
+    uint64_t call_id;   /* non-zero while on a call */
+    uint64_t offer_gen; /* tells a stale offer build from the current one */
+    bool dialing;       /* a Dial is in flight */
+    uv_timer_t timer;   /* the offer timeout, or the reconnect grace */
+    agent *next;
+};
+
+struct floor {
+    agent *agents;
+};
+
+static const char *const statements[][2] = {
+    {"floor_team", "SELECT coalesce(team_id, -1) FROM users WHERE id = $1"},
+    {"floor_offer_lead",
+     "SELECT array_to_string(cf_lead_blockers(l.id, $2, $3, $4::interval), '; '), l.name, "
+     "l.phone_masked, l.tier,"
+     " l.age_band, l.income_band, l.spend_profile, l.travel_interest, l.score::text, c.name,"
+     " coalesce(extract(epoch FROM l.callback_at)::bigint, 0)"
+     " FROM leads l JOIN campaigns c ON c.id = l.campaign_id WHERE l.id = $1"},
+    {"floor_offer_history", "SELECT extract(epoch FROM k.started_at)::bigint, u.username, c.name,"
+                            " coalesce(k.disposition, ''), k.notes"
+                            " FROM leads me JOIN leads l ON l.phone_hmac = me.phone_hmac"
+                            " JOIN calls k ON k.lead_id = l.id JOIN users u ON u.id = k.agent_id"
+                            " JOIN campaigns c ON c.id = k.campaign_id"
+                            " WHERE me.id = $1 ORDER BY k.started_at DESC, k.id DESC LIMIT 20"},
+    {"floor_offer_products",
+     "SELECT p.code, p.name, p.kind, p.annual_fee::text, p.apr::text, p.disclosure,"
+     " p.segments && ARRAY[l.age_band, l.spend_profile,"
+     " CASE WHEN l.travel_interest THEN 'traveller' END,"
+     " CASE WHEN l.income_band >= 6 THEN 'high-income' END]::text[] AS recommended"
+     " FROM leads l JOIN campaign_products cp ON cp.campaign_id = l.campaign_id"
+     " JOIN products p ON p.id = cp.product_id WHERE l.id = $1"
+     " ORDER BY recommended DESC, p.code"},
+    {"floor_dial", "SELECT call_id, phone_sealed, array_to_string(blockers, '; ')"
+                   " FROM cf_dial($1, $2, $3, $4::interval, $5::interval)"},
+};
+
+int floor_prepare_statements(db_pool *pool) {
+    return db_pool_prepare_all(pool, statements, sizeof statements / sizeof statements[0]);
+}
+
+static agent *find_agent(const server *srv, uint64_t user_id) {
+    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next)
+        if (a->user_id == user_id)
+            return a;
+    return NULL;
+}
+
+static const char *state_name(Callfloor__AgentState s) {
+    static const char *const names[] = {"offline",   "ready",   "offered",
+                                        "on a call", "wrap-up", "paused"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+/* The one place an agent's state changes. */
+static void floor_set_state(agent *a, Callfloor__AgentState state, const char *reason) {
+    if (a->state != state)
+        log_debug("agent %s: %s -> %s", a->username, state_name(a->state), state_name(state));
+    a->state = state;
+    a->since_ms = uv_now(a->srv->loop);
+    snprintf(a->reason, sizeof a->reason, "%s", reason ? reason : "");
+    if (state != CALLFLOOR__AGENT_STATE__AGENT_OFFERED &&
+        state != CALLFLOOR__AGENT_STATE__AGENT_ON_CALL)
+        uv_timer_stop(&a->timer);
+}
+
+static void push_status(agent *a) {
+    if (a->session == NULL)
+        return;
+    Callfloor__AgentStatus st = CALLFLOOR__AGENT_STATUS__INIT;
+    st.state = a->state;
+    st.reason = a->reason;
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_AGENT_STATUS;
+    out.agent_status = &st;
+    session_send(a->session, &out);
+}
+
+static void reply_status(request *req, const agent *a) {
+    Callfloor__AgentStatus st = CALLFLOOR__AGENT_STATUS__INIT;
+    st.state = a->state;
+    st.reason = (char *)a->reason;
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_AGENT_STATUS;
+    out.agent_status = &st;
+    request_reply(req, &out);
+}
+
+/* Gives the held lead back to the queue (not a call in progress: its lead
+ * is released by the outcome). */
+static void drop_lead(agent *a) {
+    if (a->lead.id != 0 && a->call_id == 0)
+        hopper_release(a->srv, a->lead.id);
+    memset(&a->lead, 0, sizeof a->lead);
+    a->call_id = 0;
+    a->offer_gen++;
+}
+
+/* ---- building and sending an offer ---- */
+
+typedef struct offer_build {
+    server *srv;
+    uint64_t user_id;
+    uint64_t gen;
+} offer_build;
+
+static void try_offer(agent *a);
+
+static void fill_lead(Callfloor__LeadOffer *o, const PGresult *res) {
+    o->name = (char *)db_value(res, 0, 1);
+    o->phone_masked = (char *)db_value(res, 0, 2);
+    o->tier = (char *)db_value(res, 0, 3);
+    o->age_band = (char *)db_value(res, 0, 4);
+    o->income_band = (uint32_t)db_int64(res, 0, 5);
+    o->spend_profile = (char *)db_value(res, 0, 6);
+    o->travel_interest = db_bool(res, 0, 7);
+    o->score = (char *)db_value(res, 0, 8);
+    o->campaign = (char *)db_value(res, 0, 9);
+    o->callback_at = db_int64(res, 0, 10);
+}
+
+static void send_offer(agent *a, const db_reply *reply) {
+    const PGresult *history = reply->results[1], *products = reply->results[2];
+    int nh = PQntuples(history), np = PQntuples(products);
+    Callfloor__CallHistoryEntry h[HISTORY_MAX], *hp[HISTORY_MAX];
+    Callfloor__OfferedProduct *p = calloc((size_t)np + 1, sizeof *p);
+    Callfloor__OfferedProduct **pp = calloc((size_t)np + 1, sizeof *pp);
+    Callfloor__LeadOffer o = CALLFLOOR__LEAD_OFFER__INIT;
+    if (p == NULL || pp == NULL)
+        np = 0;
+    fill_lead(&o, reply->results[0]);
+    for (int i = 0; i < nh && i < HISTORY_MAX; i++) {
+        callfloor__call_history_entry__init(&h[i]);
+        h[i].at = db_int64(history, i, 0);
+        h[i].agent = (char *)db_value(history, i, 1);
+        h[i].campaign = (char *)db_value(history, i, 2);
+        h[i].disposition = (char *)db_value(history, i, 3);
+        h[i].notes = (char *)db_value(history, i, 4);
+        hp[i] = &h[i];
+    }
+    for (int i = 0; i < np; i++) {
+        callfloor__offered_product__init(&p[i]);
+        const char **f[] = {(const char **)&p[i].code, (const char **)&p[i].name,
+                            (const char **)&p[i].kind, (const char **)&p[i].annual_fee,
+                            (const char **)&p[i].apr,  (const char **)&p[i].disclosure};
+        for (int c = 0; c < 6; c++)
+            *f[c] = db_value(products, i, c);
+        p[i].recommended = db_bool(products, i, 6);
+        pp[i] = &p[i];
+    }
+    o.lead_id = (uint64_t)a->lead.id;
+    o.n_history = (size_t)(nh < HISTORY_MAX ? nh : HISTORY_MAX);
+    o.history = hp;
+    o.n_products = (size_t)np;
+    o.products = pp;
+    o.call_id = a->call_id;
+    o.expires_in_ms = a->call_id ? 0 : hopper_offer_timeout_ms(a->srv, a->lead.campaign_id);
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_LEAD_OFFER;
+    out.lead_offer = &o;
+    if (a->session != NULL)
+        session_send(a->session, &out);
+    free(p);
+    free(pp);
+}
+
+static void on_offer_timeout(uv_timer_t *t);
+
+static void on_offer_built(const db_reply *reply, void *arg) {
+    offer_build *b = arg;
+    agent *a = find_agent(b->srv, b->user_id);
+    bool current = a != NULL && a->offer_gen == b->gen && a->lead.id != 0;
+    free(b);
+    if (!current)
+        return; /* paused, disconnected or taken back meanwhile */
+    if (reply->status != DB_OK || PQntuples(reply->results[0]) != 1) {
+        log_warn("agent %s: building the offer of lead %lld failed: %s", a->username,
+                 (long long)a->lead.id, reply->message);
+        drop_lead(a);
+        floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_READY, NULL);
+        return; /* the next tick tries again */
+    }
+    const char *blockers = db_value(reply->results[0], 0, 0);
+    if (*blockers != '\0' && a->call_id == 0) {
+        /* It became ineligible since the claim (a window closed, a number
+         * was added to the do-not-call list): skip it. */
+        log_debug("agent %s: lead %lld no longer dialable: %s", a->username, (long long)a->lead.id,
+                  blockers);
+        drop_lead(a);
+        floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_READY, NULL);
+        try_offer(a);
+        return;
+    }
+    send_offer(a, reply);
+    if (a->call_id == 0)
+        uv_timer_start(&a->timer, on_offer_timeout,
+                       hopper_offer_timeout_ms(a->srv, a->lead.campaign_id), 0);
+}
+
+/* Builds the offer of the held lead (again, after a reconnect). */
+static void build_offer(agent *a) {
+    server *srv = a->srv;
+    offer_build *b = malloc(sizeof *b);
+    db_txn *txn = b && srv->db ? db_txn_begin(srv->db) : NULL;
+    if (txn == NULL) {
+        free(b);
+        drop_lead(a);
+        floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_READY, NULL);
+        return;
+    }
+    *b = (offer_build){srv, a->user_id, a->offer_gen};
+    char lead[24], agent_id[24], grace[40];
+    snprintf(lead, sizeof lead, "%lld", (long long)a->lead.id);
+    snprintf(agent_id, sizeof agent_id, "%llu", (unsigned long long)a->user_id);
+    snprintf(grace, sizeof grace, "%u milliseconds", srv->cfg.callback_grace_ms);
+    const char *params[] = {lead, srv->instance_id, agent_id, grace};
+    db_txn_query(txn, "floor_offer_lead", 4, params);
+    db_txn_query(txn, "floor_offer_history", 1, params);
+    db_txn_query(txn, "floor_offer_products", 1, params);
+    db_txn_commit(txn, on_offer_built, b);
+}
+
+static void try_offer(agent *a) {
+    if (a->state != CALLFLOOR__AGENT_STATE__AGENT_READY || a->session == NULL || a->lead.id != 0 ||
+        a->team_id == 0)
+        return;
+    if (a->team_id < 0 || !hopper_take(a->srv, a->user_id, a->team_id, &a->lead))
+        return; /* waits; the hopper calls serve_waiting when leads come */
+    a->offer_gen++;
+    floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_OFFERED, NULL);
+    build_offer(a);
+}
+
+static void serve_waiting(server *srv) {
+    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next)
+        try_offer(a);
+}
+
+static void on_offer_timeout(uv_timer_t *t) {
+    agent *a = t->data;
+    if (a->state != CALLFLOOR__AGENT_STATE__AGENT_OFFERED || a->dialing)
+        return;
+    log_info("agent %s: lead %lld not dialled in time; offer taken back", a->username,
+             (long long)a->lead.id);
+    drop_lead(a);
+    floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_PAUSED,
+                    "the offer was not dialled in time; send Ready to take leads again");
+    push_status(a);
+}
+
+/* ---- agents coming and going ---- */
+
+static agent *agent_create(server *srv, const request *req) {
+    agent *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return NULL;
+    a->srv = srv;
+    a->user_id = req->user_id;
+    snprintf(a->username, sizeof a->username, "%s", req->username);
+    uv_timer_init(srv->loop, &a->timer);
+    a->timer.data = a;
+    a->next = srv->floor->agents;
+    srv->floor->agents = a;
+    return a;
+}
+
+static void on_grace_over(uv_timer_t *t) {
+    agent *a = t->data;
+    if (a->session != NULL)
+        return;
+    log_info("agent %s did not come back within the grace period; lead %lld returns to the queue",
+             a->username, (long long)a->lead.id);
+    if (a->call_id != 0)
+        hopper_release(a->srv, a->lead.id); /* the outbox may still bring the outcome */
+    drop_lead(a);
+    floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_OFFLINE, NULL);
+}
+
+void floor_session_closed(server *srv, session *s, uint64_t user_id) {
+    agent *a = find_agent(srv, user_id);
+    if (a == NULL || a->session != s)
+        return;
+    a->session = NULL;
+    if (a->lead.id == 0 || srv->draining) {
+        drop_lead(a);
+        floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_OFFLINE, NULL);
+        return;
+    }
+    uv_timer_stop(&a->timer);
+    uv_timer_start(&a->timer, on_grace_over, srv->cfg.reconnect_grace_ms, 0);
+}
+
+static void ready(request *req, agent *a);
+
+static void on_team_loaded(const db_reply *reply, void *arg) {
+    request *req = arg;
+    agent *a = find_agent(req->srv, req->user_id);
+    if (a == NULL) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__SHUTTING_DOWN, 0, "the server is shutting down");
+    } else if (reply->status != DB_OK || PQntuples(reply->results[0]) != 1) {
+        request_fail_db(req, reply, "loading an agent's team");
+    } else {
+        a->team_id = db_int64(reply->results[0], 0, 0);
+        ready(req, a);
+    }
+}
+
+static void ready(request *req, agent *a) {
+    if (a->team_id < 0) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION, 0,
+                     "you are in no team, so no campaign has leads for you; ask an admin to "
+                     "add you to a team");
+        return;
+    }
+    floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_READY, NULL);
+    reply_status(req, a);
+    try_offer(a);
+}
+
+void floor_on_ready(request *req) {
+    server *srv = req->srv;
+    session *s = request_session(req);
+    agent *a = find_agent(srv, req->user_id);
+    if (a == NULL && (a = agent_create(srv, req)) == NULL) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INTERNAL, 0, "the server is out of memory");
+        return;
+    }
+    if (a->session != s && a->session != NULL)
+        conn_close(session_conn(a->session), CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION,
+                   "your desk was opened in another session");
+    a->session = s;
+    if (a->lead.id != 0) {
+        /* Back within the grace period: the same lead, or the same call. */
+        uv_timer_stop(&a->timer);
+        reply_status(req, a);
+        a->offer_gen++;
+        build_offer(a);
+        return;
+    }
+    if (a->team_id != 0) {
+        ready(req, a);
+        return;
+    }
+    char id[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)req->user_id);
+    const char *params[] = {id};
+    request_query(req, "floor_team", 1, params, on_team_loaded, req);
+}
+
+void floor_on_pause(request *req) {
+    agent *a = find_agent(req->srv, req->user_id);
+    const char *reason = req->msg->agent_pause->reason;
+    if (!label_valid(reason, REASON_MAX_BYTES)) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
+                     "a pause needs a reason of 1 to 64 bytes without control characters");
+        return;
+    }
+    if (a == NULL || a->session != request_session(req)) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION, 0,
+                     "send Ready first: this session has no desk");
+        return;
+    }
+    if (a->call_id != 0 || a->dialing) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION, 0,
+                     "you are on call %llu; end it with an outcome before pausing",
+                     (unsigned long long)a->call_id);
+        return;
+    }
+    drop_lead(a);
+    floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_PAUSED, reason);
+    reply_status(req, a);
+}
+
+/* ---- dialling ---- */
+
+static void on_dialled(const db_reply *reply, void *arg) {
+    request *req = arg;
+    agent *a = find_agent(req->srv, req->user_id);
+    if (a != NULL)
+        a->dialing = false;
+    if (reply->status != DB_OK || PQntuples(reply->results[0]) != 1) {
+        request_fail_db(req, reply, "opening a call");
+        return;
+    }
+    const PGresult *res = reply->results[0];
+    if (*db_value(res, 0, 2) != '\0') {
+        request_fail(req, CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION, 0,
+                     "lead %llu may not be called now: %s; it went back to the queue and the "
+                     "next lead is on its way",
+                     (unsigned long long)req->msg->dial->lead_id, db_value(res, 0, 2));
+        if (a != NULL && a->lead.id == (int64_t)req->msg->dial->lead_id) {
+            drop_lead(a);
+            floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_READY, NULL);
+            try_offer(a);
+        }
+        return;
+    }
+    size_t len = 0;
+    unsigned char *blob = PQunescapeBytea((const unsigned char *)db_value(res, 0, 1), &len);
+    char phone[VAULT_PLAIN_MAX + 1] = "";
+    int rc = blob ? vault_unseal(req->srv->vault, blob, len, phone) : VAULT_E_CRYPTO;
+    PQfreemem(blob);
+    uint64_t call_id = (uint64_t)db_int64(res, 0, 0);
+    if (a != NULL && a->lead.id == (int64_t)req->msg->dial->lead_id) {
+        a->call_id = call_id;
+        floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_ON_CALL, NULL);
+    }
+    if (rc < 0) {
+        log_error("call %llu: the lead's number cannot be decrypted: %s",
+                  (unsigned long long)call_id, vault_strerror(rc));
+        request_fail(req, CALLFLOOR__ERROR_CODE__INTERNAL, 0,
+                     "the number of this lead cannot be decrypted; end call %llu with "
+                     "WRONG_NUMBER and tell an admin",
+                     (unsigned long long)call_id);
+        return;
+    }
+    char masked[VAULT_PLAIN_MAX + 1];
+    pii_mask_phone(phone, masked, sizeof masked);
+    log_info("conn %s: agent %s dialled lead %llu (call %llu, %s)", conn_name(req->conn),
+             req->username, (unsigned long long)req->msg->dial->lead_id,
+             (unsigned long long)call_id, masked);
+    Callfloor__DialReply dr = CALLFLOOR__DIAL_REPLY__INIT;
+    dr.call_id = call_id;
+    dr.phone = phone;
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_DIAL_REPLY;
+    out.dial_reply = &dr;
+    request_reply(req, &out);
+    pii_wipe(phone, sizeof phone);
+}
+
+void floor_on_dial(request *req) {
+    server *srv = req->srv;
+    agent *a = find_agent(srv, req->user_id);
+    uint64_t lead = req->msg->dial->lead_id;
+    /* Only the lead offered to this agent: any other is reported as not
+     * theirs, whether or not it exists. */
+    if (a == NULL || a->session != request_session(req) ||
+        a->state != CALLFLOOR__AGENT_STATE__AGENT_OFFERED || a->lead.id != (int64_t)lead ||
+        a->dialing) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION, 0,
+                     "lead %llu is not offered to you; dial the lead of your current offer",
+                     (unsigned long long)lead);
+        return;
+    }
+    char lead_id[24], agent_id[24], grace[40], ttl[40];
+    snprintf(lead_id, sizeof lead_id, "%llu", (unsigned long long)lead);
+    snprintf(agent_id, sizeof agent_id, "%llu", (unsigned long long)req->user_id);
+    snprintf(grace, sizeof grace, "%u milliseconds", srv->cfg.callback_grace_ms);
+    snprintf(ttl, sizeof ttl, "%u milliseconds", srv->cfg.lease_ttl_ms);
+    const char *params[] = {lead_id, agent_id, srv->instance_id, grace, ttl};
+    if (request_query(req, "floor_dial", 5, params, on_dialled, req))
+        a->dialing = true;
+}
+
+/* ---- outcomes, counts, start and stop ---- */
+
+void floor_outcome_recorded(server *srv, uint64_t user_id, uint64_t call_id) {
+    agent *a = find_agent(srv, user_id);
+    if (a == NULL || a->call_id != call_id)
+        return;                          /* a resend from an outbox after the desk moved on */
+    memset(&a->lead, 0, sizeof a->lead); /* the outcome released it */
+    a->call_id = 0;
+    a->offer_gen++;
+    floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_WRAP_UP, NULL);
+}
+
+void floor_get_counts(const server *srv, floor_counts *out) {
+    memset(out, 0, sizeof *out);
+    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next) {
+        switch (a->state) {
+        case CALLFLOOR__AGENT_STATE__AGENT_READY:
+            out->ready++;
+            break;
+        case CALLFLOOR__AGENT_STATE__AGENT_OFFERED:
+            out->offered++;
+            break;
+        case CALLFLOOR__AGENT_STATE__AGENT_ON_CALL:
+            out->on_call++;
+            break;
+        case CALLFLOOR__AGENT_STATE__AGENT_WRAP_UP:
+            out->wrap_up++;
+            break;
+        case CALLFLOOR__AGENT_STATE__AGENT_PAUSED:
+            out->paused++;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+int floor_start(server *srv) {
+    srv->floor = calloc(1, sizeof *srv->floor);
+    if (srv->floor == NULL)
+        return -ENOMEM;
+    return hopper_start(srv, serve_waiting);
+}
+
+static void on_agent_closed(uv_handle_t *h) {
+    free(h->data);
+}
+
+void floor_close(server *srv) {
+    struct floor *f = srv->floor;
+    if (f == NULL)
+        return;
+    agent *next;
+    for (agent *a = f->agents; a != NULL; a = next) {
+        next = a->next;
+        drop_lead(a);
+        uv_close((uv_handle_t *)&a->timer, on_agent_closed);
+    }
+    free(f);
+    srv->floor = NULL;
+    hopper_close(srv);
+}

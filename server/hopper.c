@@ -1,0 +1,492 @@
+#include "hopper.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define TICK_MS           1000
+#define RELOAD_EVERY_TICK 5 /* campaigns are reloaded every fifth tick */
+#define NAME_BYTES        256
+
+typedef struct campaign_hopper {
+    int64_t id;
+    char name[NAME_BYTES];
+    int priority;
+    bool paused;
+    uint32_t offer_timeout_ms;
+    int64_t *teams;
+    size_t nteams;
+    hopper_lead *leads;
+    size_t n, cap;
+    bool claiming;      /* a claim is in flight */
+    uint64_t dry_until; /* uv_now before which an empty claim is not retried */
+} campaign_hopper;
+
+typedef struct hopper {
+    server *srv;
+    uv_timer_t timer;
+    campaign_hopper *campaigns;
+    size_t ncampaigns;
+    unsigned ticks;
+    uint64_t renewed_at;
+    bool loading;
+    bool releasing; /* freeing what an earlier run of this instance held */
+    bool started;   /* ... done: claims may begin */
+    void (*on_leads)(server *srv);
+} hopper;
+
+/* The claim applies the rules of cf_lead_blockers (server/sql/005_queue.sql)
+ * inline so that the planner can use leads_queue_idx; the two must agree. */
+static const char *const statements[][2] = {
+    {"hopper_campaigns",
+     "SELECT c.id, c.name, c.priority, c.paused,"
+     " (extract(epoch FROM c.offer_timeout) * 1000)::bigint,"
+     " coalesce(array_agg(ct.team_id) FILTER (WHERE ct.team_id IS NOT NULL), '{}')"
+     " FROM campaigns c LEFT JOIN campaign_teams ct ON ct.campaign_id = c.id"
+     " GROUP BY c.id ORDER BY c.id"},
+    {"hopper_claim",
+     "UPDATE leads l SET lease_owner = $1, lease_expires_at = now() + $3::interval"
+     " WHERE l.id IN (SELECT q.id FROM leads q JOIN campaigns c ON c.id = q.campaign_id"
+     " WHERE q.campaign_id = $2 AND q.status = 'open' AND NOT c.paused"
+     " AND q.next_eligible_at <= now()"
+     " AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())"
+     " AND q.attempts < c.max_attempts"
+     " AND (q.attempts_day IS DISTINCT FROM"
+     " (now() AT TIME ZONE coalesce(q.time_zone, c.time_zone))::date"
+     " OR q.attempts_today < c.max_attempts_per_day)"
+     " AND cf_in_window(coalesce(q.time_zone, c.time_zone), c.window_start, c.window_end,"
+     " c.days, now())"
+     " AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone_hmac = q.phone_hmac)"
+     " ORDER BY (q.callback_owner IS NOT NULL) DESC, (q.tier = 'vip') DESC, q.score DESC,"
+     " q.created_at, q.id LIMIT $4 FOR UPDATE OF q SKIP LOCKED)"
+     " RETURNING l.id, l.tier = 'vip', l.score, coalesce(l.callback_owner, 0),"
+     " coalesce(extract(epoch FROM l.callback_at)::bigint, 0)"},
+    {"hopper_renew", "UPDATE leads SET lease_expires_at = now() + $2::interval"
+                     " WHERE lease_owner = $1"},
+    {"hopper_release", "UPDATE leads SET lease_owner = NULL, lease_expires_at = NULL"
+                       " WHERE lease_owner = $1 AND id = ANY ($2::bigint[])"},
+    {"hopper_release_all", "UPDATE leads SET lease_owner = NULL, lease_expires_at = NULL"
+                           " WHERE lease_owner = $1"},
+};
+
+int hopper_prepare_statements(db_pool *pool) {
+    return db_pool_prepare_all(pool, statements, sizeof statements / sizeof statements[0]);
+}
+
+static void lease_ttl_text(const server *srv, char *out, size_t cap) {
+    snprintf(out, cap, "%u milliseconds", srv->cfg.lease_ttl_ms);
+}
+
+static campaign_hopper *find_campaign(const hopper *h, int64_t id) {
+    for (size_t i = 0; i < h->ncampaigns; i++)
+        if (h->campaigns[i].id == id)
+            return &h->campaigns[i];
+    return NULL;
+}
+
+/* ---- releasing leases ---- */
+
+static void on_released(const db_reply *reply, void *arg) {
+    (void)arg;
+    if (reply->status != DB_OK)
+        log_warn("releasing leads failed (%s); their leases expire by themselves", reply->message);
+}
+
+/* Releases `n` leases in one statement. */
+static void release_ids(server *srv, const int64_t *ids, size_t n) {
+    if (n == 0 || srv->db == NULL)
+        return;
+    size_t cap = 3 + n * 21;
+    char *array = malloc(cap);
+    if (array == NULL)
+        return; /* the leases expire by themselves */
+    size_t len = 0;
+    array[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(array + len, cap - len, "%s%lld", i ? "," : "", (long long)ids[i]);
+    snprintf(array + len, cap - len, "}");
+    db_txn *txn = db_txn_begin(srv->db);
+    if (txn != NULL) {
+        const char *params[] = {srv->instance_id, array};
+        db_txn_query(txn, "hopper_release", 2, params);
+        db_txn_commit(txn, on_released, NULL);
+    }
+    free(array);
+}
+
+void hopper_release(server *srv, int64_t lead_id) {
+    release_ids(srv, &lead_id, 1);
+}
+
+static void release_campaign(server *srv, campaign_hopper *c) {
+    int64_t *ids = malloc((c->n + 1) * sizeof *ids);
+    if (ids != NULL) {
+        for (size_t i = 0; i < c->n; i++)
+            ids[i] = c->leads[i].id;
+        release_ids(srv, ids, c->n);
+    }
+    free(ids);
+    c->n = 0;
+}
+
+/* ---- claiming ---- */
+
+typedef struct claim {
+    server *srv;
+    int64_t campaign_id;
+} claim;
+
+static bool ensure_room(campaign_hopper *c, size_t more) {
+    if (c->n + more <= c->cap)
+        return true;
+    size_t cap = c->n + more;
+    hopper_lead *leads = realloc(c->leads, cap * sizeof *leads);
+    if (leads == NULL)
+        return false;
+    c->leads = leads;
+    c->cap = cap;
+    return true;
+}
+
+/* The claim's order: callbacks, VIP, score, oldest (ids grow with imports).
+ * An UPDATE returns its rows in no particular order, so they are sorted. */
+static int claim_order(const void *pa, const void *pb) {
+    const hopper_lead *a = pa, *b = pb;
+    if ((a->callback_owner != 0) != (b->callback_owner != 0))
+        return a->callback_owner != 0 ? -1 : 1;
+    if (a->vip != b->vip)
+        return a->vip ? -1 : 1;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void on_claimed(const db_reply *reply, void *arg) {
+    claim *cl = arg;
+    server *srv = cl->srv;
+    hopper *h = srv->hopper;
+    campaign_hopper *c = h ? find_campaign(h, cl->campaign_id) : NULL;
+    free(cl);
+    if (c == NULL)
+        return;
+    c->claiming = false;
+    if (reply->status != DB_OK) {
+        log_warn("claiming leads for campaign %s failed: %s", c->name, reply->message);
+        c->dry_until = uv_now(srv->loop) + TICK_MS;
+        return;
+    }
+    const PGresult *res = reply->results[0];
+    int rows = PQntuples(res);
+    if (rows == 0 || !ensure_room(c, (size_t)rows)) {
+        /* Nothing eligible now: retry on a later tick, not on every ready. */
+        c->dry_until = uv_now(srv->loop) + TICK_MS;
+        if (rows > 0) /* out of memory: the leases expire by themselves */
+            log_error("no memory for %d claimed leads of campaign %s", rows, c->name);
+        return;
+    }
+    for (int r = 0; r < rows; r++) {
+        hopper_lead *l = &c->leads[c->n++];
+        l->id = db_int64(res, r, 0);
+        l->campaign_id = c->id;
+        l->vip = db_bool(res, r, 1);
+        l->score = strtod(db_value(res, r, 2), NULL);
+        l->callback_owner = (uint64_t)db_int64(res, r, 3);
+        l->callback_at = db_int64(res, r, 4);
+    }
+    qsort(c->leads, c->n, sizeof *c->leads, claim_order);
+    log_debug("campaign %s: claimed %d leads, %zu in the hopper", c->name, rows, c->n);
+    if (h->on_leads)
+        h->on_leads(srv);
+}
+
+/* Claims leads for `c` unless it is full, paused, already claiming or
+ * found dry a moment ago. */
+static void maybe_claim(server *srv, campaign_hopper *c) {
+    size_t batch = (size_t)srv->cfg.hopper_batch;
+    if (!srv->hopper->started || c->paused || c->claiming || c->n > batch / 2 || srv->db == NULL ||
+        uv_now(srv->loop) < c->dry_until)
+        return;
+    claim *cl = malloc(sizeof *cl);
+    db_txn *txn = cl ? db_txn_begin(srv->db) : NULL;
+    if (txn == NULL) {
+        free(cl);
+        return;
+    }
+    cl->srv = srv;
+    cl->campaign_id = c->id;
+    char id[24], ttl[40], limit[24];
+    snprintf(id, sizeof id, "%lld", (long long)c->id);
+    lease_ttl_text(srv, ttl, sizeof ttl);
+    snprintf(limit, sizeof limit, "%zu", batch - c->n);
+    const char *params[] = {srv->instance_id, id, ttl, limit};
+    db_txn_query(txn, "hopper_claim", 4, params);
+    c->claiming = true;
+    db_txn_commit(txn, on_claimed, cl);
+}
+
+/* ---- taking ---- */
+
+static bool serves_team(const campaign_hopper *c, int64_t team_id) {
+    for (size_t i = 0; i < c->nteams; i++)
+        if (c->teams[i] == team_id)
+            return true;
+    return false;
+}
+
+/* Whether `agent_id` may take `l` now: someone else's callback stays
+ * theirs until the grace period after its time. */
+static bool may_take(const server *srv, const hopper_lead *l, uint64_t agent_id, time_t now) {
+    if (l->callback_owner == 0 || l->callback_owner == agent_id)
+        return true;
+    return now >= l->callback_at + (time_t)(srv->cfg.callback_grace_ms / 1000);
+}
+
+/* Is `a` (from campaign `ca`) a better next lead than `b` (from `cb`)? */
+static bool better(const hopper_lead *a, const campaign_hopper *ca, const hopper_lead *b,
+                   const campaign_hopper *cb) {
+    if (a->vip != b->vip)
+        return a->vip;
+    if (ca->priority != cb->priority)
+        return ca->priority > cb->priority;
+    if (a->score != b->score)
+        return a->score > b->score;
+    return a->id < b->id;
+}
+
+bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *out) {
+    hopper *h = srv->hopper;
+    campaign_hopper *best_c = NULL;
+    size_t best_i = 0;
+    bool own_callback = false;
+    time_t now = time(NULL);
+    for (size_t k = 0; h != NULL && k < h->ncampaigns && !own_callback; k++) {
+        campaign_hopper *c = &h->campaigns[k];
+        if (c->paused || !serves_team(c, team_id))
+            continue;
+        maybe_claim(srv, c);
+        for (size_t i = 0; i < c->n; i++) {
+            const hopper_lead *l = &c->leads[i];
+            if (!may_take(srv, l, agent_id, now))
+                continue;
+            own_callback = l->callback_owner == agent_id;
+            if (own_callback || best_c == NULL || better(l, c, &best_c->leads[best_i], best_c)) {
+                best_c = c;
+                best_i = i;
+            }
+            if (own_callback || l->callback_owner == 0)
+                break; /* the rest of this hopper is in worse order */
+        }
+    }
+    if (best_c == NULL)
+        return false;
+    *out = best_c->leads[best_i];
+    memmove(&best_c->leads[best_i], &best_c->leads[best_i + 1],
+            (best_c->n - best_i - 1) * sizeof *best_c->leads);
+    best_c->n--;
+    maybe_claim(srv, best_c);
+    return true;
+}
+
+/* ---- campaigns ---- */
+
+/* Parses PostgreSQL's text form of a bigint[] ("{1,2}"). */
+static int64_t *parse_ids(const char *text, size_t *n) {
+    size_t count = 0;
+    for (const char *p = text; *p; p++)
+        count += *p == ',';
+    int64_t *ids = calloc(count + 2, sizeof *ids);
+    *n = 0;
+    if (ids == NULL)
+        return NULL;
+    for (const char *p = text; *p;) {
+        char *end;
+        if (*p >= '0' && *p <= '9') {
+            ids[(*n)++] = strtoll(p, &end, 10);
+            p = end;
+        } else {
+            p++;
+        }
+    }
+    return ids;
+}
+
+/* Updates `c` from row `r` of the campaign list. */
+static void load_campaign(server *srv, campaign_hopper *c, const PGresult *res, int r) {
+    bool paused = db_bool(res, r, 3);
+    if (paused && !c->paused && c->n > 0)
+        release_campaign(srv, c);
+    c->id = db_int64(res, r, 0);
+    snprintf(c->name, sizeof c->name, "%s", db_value(res, r, 1));
+    c->priority = (int)db_int64(res, r, 2);
+    c->paused = paused;
+    c->offer_timeout_ms = (uint32_t)db_int64(res, r, 4);
+    size_t n;
+    int64_t *teams = parse_ids(db_value(res, r, 5), &n);
+    if (teams != NULL) {
+        free(c->teams);
+        c->teams = teams;
+        c->nteams = n;
+    }
+}
+
+static void on_campaigns(const db_reply *reply, void *arg) {
+    server *srv = arg;
+    hopper *h = srv->hopper;
+    if (h == NULL)
+        return;
+    h->loading = false;
+    if (reply->status != DB_OK)
+        return; /* the next tick tries again */
+    const PGresult *res = reply->results[0];
+    size_t rows = (size_t)PQntuples(res);
+    /* Campaigns are never deleted, and come in id order: new ones are
+     * appended and the existing ones keep their place and their leads. */
+    if (rows > h->ncampaigns) {
+        campaign_hopper *grown = realloc(h->campaigns, rows * sizeof *grown);
+        if (grown == NULL)
+            return;
+        memset(grown + h->ncampaigns, 0, (rows - h->ncampaigns) * sizeof *grown);
+        h->campaigns = grown;
+        h->ncampaigns = rows;
+    }
+    for (size_t r = 0; r < rows; r++)
+        load_campaign(srv, &h->campaigns[r], res, (int)r);
+    if (h->on_leads)
+        h->on_leads(srv); /* a campaign resumed or a team joined one */
+}
+
+static void load_campaigns(server *srv) {
+    hopper *h = srv->hopper;
+    if (h->loading || srv->db == NULL)
+        return;
+    db_txn *txn = db_txn_begin(srv->db);
+    if (txn == NULL)
+        return;
+    db_txn_query(txn, "hopper_campaigns", 0, NULL);
+    h->loading = true;
+    db_txn_commit(txn, on_campaigns, srv);
+}
+
+/* ---- the timer ---- */
+
+static void on_renewed(const db_reply *reply, void *arg) {
+    (void)arg;
+    if (reply->status != DB_OK)
+        log_warn("renewing this daemon's lead leases failed: %s", reply->message);
+}
+
+static void renew_leases(server *srv) {
+    char ttl[40];
+    lease_ttl_text(srv, ttl, sizeof ttl);
+    const char *params[] = {srv->instance_id, ttl};
+    db_txn *txn = db_txn_begin(srv->db);
+    if (txn == NULL)
+        return;
+    db_txn_query(txn, "hopper_renew", 2, params);
+    db_txn_commit(txn, on_renewed, NULL);
+}
+
+static void on_stale_released(const db_reply *reply, void *arg) {
+    server *srv = arg;
+    hopper *h = srv->hopper;
+    if (h == NULL)
+        return;
+    h->releasing = false;
+    h->started = reply->status == DB_OK;
+    if (h->started)
+        load_campaigns(srv);
+}
+
+/* What an earlier run of this instance held is in no one's memory now, so
+ * it is released before this run claims anything. */
+static void release_stale(server *srv) {
+    hopper *h = srv->hopper;
+    db_txn *txn = h->releasing ? NULL : db_txn_begin(srv->db);
+    if (txn == NULL)
+        return;
+    const char *params[] = {srv->instance_id};
+    db_txn_query(txn, "hopper_release_all", 1, params);
+    h->releasing = true;
+    db_txn_commit(txn, on_stale_released, srv);
+}
+
+static void on_tick(uv_timer_t *t) {
+    server *srv = t->data;
+    hopper *h = srv->hopper;
+    if (srv->db == NULL)
+        return;
+    if (!h->started) {
+        release_stale(srv);
+        return;
+    }
+    if (h->ticks++ % RELOAD_EVERY_TICK == 0)
+        load_campaigns(srv);
+    uint64_t now = uv_now(srv->loop);
+    if (now - h->renewed_at >= srv->cfg.lease_ttl_ms / 3) {
+        h->renewed_at = now;
+        renew_leases(srv);
+    }
+    for (size_t i = 0; i < h->ncampaigns; i++)
+        maybe_claim(srv, &h->campaigns[i]);
+    /* Waiting agents may now take a callback whose owner's grace is over. */
+    if (h->on_leads)
+        h->on_leads(srv);
+}
+
+int hopper_start(server *srv, void (*on_leads)(server *srv)) {
+    hopper *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return -ENOMEM;
+    h->srv = srv;
+    h->on_leads = on_leads;
+    h->renewed_at = uv_now(srv->loop);
+    srv->hopper = h;
+    uv_timer_init(srv->loop, &h->timer);
+    h->timer.data = srv;
+    uv_timer_start(&h->timer, on_tick, TICK_MS / 10, TICK_MS);
+    return 0;
+}
+
+static void on_timer_closed(uv_handle_t *handle) {
+    hopper *h = handle->data;
+    for (size_t i = 0; i < h->ncampaigns; i++) {
+        free(h->campaigns[i].leads);
+        free(h->campaigns[i].teams);
+    }
+    free(h->campaigns);
+    free(h);
+}
+
+void hopper_close(server *srv) {
+    hopper *h = srv->hopper;
+    if (h == NULL)
+        return;
+    for (size_t i = 0; i < h->ncampaigns; i++)
+        release_campaign(srv, &h->campaigns[i]);
+    srv->hopper = NULL;
+    h->timer.data = h;
+    uv_close((uv_handle_t *)&h->timer, on_timer_closed);
+}
+
+/* ---- what others need to know ---- */
+
+const char *hopper_campaign_name(const server *srv, int64_t campaign_id) {
+    const campaign_hopper *c = srv->hopper ? find_campaign(srv->hopper, campaign_id) : NULL;
+    return c ? c->name : "";
+}
+
+uint32_t hopper_offer_timeout_ms(const server *srv, int64_t campaign_id) {
+    const campaign_hopper *c = srv->hopper ? find_campaign(srv->hopper, campaign_id) : NULL;
+    return c ? c->offer_timeout_ms : 60000;
+}
+
+unsigned hopper_depth(const server *srv) {
+    unsigned n = 0;
+    for (size_t i = 0; srv->hopper && i < srv->hopper->ncampaigns; i++)
+        n += (unsigned)srv->hopper->campaigns[i].n;
+    return n;
+}

@@ -1,0 +1,53 @@
+/* hopper: this daemon's share of the lead queue. For every campaign it keeps
+ * in memory a short list of leads claimed from PostgreSQL in one statement
+ * (FOR UPDATE SKIP LOCKED) and leased to this daemon, in the order the
+ * claim gave them: callbacks, VIP, score, oldest. A lead taken with
+ * hopper_take belongs to the caller until it is given back with
+ * hopper_release or an outcome releases it in the database. One timer
+ * renews every lease this daemon holds, reloads the campaigns (which teams
+ * work them, paused or not) and refills hoppers that run low. */
+#ifndef CALLFLOOR_HOPPER_H
+#define CALLFLOOR_HOPPER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server.h"
+
+typedef struct hopper_lead {
+    int64_t id;
+    int64_t campaign_id;
+    bool vip;
+    double score;
+    uint64_t callback_owner; /* 0 unless a callback booked by that agent */
+    int64_t callback_at;     /* unix seconds, with callback_owner */
+} hopper_lead;
+
+int hopper_prepare_statements(db_pool *pool);
+/* Creates srv->hopper: frees the leases an earlier run of this instance
+ * left behind, loads the campaigns and starts the timer. `on_leads` is
+ * called whenever new leads arrived, so that waiting agents can be served.
+ * Returns 0 or -ENOMEM. */
+int hopper_start(server *srv, void (*on_leads)(server *srv));
+/* Releases the leases of every lead still in a hopper, stops the timer and
+ * frees srv->hopper once its handle is closed. Leads taken are the
+ * takers' to release. */
+void hopper_close(server *srv);
+
+/* Takes the best lead for agent `agent_id` of team `team_id`: their own due
+ * callback first, then VIP, campaign priority, score and age, from the
+ * campaigns the team works that are not paused. Returns false when none
+ * is in memory now; a refill is then under way and on_leads will tell. */
+bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *out);
+/* Gives a taken lead back to the queue: its lease is released in the
+ * database, so that any daemon may claim it again if it is eligible. */
+void hopper_release(server *srv, int64_t lead_id);
+
+/* What the agent desk needs to know of a campaign: its name ("" if unknown)
+ * and its offer timeout in milliseconds. */
+const char *hopper_campaign_name(const server *srv, int64_t campaign_id);
+uint32_t hopper_offer_timeout_ms(const server *srv, int64_t campaign_id);
+/* Leads held in memory across all campaigns. */
+unsigned hopper_depth(const server *srv);
+
+#endif
