@@ -36,11 +36,26 @@ typedef struct hopper {
     bool loading;
     bool releasing; /* freeing what an earlier run of this instance held */
     bool started;   /* ... done: claims may begin */
+    bool claiming_callbacks;
     void (*on_leads)(server *srv);
 } hopper;
 
-/* The claim applies the rules of cf_lead_blockers (server/sql/005_queue.sql)
- * inline so that the planner can use leads_queue_idx; the two must agree. */
+/* Who may be claimed: the rules of cf_lead_blockers (server/sql/005_queue.sql)
+ * inline, so that the planner can use leads_queue_idx; the two must agree. */
+#define ELIGIBLE                                                                          \
+    " q.status = 'open' AND NOT c.paused AND q.next_eligible_at <= now()"                 \
+    " AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())"                     \
+    " AND q.attempts < c.max_attempts"                                                    \
+    " AND (q.attempts_day IS DISTINCT FROM"                                               \
+    " (now() AT TIME ZONE coalesce(q.time_zone, c.time_zone))::date"                      \
+    " OR q.attempts_today < c.max_attempts_per_day)"                                      \
+    " AND cf_in_window(coalesce(q.time_zone, c.time_zone), c.window_start, c.window_end," \
+    " c.days, now())"                                                                     \
+    " AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone_hmac = q.phone_hmac)"
+#define CLAIMED                                                                               \
+    " RETURNING l.id, l.campaign_id, l.tier = 'vip', l.score, coalesce(l.callback_owner, 0)," \
+    " coalesce(extract(epoch FROM l.callback_at)::bigint, 0)"
+
 static const char *const statements[][2] = {
     {"hopper_campaigns",
      "SELECT c.id, c.name, c.priority, c.paused,"
@@ -48,23 +63,20 @@ static const char *const statements[][2] = {
      " coalesce(array_agg(ct.team_id) FILTER (WHERE ct.team_id IS NOT NULL), '{}')"
      " FROM campaigns c LEFT JOIN campaign_teams ct ON ct.campaign_id = c.id"
      " GROUP BY c.id ORDER BY c.id"},
+    /* The best leads of one campaign. */
     {"hopper_claim",
-     "UPDATE leads l SET lease_owner = $1, lease_expires_at = now() + $3::interval"
+     "UPDATE leads l SET lease_owner = $1, lease_expires_at = now() + $2::interval"
      " WHERE l.id IN (SELECT q.id FROM leads q JOIN campaigns c ON c.id = q.campaign_id"
-     " WHERE q.campaign_id = $2 AND q.status = 'open' AND NOT c.paused"
-     " AND q.next_eligible_at <= now()"
-     " AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())"
-     " AND q.attempts < c.max_attempts"
-     " AND (q.attempts_day IS DISTINCT FROM"
-     " (now() AT TIME ZONE coalesce(q.time_zone, c.time_zone))::date"
-     " OR q.attempts_today < c.max_attempts_per_day)"
-     " AND cf_in_window(coalesce(q.time_zone, c.time_zone), c.window_start, c.window_end,"
-     " c.days, now())"
-     " AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone_hmac = q.phone_hmac)"
+     " WHERE q.campaign_id = $4 AND" ELIGIBLE
      " ORDER BY (q.callback_owner IS NOT NULL) DESC, (q.tier = 'vip') DESC, q.score DESC,"
-     " q.created_at, q.id LIMIT $4 FOR UPDATE OF q SKIP LOCKED)"
-     " RETURNING l.id, l.tier = 'vip', l.score, coalesce(l.callback_owner, 0),"
-     " coalesce(extract(epoch FROM l.callback_at)::bigint, 0)"},
+     " q.created_at, q.id LIMIT $3 FOR UPDATE OF q SKIP LOCKED)" CLAIMED},
+    /* Callbacks that came due, in every campaign, however full the hoppers:
+     * they go before everything else. */
+    {"hopper_claim_callbacks",
+     "UPDATE leads l SET lease_owner = $1, lease_expires_at = now() + $2::interval"
+     " WHERE l.id IN (SELECT q.id FROM leads q JOIN campaigns c ON c.id = q.campaign_id"
+     " WHERE q.callback_owner IS NOT NULL AND" ELIGIBLE
+     " ORDER BY q.next_eligible_at LIMIT $3 FOR UPDATE OF q SKIP LOCKED)" CLAIMED},
     {"hopper_renew", "UPDATE leads SET lease_expires_at = now() + $2::interval"
                      " WHERE lease_owner = $1"},
     {"hopper_release", "UPDATE leads SET lease_owner = NULL, lease_expires_at = NULL"
@@ -137,7 +149,7 @@ static void release_campaign(server *srv, campaign_hopper *c) {
 
 typedef struct claim {
     server *srv;
-    int64_t campaign_id;
+    int64_t campaign_id; /* 0 for the callbacks of every campaign */
 } claim;
 
 static bool ensure_room(campaign_hopper *c, size_t more) {
@@ -165,42 +177,69 @@ static int claim_order(const void *pa, const void *pb) {
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
+/* Adds claimed row `r` to its campaign's hopper. Returns the campaign, or
+ * NULL when it is unknown yet or out of memory (the lease then expires by
+ * itself). */
+static campaign_hopper *add_claimed(hopper *h, const PGresult *res, int r) {
+    campaign_hopper *c = find_campaign(h, db_int64(res, r, 1));
+    if (c == NULL || !ensure_room(c, 1))
+        return NULL;
+    hopper_lead *l = &c->leads[c->n++];
+    l->id = db_int64(res, r, 0);
+    l->campaign_id = c->id;
+    l->vip = db_bool(res, r, 2);
+    l->score = strtod(db_value(res, r, 3), NULL);
+    l->callback_owner = (uint64_t)db_int64(res, r, 4);
+    l->callback_at = db_int64(res, r, 5);
+    return c;
+}
+
 static void on_claimed(const db_reply *reply, void *arg) {
     claim *cl = arg;
     server *srv = cl->srv;
     hopper *h = srv->hopper;
-    campaign_hopper *c = h ? find_campaign(h, cl->campaign_id) : NULL;
+    int64_t campaign_id = cl->campaign_id;
     free(cl);
-    if (c == NULL)
+    if (h == NULL)
         return;
-    c->claiming = false;
-    if (reply->status != DB_OK) {
-        log_warn("claiming leads for campaign %s failed: %s", c->name, reply->message);
-        c->dry_until = uv_now(srv->loop) + TICK_MS;
-        return;
-    }
-    const PGresult *res = reply->results[0];
-    int rows = PQntuples(res);
-    if (rows == 0 || !ensure_room(c, (size_t)rows)) {
-        /* Nothing eligible now: retry on a later tick, not on every ready. */
-        c->dry_until = uv_now(srv->loop) + TICK_MS;
-        if (rows > 0) /* out of memory: the leases expire by themselves */
-            log_error("no memory for %d claimed leads of campaign %s", rows, c->name);
-        return;
-    }
+    campaign_hopper *one = campaign_id ? find_campaign(h, campaign_id) : NULL;
+    if (campaign_id == 0)
+        h->claiming_callbacks = false;
+    else if (one != NULL)
+        one->claiming = false;
+    int rows = reply->status == DB_OK ? PQntuples(reply->results[0]) : 0;
+    if (reply->status != DB_OK)
+        log_warn("claiming leads failed: %s", reply->message);
+    if (rows == 0 && one != NULL) /* nothing eligible: retry on a later tick */
+        one->dry_until = uv_now(srv->loop) + TICK_MS;
     for (int r = 0; r < rows; r++) {
-        hopper_lead *l = &c->leads[c->n++];
-        l->id = db_int64(res, r, 0);
-        l->campaign_id = c->id;
-        l->vip = db_bool(res, r, 1);
-        l->score = strtod(db_value(res, r, 2), NULL);
-        l->callback_owner = (uint64_t)db_int64(res, r, 3);
-        l->callback_at = db_int64(res, r, 4);
+        campaign_hopper *c = add_claimed(h, reply->results[0], r);
+        if (c != NULL)
+            qsort(c->leads, c->n, sizeof *c->leads, claim_order);
     }
-    qsort(c->leads, c->n, sizeof *c->leads, claim_order);
-    log_debug("campaign %s: claimed %d leads, %zu in the hopper", c->name, rows, c->n);
-    if (h->on_leads)
+    if (rows > 0 && h->on_leads)
         h->on_leads(srv);
+}
+
+/* Submits one claim of at most `limit` leads: of campaign `campaign_id`, or
+ * with 0 the due callbacks of all. Returns false when nothing was sent. */
+static bool submit_claim(server *srv, int64_t campaign_id, size_t limit) {
+    claim *cl = malloc(sizeof *cl);
+    db_txn *txn = cl ? db_txn_begin(srv->db) : NULL;
+    if (txn == NULL) {
+        free(cl);
+        return false;
+    }
+    *cl = (claim){srv, campaign_id};
+    char id[24], ttl[40], max[24];
+    snprintf(id, sizeof id, "%lld", (long long)campaign_id);
+    lease_ttl_text(srv, ttl, sizeof ttl);
+    snprintf(max, sizeof max, "%zu", limit);
+    const char *params[] = {srv->instance_id, ttl, max, id};
+    db_txn_query(txn, campaign_id ? "hopper_claim" : "hopper_claim_callbacks", campaign_id ? 4 : 3,
+                 params);
+    db_txn_commit(txn, on_claimed, cl);
+    return true;
 }
 
 /* Claims leads for `c` unless it is full, paused, already claiming or
@@ -210,22 +249,7 @@ static void maybe_claim(server *srv, campaign_hopper *c) {
     if (!srv->hopper->started || c->paused || c->claiming || c->n > batch / 2 || srv->db == NULL ||
         uv_now(srv->loop) < c->dry_until)
         return;
-    claim *cl = malloc(sizeof *cl);
-    db_txn *txn = cl ? db_txn_begin(srv->db) : NULL;
-    if (txn == NULL) {
-        free(cl);
-        return;
-    }
-    cl->srv = srv;
-    cl->campaign_id = c->id;
-    char id[24], ttl[40], limit[24];
-    snprintf(id, sizeof id, "%lld", (long long)c->id);
-    lease_ttl_text(srv, ttl, sizeof ttl);
-    snprintf(limit, sizeof limit, "%zu", batch - c->n);
-    const char *params[] = {srv->instance_id, id, ttl, limit};
-    db_txn_query(txn, "hopper_claim", 4, params);
-    c->claiming = true;
-    db_txn_commit(txn, on_claimed, cl);
+    c->claiming = submit_claim(srv, c->id, batch - c->n);
 }
 
 /* ---- taking ---- */
@@ -430,6 +454,8 @@ static void on_tick(uv_timer_t *t) {
         h->renewed_at = now;
         renew_leases(srv);
     }
+    if (!h->claiming_callbacks)
+        h->claiming_callbacks = submit_claim(srv, 0, (size_t)srv->cfg.hopper_batch);
     for (size_t i = 0; i < h->ncampaigns; i++)
         maybe_claim(srv, &h->campaigns[i]);
     /* Waiting agents may now take a callback whose owner's grace is over. */

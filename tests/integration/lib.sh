@@ -357,6 +357,53 @@ cf_sanitized_build() {
     grep -q '^CALLFLOOR_SANITIZE:BOOL=ON' "$CF_BUILD/CMakeCache.txt" 2>/dev/null
 }
 
+# ---- the agent desk in script mode ----
+
+# cf_agent USER [ARG...]: runs callfloor-agent --script as USER on standard
+# input, with its outbox in $CF_WORK/outbox-USER. The JSON lines it printed
+# are in $CF_WORK/USER.out, its standard error in USER.err, its exit status
+# in CF_AGENT_RC.
+cf_agent() {
+    local user=$1
+    shift
+    CF_AGENT_RC=0
+    CALLFLOOR_USER=$user CALLFLOOR_PASSWORD=$user$CF_PASSWORD_SUFFIX \
+        "$CF_BUILD/bin/callfloor-agent" --script --timeout 10 --outbox "$CF_WORK/outbox-$user" "$@" \
+        >"$CF_WORK/$user.out" 2>"$CF_WORK/$user.err" || CF_AGENT_RC=$?
+}
+
+# cf_events USER EXPRESSION: the Python EXPRESSION must hold for `ev`, the
+# list of USER's last output lines (cf_agent) as objects.
+cf_events() {
+    python3 - "$CF_WORK/$1.out" "$2" <<'PY' || cf_fail "agent $1's output does not match: $2 (see $CF_WORK/$1.out)"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+if not eval(sys.argv[2]):
+    print(json.dumps(ev, ensure_ascii=False, indent=1), file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+# cf_wait_for FILE TEXT [SECONDS]: waits until FILE contains TEXT.
+cf_wait_for() {
+    local deadline=$((SECONDS + ${3:-15}))
+    until grep -qF -- "$2" "$1" 2>/dev/null; do
+        [ "$SECONDS" -lt "$deadline" ] || cf_fail "'$2' did not appear in $1 within ${3:-15} s"
+        sleep 0.1
+    done
+}
+
+# cf_zone_at HOUR: an Etc/GMT time zone in which it is now HOUR o'clock
+# (give or take the minutes), so that tests do not depend on the time of day.
+cf_zone_at() {
+    python3 - "$1" <<'PY'
+import sys, datetime
+want = int(sys.argv[1]); now = datetime.datetime.now(datetime.timezone.utc).hour
+off = (want - now + 12) % 24 - 12  # -12..11 hours east of UTC
+print("Etc/GMT" if off == 0 else "Etc/GMT%+d" % -off)
+PY
+}
+
 # ---- programs on a pseudo terminal ----
 
 CF_PTY_PID=

@@ -22,17 +22,8 @@ cf_add_user bob agent 一组
 cf_add_user cat agent 二组
 cf_add_user sue supervisor 一组
 
-# zone_at HOUR: an Etc/GMT zone in which it is now about HOUR o'clock.
-zone_at() {
-    python3 - "$1" <<'PY'
-import sys, datetime
-want = int(sys.argv[1]); now = datetime.datetime.now(datetime.timezone.utc).hour
-off = (want - now + 12) % 24 - 12  # -12..11 hours east of UTC
-print("Etc/GMT" if off == 0 else "Etc/GMT%+d" % -off)
-PY
-}
-NOON=$(zone_at 12)
-NIGHT=$(zone_at 3)
+NOON=$(cf_zone_at 12)
+NIGHT=$(cf_zone_at 3)
 
 cat >"$CF_WORK/leads.csv" <<CSV
 name,phone,time_zone,tier,income_band,travel_interest,score,external_id
@@ -45,41 +36,20 @@ CSV
 cf_expect_exit 0 cf_ctl leads import 春季 "$CF_WORK/leads.csv"
 lead() { cf_psql "SELECT id FROM leads WHERE external_id = '$1'"; }
 
-# agent USER: runs the agent's script mode on standard input; the JSON
-# lines it printed are in $CF_WORK/USER.out, the exit status in AGENT_RC.
-agent() {
-    local user=$1
-    AGENT_RC=0
-    CALLFLOOR_USER=$user CALLFLOOR_PASSWORD=$user$CF_PASSWORD_SUFFIX \
-        "$CF_BUILD/bin/callfloor-agent" --script --timeout 10 --outbox "$CF_WORK/outbox-$user" \
-        >"$CF_WORK/$user.out" 2>"$CF_WORK/$user.err" || AGENT_RC=$?
-}
-# events USER PYTHON: the Python expression must hold for `ev`, the list of
-# the agent's output lines as objects.
-events() {
-    python3 - "$CF_WORK/$1.out" "$2" <<'PY' || cf_fail "agent $1's output does not match: $2 (in $CF_WORK/$1.out)"
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
-if not eval(sys.argv[2]):
-    print(json.dumps(ev, ensure_ascii=False, indent=1), file=sys.stderr)
-    sys.exit(1)
-PY
-}
-
 # The VIP in calling hours comes first; the VIP at 3 a.m. local never.
-agent ann <<'IN'
+cf_agent ann <<'IN'
 {"cmd":"ready"}
 {"cmd":"wait","event":"lead_offer"}
 {"cmd":"dial"}
 {"cmd":"outcome","disposition":"NO_ANSWER","talk_seconds":0,"key":"ann-first-outcome"}
 {"cmd":"outcome","disposition":"NO_ANSWER","talk_seconds":0,"key":"ann-first-outcome"}
 IN
-[ "$AGENT_RC" = 0 ] || cf_fail "ann's desk failed: $(cat "$CF_WORK/ann.err")"
-events ann "ev[0] == {'event': 'status', 'state': 'ready'}"
-events ann "ev[1]['event'] == 'lead_offer' and ev[1]['lead_id'] == $(lead A) and ev[1]['phone'] == '138****0001' and ev[1]['name'] == '张伟'"
-events ann "[p['code'] for p in ev[1]['products']] == ['CB01', 'PT02'] and ev[1]['products'][0]['recommended']"
-events ann "ev[2]['event'] == 'call_started' and ev[2]['phone'] == '13800000001'"
-events ann "ev[3]['event'] == 'outcome_ack' and not ev[3]['replayed'] and ev[4]['event'] == 'outcome_ack' and ev[4]['replayed'] and ev[3]['call_id'] == ev[4]['call_id']"
+[ "$CF_AGENT_RC" = 0 ] || cf_fail "ann's desk failed: $(cat "$CF_WORK/ann.err")"
+cf_events ann "ev[0] == {'event': 'status', 'state': 'ready'}"
+cf_events ann "ev[1]['event'] == 'lead_offer' and ev[1]['lead_id'] == $(lead A) and ev[1]['phone'] == '138****0001' and ev[1]['name'] == '张伟'"
+cf_events ann "[p['code'] for p in ev[1]['products']] == ['CB01', 'PT02'] and ev[1]['products'][0]['recommended']"
+cf_events ann "ev[2]['event'] == 'call_started' and ev[2]['phone'] == '13800000001'"
+cf_events ann "ev[3]['event'] == 'outcome_ack' and not ev[3]['replayed'] and ev[4]['event'] == 'outcome_ack' and ev[4]['replayed'] and ev[3]['call_id'] == ev[4]['call_id']"
 [ "$(cf_psql "SELECT count(*) FROM calls")" = 1 ] || cf_fail "a resent outcome made a second call row"
 [ "$(cf_psql "SELECT count(*) FROM phone_reveals WHERE lead_id = $(lead A)")" = 1 ] ||
     cf_fail "the reveal of the number was not recorded"
@@ -99,7 +69,7 @@ cf_expect_output_contains "do-not-call list" cf_ctl leads why "$(lead E)"
 
 # Same key, another payload: refused. An application without the whole
 # checklist, or failing the pre-screen: refused, nothing recorded.
-agent bob <<'IN'
+cf_agent bob <<'IN'
 {"cmd":"ready"}
 {"cmd":"wait","event":"lead_offer"}
 {"cmd":"dial"}
@@ -109,25 +79,25 @@ agent bob <<'IN'
 {"cmd":"outcome","disposition":"APPLICATION_SUBMITTED","product":"XX99","identity_stated":true,"recording_consent":true,"annual_fee_stated":true,"apr_stated":true,"no_pressure":true,"income_band":5,"employment":"employed","existing_cards":1}
 {"cmd":"outcome","disposition":"APPLICATION_SUBMITTED","product":"CB01","identity_stated":true,"recording_consent":true,"annual_fee_stated":true,"apr_stated":true,"no_pressure":true,"income_band":5,"employment":"employed","existing_cards":1,"notes":"想要返现"}
 IN
-events bob "ev[1]['event'] == 'lead_offer' and ev[1]['lead_id'] == $(lead B)"
-events bob "ev[3]['event'] == 'error' and ev[3]['code'] == 'ALREADY_EXISTS'"
-events bob "ev[4]['event'] == 'error' and 'APR' in ev[4]['message'] and 'checklist' in ev[4]['message']"
-events bob "ev[5]['event'] == 'error' and 'income band 2' in ev[5]['message']"
-events bob "ev[6]['event'] == 'error' and 'XX99' in ev[6]['message']"
-events bob "ev[7]['event'] == 'outcome_ack' and ev[7]['application_id'] > 0"
+cf_events bob "ev[1]['event'] == 'lead_offer' and ev[1]['lead_id'] == $(lead B)"
+cf_events bob "ev[3]['event'] == 'error' and ev[3]['code'] == 'ALREADY_EXISTS'"
+cf_events bob "ev[4]['event'] == 'error' and 'APR' in ev[4]['message'] and 'checklist' in ev[4]['message']"
+cf_events bob "ev[5]['event'] == 'error' and 'income band 2' in ev[5]['message']"
+cf_events bob "ev[6]['event'] == 'error' and 'XX99' in ev[6]['message']"
+cf_events bob "ev[7]['event'] == 'outcome_ack' and ev[7]['application_id'] > 0"
 [ "$(cf_psql "SELECT a.status || '|' || p.code || '|' || l.status || '|' || l.closed_reason FROM applications a JOIN products p ON p.id = a.product_id JOIN leads l ON l.id = a.lead_id")" = "SUBMITTED|CB01|closed|application_submitted" ] ||
     cf_fail "the application was not recorded once, or the lead not closed"
 [ -s "$CF_WORK/outbox-bob" ] && cf_fail "acknowledged outcomes stayed in the outbox"
 
 # A do-not-call request lists the number at once; a complaint opens one
 # due in 24 hours and lists the number too.
-agent ann <<'IN'
+cf_agent ann <<'IN'
 {"cmd":"ready"}
 {"cmd":"wait","event":"lead_offer"}
 {"cmd":"dial"}
 {"cmd":"outcome","disposition":"COMPLAINT","notes":"客户投诉来电太频繁"}
 IN
-events ann "ev[1]['lead_id'] == $(lead D) and ev[3]['event'] == 'outcome_ack' and ev[3]['complaint_id'] > 0"
+cf_events ann "ev[1]['lead_id'] == $(lead D) and ev[3]['event'] == 'outcome_ack' and ev[3]['complaint_id'] > 0"
 cf_expect_output_contains "138****0004" cf_ctl dnc check 13800000004
 cf_expect_exit 0 cf_as sue cf_ctl --json complaint list
 cf_json_check 'len(doc["complaints"]) == 1 and doc["complaints"][0]["details"] == "客户投诉来电太频繁" and doc["complaints"][0]["phone"] == "138****0004"' <<<"$CF_LAST_OUTPUT" ||
@@ -139,19 +109,19 @@ cf_expect_exit 1 cf_as sue cf_ctl complaint resolve "$complaint" --resolution ag
 cf_expect_output_contains "No open complaints" cf_ctl complaint list
 
 # Nothing left for ann's team that may be called now: ready waits.
-agent ann <<'IN'
+cf_agent ann <<'IN'
 {"cmd":"ready"}
 {"cmd":"pause","reason":"lunch"}
 IN
-events ann "ev == [{'event': 'status', 'state': 'ready'}, {'event': 'status', 'state': 'paused', 'reason': 'lunch'}]"
+cf_events ann "ev == [{'event': 'status', 'state': 'ready'}, {'event': 'status', 'state': 'paused', 'reason': 'lunch'}]"
 
 # An agent of a team without campaigns waits; nobody dials a lead not
 # offered to them; supervisors do not take leads, agents do not ask why.
-agent cat <<IN
+cf_agent cat <<IN
 {"cmd":"ready"}
 {"cmd":"dial","lead_id":$(lead B)}
 IN
-events cat "ev[0]['state'] == 'ready' and ev[1]['event'] == 'error' and ev[1]['code'] == 'FAILED_PRECONDITION'"
+cf_events cat "ev[0]['state'] == 'ready' and ev[1]['event'] == 'error' and ev[1]['code'] == 'FAILED_PRECONDITION'"
 cf_expect_exit 1 cf_as cat cf_ctl leads why "$(lead B)"
 grep -q PERMISSION_DENIED <<<"$CF_LAST_OUTPUT" || grep -q "role" <<<"$CF_LAST_OUTPUT" ||
     cf_fail "an agent was not refused leads why: $CF_LAST_OUTPUT"

@@ -102,6 +102,24 @@ until cf_ctl team list >/dev/null 2>&1; do
     sleep 0.5
 done
 
+# The call cycle: an import, an offer, a dial and an outcome; a lead left
+# offered and a call left open by a desk that vanished, both still held
+# when the drain comes.
+cf_ctl product add CB01 --name 畅享返现卡 --apr 18.25 >/dev/null
+cf_ctl campaign add 春季 --product CB01 --team 一组 >/dev/null
+printf 'name,phone,time_zone\n张伟,13800000001,%s\n王芳,13800000002,%s\n李娜,13800000003,%s\n' \
+    "$(cf_zone_at 12)" "$(cf_zone_at 12)" "$(cf_zone_at 12)" >"$CF_WORK/leads.csv"
+cf_expect_exit 0 cf_ctl leads import 春季 "$CF_WORK/leads.csv"
+cf_add_user ann agent 一组
+cf_add_user bob agent 一组
+printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"dial"}' \
+    "{\"cmd\":\"outcome\",\"disposition\":\"CALLBACK\",\"callback_at\":$(($(date +%s) + 86400))}" '{"cmd":"ready"}' \
+    '{"cmd":"wait","event":"lead_offer"}' | cf_agent ann --timeout 60
+cf_events ann "[e['event'] for e in ev] == ['status', 'lead_offer', 'call_started', 'outcome_ack', 'status', 'lead_offer']"
+printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"dial"}' |
+    cf_agent bob --timeout 60
+cf_events bob "[e['event'] for e in ev] == ['status', 'lead_offer', 'call_started']"
+
 # The drain, with a client logged in, one mid-login and one mid-handshake.
 timeout 120 "$RAWWIRE" "$CALLFLOOR_SERVER" "$CALLFLOOR_CA" login-ping 120 >"$CF_WORK/pinger.out" 2>&1 &
 pinger_pid=$!
