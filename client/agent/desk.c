@@ -426,6 +426,10 @@ void desk_set_outbox(desk *d, outbox *ob) {
     d->outbox = ob;
 }
 
+const outbox *desk_outbox(const desk *d) {
+    return d->outbox;
+}
+
 void desk_on_outcome(desk *d, desk_outcome_cb cb, void *arg) {
     d->outcome_cb = cb;
     d->outcome_arg = arg;

@@ -90,6 +90,8 @@ void desk_on_push(desk *d, desk_push_cb cb, void *arg);
 /* Outcomes go through `ob` (not owned): written there first, and resent
  * after every login until answered. Set it before desk_open. */
 void desk_set_outbox(desk *d, outbox *ob);
+/* The outbox given to desk_set_outbox, or NULL. */
+const outbox *desk_outbox(const desk *d);
 /* `cb` hears the answer to every outcome sent, resends included. */
 void desk_on_outcome(desk *d, desk_outcome_cb cb, void *arg);
 /* Writes `o` to the outbox and sends it when connected. Returns 0 (sent,

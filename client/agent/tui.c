@@ -24,6 +24,7 @@
 #include "pii.h"
 #include "role.h"
 #include "textfit.h"
+#include "work.h"
 
 enum {
     TICK_MS = 1000,
@@ -47,10 +48,29 @@ static const int quit_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
 typedef enum tui_mode {
     MODE_DESK,
-    MODE_ASK_NEW,    /* typing the new password */
-    MODE_ASK_REPEAT, /* typing it again */
-    MODE_CHANGING,   /* waiting for the server's answer */
+    MODE_ASK_NEW,       /* typing the new password */
+    MODE_ASK_REPEAT,    /* typing it again */
+    MODE_CHANGING,      /* waiting for the server's answer */
+    MODE_ASK_CALLBACK,  /* typing in how many hours to call back */
+    MODE_ASK_COMPLAINT, /* typing what the customer complained about */
+    MODE_APPLICATION,   /* the checklist and pre-screen of an application */
 } tui_mode;
+
+#define NCHECKS   5
+#define MAX_CARDS 20
+#define MAX_HOURS 720 /* callbacks within 30 days */
+static const char *const employments[] = {"employed", "self-employed", "student", "retired",
+                                          "unemployed"};
+#define NEMPLOYMENTS (sizeof employments / sizeof employments[0])
+
+/* The application form: filled in while the customer is on the line. */
+typedef struct app_form {
+    bool checks[NCHECKS];
+    size_t product; /* index into the offer's products */
+    unsigned income_band;
+    size_t employment;
+    unsigned cards;
+} app_form;
 
 typedef struct tui {
     uv_loop_t *loop;
@@ -71,6 +91,8 @@ typedef struct tui {
     bool note_is_error;
     uint64_t note_until; /* loop time */
     char note[CLI_MESSAGE_MAX];
+    work *work;
+    app_form app;
 } tui;
 
 static void set_note(tui *t, bool is_error, const char *fmt, ...)
@@ -247,22 +269,169 @@ static void draw_drop_facts(const tui *t, int y, int bottom) {
     draw_facts(y, facts, sizeof facts / sizeof facts[0], bottom);
 }
 
+/* ---- the call cycle ---- */
+
+static const char *disposition_label(size_t k) {
+    const char *labels[WORK_NDISPOSITIONS] = {
+        _("no answer"), _("busy"),        _("voicemail"),  _("wrong number"), _("not interested"),
+        _("call back"), _("application"), _("ineligible"), _("do not call"),  _("complaint"),
+    };
+    return labels[k];
+}
+
+static const char *state_label(const tui *t) {
+    switch (work_state(t->work)) {
+    case CALLFLOOR__AGENT_STATE__AGENT_READY:
+        return _("Ready: waiting for the next lead");
+    case CALLFLOOR__AGENT_STATE__AGENT_OFFERED:
+        return _("A lead is offered: press d to dial");
+    case CALLFLOOR__AGENT_STATE__AGENT_ON_CALL:
+        return _("On a call");
+    case CALLFLOOR__AGENT_STATE__AGENT_WRAP_UP:
+        return _("Wrapping up: press g for the next lead");
+    case CALLFLOOR__AGENT_STATE__AGENT_PAUSED:
+        return _("Paused: press g to take leads");
+    default:
+        return _("Not taking leads: press g to start");
+    }
+}
+
+static void format_segment(const Callfloor__LeadOffer *o, char *out, size_t cap) {
+    snprintf(out, cap, _("age %s · income band %u · spending %s%s"),
+             *o->age_band ? o->age_band : "-", o->income_band,
+             *o->spend_profile ? o->spend_profile : "-", o->travel_interest ? _(" · travels") : "");
+}
+
+/* The timer line: the offer's time left, or the call's length. */
+static void format_timer(const tui *t, const Callfloor__LeadOffer *o, char *out, size_t cap) {
+    int64_t since = work_since(t->work), now = time(NULL);
+    if (work_call_id(t->work) != 0) {
+        int64_t s = now - since;
+        snprintf(out, cap, _("call %llu, %02lld:%02lld"), (unsigned long long)work_call_id(t->work),
+                 (long long)(s / 60), (long long)(s % 60));
+        return;
+    }
+    int64_t left = since + o->expires_in_ms / 1000 - now;
+    snprintf(out, cap, _("dial within %lld s"), (long long)(left > 0 ? left : 0));
+}
+
+static int draw_history(const Callfloor__LeadOffer *o, int y, int bottom) {
+    if (o->n_history == 0)
+        return y;
+    put_text(y, 4, _("Earlier calls"), COLS - 5);
+    for (size_t i = 0; i < o->n_history && y < bottom; i++) {
+        const Callfloor__CallHistoryEntry *h = o->history[i];
+        char when[32], line[TEXT_CAP];
+        struct tm tm;
+        time_t at = (time_t)h->at;
+        if (localtime_r(&at, &tm) == NULL ||
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm) == 0)
+            snprintf(when, sizeof when, "-");
+        snprintf(line, sizeof line, "%s  %s  %s  %s", when, h->agent,
+                 *h->disposition ? h->disposition : _("(open)"), h->notes);
+        put_text(y++, 20, line, COLS - 21);
+    }
+    return y;
+}
+
+static int draw_products(const Callfloor__LeadOffer *o, int y, int bottom) {
+    for (size_t i = 0; i < o->n_products && y < bottom; i++) {
+        const Callfloor__OfferedProduct *p = o->products[i];
+        char line[TEXT_CAP];
+        snprintf(line, sizeof line, _("%s %s %s  APR %s%%  annual fee %s"),
+                 p->recommended ? "★" : " ", p->code, p->name, p->apr, p->annual_fee);
+        if (i == 0)
+            put_text(y, 4, _("Products"), COLS - 5);
+        put_styled(y++, 20, line, COLS - 21, p->recommended ? A_BOLD : 0);
+    }
+    return y;
+}
+
+static void draw_outcome_keys(int y, int bottom) {
+    char line[TEXT_CAP];
+    size_t len = 0;
+    for (size_t k = 0; k < WORK_NDISPOSITIONS && len < sizeof line; k++)
+        len += (size_t)snprintf(line + len, sizeof line - len, "%zu %s   ", (k + 1) % 10,
+                                disposition_label(k));
+    put_styled(y, 4, _("End the call:"), COLS - 5, A_BOLD);
+    put_wrapped(y + 1, 4, line, COLS - 5, bottom, 0);
+}
+
+static void draw_offer(const tui *t, const Callfloor__LeadOffer *o, int y, int bottom) {
+    char name[TEXT_CAP], segment[TEXT_CAP], timer[128];
+    bool on_call = work_call_id(t->work) != 0;
+    snprintf(name, sizeof name, "%s%s", o->name, strcmp(o->tier, "vip") == 0 ? "  (VIP)" : "");
+    format_segment(o, segment, sizeof segment);
+    format_timer(t, o, timer, sizeof timer);
+    const char *phone = *work_phone(t->work) ? work_phone(t->work) : o->phone_masked;
+    fact facts[] = {
+        {_("Customer"), name, A_BOLD},
+        {_("Phone"), phone, on_call ? (A_BOLD | pair_attr(PAIR_GOOD)) : 0},
+        {_("Campaign"), o->campaign, 0},
+        {_("Segment"), segment, 0},
+        {_("Time"), timer, 0},
+    };
+    draw_facts(y, facts, sizeof facts / sizeof facts[0], bottom);
+    y += (int)(sizeof facts / sizeof facts[0]);
+    y = draw_history(o, y, bottom);
+    y = draw_products(o, y, bottom);
+    if (on_call && y + 1 < bottom)
+        draw_outcome_keys(y + 1, bottom);
+}
+
+static void draw_application(const tui *t, int y, int bottom) {
+    const Callfloor__LeadOffer *o = work_offer(t->work);
+    const char *items[NCHECKS] = {_("identity stated"), _("consent to record"),
+                                  _("annual fee stated"), _("APR, interest and penalties stated"),
+                                  _("no pressure put on the customer")};
+    char line[TEXT_CAP];
+    put_styled(y++, 4, _("Application: confirm each item with the customer"), COLS - 5, A_BOLD);
+    for (size_t k = 0; k < NCHECKS && y < bottom; k++) {
+        snprintf(line, sizeof line, "[%s] %zu %s", t->app.checks[k] ? "x" : " ", k + 1, items[k]);
+        put_styled(y++, 4, line, COLS - 5, t->app.checks[k] ? pair_attr(PAIR_GOOD) : 0);
+    }
+    const Callfloor__OfferedProduct *p =
+        o && o->n_products ? o->products[t->app.product % o->n_products] : NULL;
+    char product[TEXT_CAP], income[16], cards[16];
+    snprintf(product, sizeof product, "%s %s", p ? p->code : "-", p ? p->name : "");
+    snprintf(income, sizeof income, "%u", t->app.income_band);
+    snprintf(cards, sizeof cards, "%u", t->app.cards);
+    fact facts[] = {
+        {_("Product (Tab)"), product, A_BOLD},
+        {_("Income band (+ -)"), income, 0},
+        {_("Employment (e)"), employments[t->app.employment], 0},
+        {_("Cards held (c)"), cards, 0},
+    };
+    draw_facts(y + 1, facts, sizeof facts / sizeof facts[0], bottom);
+}
+
 static void draw_work_area(const tui *t, int bottom) {
     desk_state state = desk_get_state(t->d);
-    const char *title = _("Waiting for work");
-    if (state == DESK_CLOSED)
-        title = _("Not connected");
-    else if (state != DESK_CONNECTED)
-        title = _("Waiting for the connection");
-    put_styled(BODY_TOP, 2, title, COLS - 3, A_BOLD);
-    if (state == DESK_CONNECTED)
-        draw_session_facts(t, BODY_TOP + 2, bottom);
-    else
+    if (state != DESK_CONNECTED) {
+        put_styled(BODY_TOP, 2,
+                   state == DESK_CLOSED ? _("Not connected") : _("Waiting for the connection"),
+                   COLS - 3, A_BOLD);
         draw_drop_facts(t, BODY_TOP + 2, bottom);
+        return;
+    }
+    if (t->mode == MODE_APPLICATION) {
+        draw_application(t, BODY_TOP, bottom);
+        return;
+    }
+    char title[CLI_MESSAGE_MAX];
+    const char *reason = work_pause_reason(t->work);
+    snprintf(title, sizeof title, "%s%s%s", state_label(t), *reason ? " · " : "", reason);
+    put_styled(BODY_TOP, 2, title, COLS - 3, A_BOLD);
+    const Callfloor__LeadOffer *o = work_offer(t->work);
+    if (o != NULL)
+        draw_offer(t, o, BODY_TOP + 2, bottom);
+    else
+        draw_session_facts(t, BODY_TOP + 2, bottom);
 }
 
 static bool asking(const tui *t) {
-    return t->mode == MODE_ASK_NEW || t->mode == MODE_ASK_REPEAT;
+    return t->mode == MODE_ASK_NEW || t->mode == MODE_ASK_REPEAT || t->mode == MODE_ASK_CALLBACK ||
+           t->mode == MODE_ASK_COMPLAINT;
 }
 
 /* The prompt or the last note (two rows, above the footer); returns the
@@ -274,6 +443,14 @@ static int draw_note(const tui *t, int y) {
                             COLS - 2);
     if (t->mode == MODE_ASK_REPEAT)
         return 1 + put_text(y, 1, _("Repeat the new password: "), COLS - 2);
+    if (t->mode == MODE_ASK_CALLBACK || t->mode == MODE_ASK_COMPLAINT) {
+        int x = 1 + put_text(y, 1,
+                             t->mode == MODE_ASK_CALLBACK
+                                 ? _("Call back in how many hours (1-720; Esc cancels): ")
+                                 : _("What did the customer complain about (Esc cancels)? "),
+                             COLS - 2);
+        return x + put_text(y, x, t->entry, COLS - x - 1);
+    }
     if (t->mode == MODE_CHANGING || uv_now(t->loop) < t->note_until)
         put_wrapped(y, 1, t->note, COLS - 2, y + 2,
                     pair_attr(t->note_is_error ? PAIR_BAD : PAIR_GOOD));
@@ -285,6 +462,11 @@ static void draw_footer(const tui *t) {
     desk_state state = desk_get_state(t->d);
     if (asking(t))
         snprintf(keys, sizeof keys, "%s", _("Enter confirm   Esc cancel"));
+    else if (t->mode == MODE_APPLICATION)
+        snprintf(keys, sizeof keys, "%s", _("1-5 tick   Enter submit   Esc back to the call"));
+    else if (state == DESK_CONNECTED)
+        snprintf(keys, sizeof keys, "%s   %s   %s   %s   %s", _("g take leads"), _("d dial"),
+                 _("b break"), _("p change my password"), _("q quit"));
     else if (state == DESK_WAITING || state == DESK_CLOSED)
         snprintf(keys, sizeof keys, "%s   %s   %s", _("p change my password"), _("r reconnect now"),
                  _("q quit"));
@@ -355,6 +537,8 @@ static void quit(tui *t, int signum) {
     forget_entries(t);
     end_screen(t);
     close_handles(t);
+    work_destroy(t->work);
+    t->work = NULL;
     desk_on_event(t->d, NULL, NULL);
     desk_destroy(t->d);
 }
@@ -412,7 +596,96 @@ static void send_new_password(tui *t) {
     set_note(t, true, _("The password was not changed: %s"), f.message);
 }
 
+/* ---- ending a call ---- */
+
+static void start_outcome(tui *t, size_t k) {
+    const char *disposition = work_dispositions[k];
+    if (work_call_id(t->work) == 0) {
+        set_note(t, true, "%s", _("There is no call to end: dial first."));
+    } else if (strcmp(disposition, "CALLBACK") == 0) {
+        forget_entries(t);
+        t->mode = MODE_ASK_CALLBACK;
+    } else if (strcmp(disposition, "COMPLAINT") == 0) {
+        forget_entries(t);
+        t->mode = MODE_ASK_COMPLAINT;
+    } else if (strcmp(disposition, "APPLICATION_SUBMITTED") == 0) {
+        memset(&t->app, 0, sizeof t->app);
+        const Callfloor__LeadOffer *o = work_offer(t->work);
+        t->app.income_band = o ? o->income_band : 0;
+        t->mode = MODE_APPLICATION;
+    } else {
+        work_outcome(t->work, disposition, 0, "", NULL);
+    }
+}
+
+static void submit_callback(tui *t) {
+    char *end;
+    long hours = strtol(t->entry, &end, 10);
+    if (*end != '\0' || hours < 1 || hours > MAX_HOURS) {
+        set_note(t, true, "%s", _("Type a whole number of hours from 1 to 720."));
+        return;
+    }
+    t->mode = MODE_DESK;
+    work_outcome(t->work, "CALLBACK", (int64_t)time(NULL) + hours * 3600, "", NULL);
+    forget_entries(t);
+}
+
+static void submit_complaint(tui *t) {
+    if (t->entry_len == 0) {
+        set_note(t, true, "%s", _("Say in a few words what the customer complained about."));
+        return;
+    }
+    t->mode = MODE_DESK;
+    work_outcome(t->work, "COMPLAINT", 0, t->entry, NULL);
+    forget_entries(t);
+}
+
+static void submit_application(tui *t) {
+    const Callfloor__LeadOffer *o = work_offer(t->work);
+    work_application app;
+    callfloor__disclosure__init(&app.disclosure);
+    callfloor__pre_screen__init(&app.prescreen);
+    app.disclosure.identity_stated = t->app.checks[0];
+    app.disclosure.recording_consent = t->app.checks[1];
+    app.disclosure.annual_fee_stated = t->app.checks[2];
+    app.disclosure.apr_stated = t->app.checks[3];
+    app.disclosure.no_pressure = t->app.checks[4];
+    app.prescreen.income_band = t->app.income_band;
+    app.prescreen.employment = (char *)employments[t->app.employment];
+    app.prescreen.existing_cards = t->app.cards;
+    app.product_code = o && o->n_products ? o->products[t->app.product % o->n_products]->code : "";
+    t->mode = MODE_DESK;
+    work_outcome(t->work, "APPLICATION_SUBMITTED", 0, "", &app);
+}
+
+static void app_key(tui *t, wint_t ch) {
+    if (ch >= L'1' && ch <= L'5')
+        t->app.checks[ch - L'1'] = !t->app.checks[ch - L'1'];
+    else if (ch == L'\t')
+        t->app.product++;
+    else if (ch == L'+' && t->app.income_band < 9)
+        t->app.income_band++;
+    else if (ch == L'-' && t->app.income_band > 0)
+        t->app.income_band--;
+    else if (ch == L'e' || ch == L'E')
+        t->app.employment = (t->app.employment + 1) % NEMPLOYMENTS;
+    else if (ch == L'c' || ch == L'C')
+        t->app.cards = (t->app.cards + 1) % (MAX_CARDS + 1);
+    else if (ch == L'\n' || ch == L'\r')
+        submit_application(t);
+    else if (ch == CHAR_ESCAPE)
+        t->mode = MODE_DESK;
+}
+
 static void submit_entry(tui *t) {
+    if (t->mode == MODE_ASK_CALLBACK) {
+        submit_callback(t);
+        return;
+    }
+    if (t->mode == MODE_ASK_COMPLAINT) {
+        submit_complaint(t);
+        return;
+    }
     if (t->entry_len == 0) {
         end_password_entry(t);
         set_note(t, true, "%s", _("No password entered; nothing was changed."));
@@ -438,7 +711,8 @@ static void append_char(tui *t, wchar_t wc) {
     if (n == (size_t)-1)
         return;
     if (t->entry_len + n > CLI_PASSWORD_MAX) {
-        set_note(t, true, _("The password cannot be longer than %d bytes."), CLI_PASSWORD_MAX);
+        if (t->mode == MODE_ASK_NEW || t->mode == MODE_ASK_REPEAT)
+            set_note(t, true, _("The password cannot be longer than %d bytes."), CLI_PASSWORD_MAX);
     } else {
         memcpy(t->entry + t->entry_len, mb, n);
         t->entry_len += n;
@@ -466,8 +740,9 @@ static void password_key(tui *t, bool is_key_code, wint_t ch) {
     if (ch == L'\n' || ch == L'\r') {
         submit_entry(t);
     } else if (ch == CHAR_ESCAPE) {
+        bool password = t->mode == MODE_ASK_NEW || t->mode == MODE_ASK_REPEAT;
         end_password_entry(t);
-        set_note(t, false, "%s", _("Password change cancelled."));
+        set_note(t, false, "%s", password ? _("Password change cancelled.") : _("Cancelled."));
     } else if (ch == CHAR_DELETE || ch == CHAR_CTRL_H) {
         erase_last_char(t);
     } else if (ch == CHAR_CTRL_U) {
@@ -494,7 +769,21 @@ static void desk_key(tui *t, wint_t ch) {
     case L'R':
         desk_retry(t->d);
         break;
+    case L'g':
+    case L'G':
+        work_ready(t->work);
+        break;
+    case L'b':
+    case L'B':
+        work_pause(t->work, _("break"));
+        break;
+    case L'd':
+    case L'D':
+        work_dial(t->work);
+        break;
     default:
+        if (ch >= L'0' && ch <= L'9')
+            start_outcome(t, ch == L'0' ? 9 : (size_t)(ch - L'1'));
         break;
     }
 }
@@ -510,6 +799,8 @@ static void read_keys(tui *t) {
             clearok(curscr, TRUE);
         else if (asking(t))
             password_key(t, is_key_code, ch);
+        else if (t->mode == MODE_APPLICATION && !is_key_code)
+            app_key(t, ch);
         else if (!is_key_code)
             desk_key(t, ch);
     }
@@ -550,6 +841,14 @@ static void on_winch(uv_signal_t *s, int signum) {
 static void on_desk_event(desk *d, void *arg) {
     (void)d;
     draw(arg);
+}
+
+static void on_work_change(work *w, const char *note, bool is_error, void *arg) {
+    tui *t = arg;
+    (void)w;
+    if (note != NULL && *note != '\0')
+        set_note(t, is_error, "%s", note);
+    draw(t);
 }
 
 /* ---- start ---- */
@@ -610,6 +909,12 @@ int tui_run(uv_loop_t *loop, desk *d, int *exit_signal) {
     *exit_signal = 0;
     t.loop = loop;
     t.d = d;
+    t.work = work_create(d, on_work_change, &t);
+    if (t.work == NULL) {
+        desk_destroy(d);
+        fprintf(stderr, "%s", _("callfloor-agent: out of memory\n"));
+        return CLI_EXIT_SERVER;
+    }
     start_signals(&t);
     uv_timer_init(loop, &t.tick);
     t.tick.data = &t;

@@ -112,6 +112,8 @@ cf_setup() {
     export CALLFLOOR_CA=$CF_CERTS/ca.crt
     export CALLFLOOR_USER=admin
     export CALLFLOOR_PASSWORD=admin$CF_PASSWORD_SUFFIX
+    # The agent desk's outbox defaults to a file under it.
+    export XDG_STATE_HOME=$CF_WORK/state
 }
 
 # cf_client_cert USER: makes sure $CF_CERTS has the CA, the server's

@@ -158,7 +158,7 @@ cf_expect_exit 0 cf_ctl user enable zhangwei
 desk_start main
 desk expect "张伟"
 desk expect "Team: 一组"
-desk expect "Waiting for work"
+desk expect "press g to start"
 desk expect "Connected to $CALLFLOOR_SERVER"
 desk expect "p change my password"
 desk resize 30 100

@@ -126,4 +126,33 @@ cf_expect_exit 1 cf_as cat cf_ctl leads why "$(lead B)"
 grep -q PERMISSION_DENIED <<<"$CF_LAST_OUTPUT" || grep -q "role" <<<"$CF_LAST_OUTPUT" ||
     cf_fail "an agent was not refused leads why: $CF_LAST_OUTPUT"
 
+# The same cycle on the desk's screen: the offer, the number once dialled,
+# an application refused without the checklist, then recorded with it.
+printf 'name,phone,time_zone,income_band,travel_interest,score,external_id\n王磊,13800000006,%s,7,yes,20,F\n' "$NOON" \
+    >"$CF_WORK/more.csv"
+cf_expect_exit 0 cf_ctl leads import 春季 "$CF_WORK/more.csv"
+cf_add_user tina agent 一组
+cf_pty_start desk-tina env CALLFLOOR_USER=tina CALLFLOOR_PASSWORD=tina$CF_PASSWORD_SUFFIX \
+    "$CF_BUILD/bin/callfloor-agent"
+cf_pty "expect g take leads"
+cf_pty "type g"
+cf_pty "expect 王磊"
+cf_pty "expect 138****0006"
+cf_pty "expect ★ CB01"
+cf_pty "type d"
+cf_pty "expect 13800000006"
+cf_pty "expect End the call"
+cf_pty "type 7"
+cf_pty "expect confirm each item"
+cf_pty "type \\r"
+cf_pty "expect checklist is incomplete"
+cf_pty "type 7"
+cf_pty "type 12345"
+cf_pty "type \\r"
+cf_pty "expect recorded"
+cf_pty "type q"
+cf_pty_exit
+[ "$(cf_psql "SELECT count(*) FROM applications a JOIN leads l ON l.id = a.lead_id WHERE l.external_id = 'F'")" = 1 ] ||
+    cf_fail "the application made on the screen was not recorded"
+
 cf_done
