@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# import.sh [ROWS]: how fast `callfloorctl leads import` stores a large lead
+# list, and how much memory it takes on either side. Starts a private
+# PostgreSQL and the daemon from the build tree ($CF_BUILD, default build/),
+# writes a CSV of ROWS (default 1000000) leads with Chinese names and valid
+# mobile numbers (1% of them on the do-not-call list, 1% duplicates, 0.1%
+# invalid), imports it, and prints the machine, the wall time, the rows per
+# second, the peak resident memory of callfloorctl and of the daemon, and
+# the summary. Needs what tests/run.sh installs.
+set -euo pipefail
+
+ROWS=${1:-1000000}
+export CF_SOURCE=${CF_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+export CF_BUILD=${CF_BUILD:-$CF_SOURCE/build}
+CF_PGDIR=$(mktemp -d /tmp/cf-bench-pg.XXXXXX)
+export CF_PGDIR
+"$CF_SOURCE/tests/integration/pg_fixture.sh" start "$CF_PGDIR" >/dev/null
+# shellcheck source=../integration/lib.sh
+. "$CF_SOURCE/tests/integration/lib.sh"
+cf_setup bench_import
+cf_defer "$CF_SOURCE/tests/integration/pg_fixture.sh" stop "$CF_PGDIR"
+cf_defer rm -rf "$CF_PGDIR"
+cf_start_daemon
+cf_ctl team add bench >/dev/null
+cf_ctl product add CB01 --name 畅享返现卡 --apr 18.25 >/dev/null
+cf_ctl campaign add bench --product CB01 --team bench >/dev/null
+
+echo "writing $ROWS rows..." >&2
+python3 - "$ROWS" "$CF_WORK/leads.csv" "$CF_WORK/dnc.txt" <<'PY'
+import random, sys
+rows, path, dnc = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rng = random.Random(42)
+family = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+given = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华"
+with open(path, "w", encoding="utf-8") as f, open(dnc, "w") as d:
+    f.write("name,phone,tier,income_band,travel_interest,score,external_id\n")
+    for i in range(rows):
+        phone = "1%d%09d" % (3 + i % 7, i)
+        if i % 100 == 1:
+            d.write(phone + "\n")
+        if i % 100 == 2:
+            phone = "1%d%09d" % (3, 0)  # a duplicate of the first row
+        if i % 1000 == 3:
+            phone = "12345"  # invalid
+        name = rng.choice(family) + rng.choice(given) + rng.choice(given)
+        f.write("%s,%s,%s,%d,%s,%.1f,E%d\n" % (name, phone, "vip" if i % 50 == 0 else "normal",
+                                               i % 10, "yes" if i % 3 == 0 else "no",
+                                               rng.random() * 100, i))
+PY
+cf_ctl dnc import "$CF_WORK/dnc.txt" >/dev/null
+
+# peak PID FILE: samples the resident memory of PID until it exits.
+peak() {
+    local peak=0 rss
+    while rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null); do
+        [ "$rss" -le "$peak" ] || peak=$rss
+        sleep 0.1
+    done
+    echo "$peak" >"$2"
+}
+daemon_before=$(awk '/^VmRSS:/ { print $2 }' "/proc/$CF_DAEMON_PID/status")
+(
+    while [ ! -e "$CF_WORK/done" ]; do
+        awk '/^VmRSS:/ { print $2 }' "/proc/$CF_DAEMON_PID/status"
+        sleep 0.2
+    done | sort -n | tail -1 >"$CF_WORK/daemon.kb"
+) &
+watcher=$!
+start=$(date +%s.%N)
+"$CF_BUILD/bin/callfloorctl" --json leads import bench "$CF_WORK/leads.csv" >"$CF_WORK/summary.json" &
+ctl=$!
+peak "$ctl" "$CF_WORK/ctl.kb" &
+sampler=$!
+wait "$ctl"
+end=$(date +%s.%N)
+touch "$CF_WORK/done"
+wait "$watcher" "$sampler"
+
+echo "== machine"
+echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+echo "== callfloorctl leads import ($ROWS rows, $(du -h "$CF_WORK/leads.csv" | cut -f1))"
+python3 - "$start" "$end" "$ROWS" <<'PY'
+import sys
+s, e, n = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+print("wall time: %.1f s, %.0f rows/s" % (e - s, n / (e - s)))
+PY
+echo "summary: $(cat "$CF_WORK/summary.json")"
+echo "callfloorctl peak RSS: $(($(cat "$CF_WORK/ctl.kb") / 1024)) MiB"
+echo "callfloord RSS: $((daemon_before / 1024)) MiB before, $(($(cat "$CF_WORK/daemon.kb") / 1024)) MiB peak"
+echo "rows stored: $(cf_psql "SELECT count(*) FROM leads")"
+cf_done
