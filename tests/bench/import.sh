@@ -48,6 +48,7 @@ with open(path, "w", encoding="utf-8") as f, open(dnc, "w") as d:
                                                rng.random() * 100, i))
 PY
 cf_ctl dnc import "$CF_WORK/dnc.txt" >/dev/null
+[ -z "${BENCH_LOG_SQL:-}" ] || cf_psql "ALTER DATABASE $CF_DB SET log_min_duration_statement = 0" >/dev/null
 
 # peak PID FILE: samples the resident memory of PID until it exits.
 peak() {
