@@ -116,12 +116,16 @@ IN
 cf_events ann "ev == [{'event': 'status', 'state': 'ready'}, {'event': 'status', 'state': 'paused', 'reason': 'lunch'}]"
 
 # An agent of a team without campaigns waits; nobody dials a lead not
-# offered to them; supervisors do not take leads, agents do not ask why.
+# offered to them or ends another agent's call; agents do not ask why.
 cf_agent cat <<IN
 {"cmd":"ready"}
 {"cmd":"dial","lead_id":$(lead B)}
+{"cmd":"outcome","disposition":"NOT_INTERESTED","call_id":1}
 IN
 cf_events cat "ev[0]['state'] == 'ready' and ev[1]['event'] == 'error' and ev[1]['code'] == 'FAILED_PRECONDITION'"
+cf_events cat "ev[2]['event'] == 'error' and ev[2]['code'] == 'NOT_FOUND'"
+[ "$(cf_psql "SELECT disposition FROM calls WHERE id = 1")" = NO_ANSWER ] ||
+    cf_fail "another agent's outcome changed ann's call"
 cf_expect_exit 1 cf_as cat cf_ctl leads why "$(lead B)"
 grep -q PERMISSION_DENIED <<<"$CF_LAST_OUTPUT" || grep -q "role" <<<"$CF_LAST_OUTPUT" ||
     cf_fail "an agent was not refused leads why: $CF_LAST_OUTPUT"
