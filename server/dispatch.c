@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "admin.h"
+#include "board.h"
 #include "campaign.h"
 #include "compliance.h"
 #include "floor.h"
@@ -41,6 +42,7 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_OUTCOME, ROLES_AGENT, false, outcome_on_outcome},
     {CALLFLOOR__ENVELOPE__BODY_COMPLAINT_LIST, ROLES_STAFF, false, outcome_on_complaint_list},
     {CALLFLOOR__ENVELOPE__BODY_COMPLAINT_RESOLVE, ROLES_STAFF, false, outcome_on_complaint_resolve},
+    {CALLFLOOR__ENVELOPE__BODY_BOARD_SUBSCRIBE, ROLES_STAFF, false, board_on_subscribe},
     {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
 };
 

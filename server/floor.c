@@ -352,7 +352,8 @@ void floor_on_ready(request *req) {
         request_fail(req, CALLFLOOR__ERROR_CODE__INTERNAL, 0, "the server is out of memory");
         return;
     }
-    if (a->session != s && a->session != NULL)
+    bool new_session = a->session != s;
+    if (new_session && a->session != NULL)
         conn_close(session_conn(a->session), CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION,
                    "your desk was opened in another session");
     a->session = s;
@@ -364,6 +365,10 @@ void floor_on_ready(request *req) {
         build_offer(a);
         return;
     }
+    /* The team is looked up again with each new session: an admin may have
+     * moved the agent. */
+    if (new_session)
+        a->team_id = 0;
     if (a->team_id != 0) {
         ready(req, a);
         return;
@@ -405,7 +410,12 @@ static void on_dialled(const db_reply *reply, void *arg) {
     agent *a = find_agent(req->srv, req->user_id);
     if (a != NULL)
         a->dialing = false;
+    bool holds = a != NULL && a->lead.id == (int64_t)req->msg->dial->lead_id;
     if (reply->status != DB_OK || PQntuples(reply->results[0]) != 1) {
+        /* The offer stands; its timeout, skipped while dialling, restarts. */
+        if (holds && a->state == CALLFLOOR__AGENT_STATE__AGENT_OFFERED)
+            uv_timer_start(&a->timer, on_offer_timeout,
+                           hopper_offer_timeout_ms(a->srv, a->lead.campaign_id), 0);
         request_fail_db(req, reply, "opening a call");
         return;
     }
@@ -415,7 +425,7 @@ static void on_dialled(const db_reply *reply, void *arg) {
                      "lead %llu may not be called now: %s; it went back to the queue and the "
                      "next lead is on its way",
                      (unsigned long long)req->msg->dial->lead_id, db_value(res, 0, 2));
-        if (a != NULL && a->lead.id == (int64_t)req->msg->dial->lead_id) {
+        if (holds) {
             drop_lead(a);
             floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_READY, NULL);
             try_offer(a);
@@ -428,9 +438,14 @@ static void on_dialled(const db_reply *reply, void *arg) {
     int rc = blob ? vault_unseal(req->srv->vault, blob, len, phone) : VAULT_E_CRYPTO;
     PQfreemem(blob);
     uint64_t call_id = (uint64_t)db_int64(res, 0, 0);
-    if (a != NULL && a->lead.id == (int64_t)req->msg->dial->lead_id) {
+    if (holds) {
         a->call_id = call_id;
         floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_ON_CALL, NULL);
+    } else {
+        /* The agent let the lead go while the dial was on its way (the
+         * grace period ran out): the call stays open for an outcome from
+         * the outbox, the lead goes back. */
+        hopper_release(req->srv, (int64_t)req->msg->dial->lead_id);
     }
     if (rc < 0) {
         log_error("call %llu: the lead's number cannot be decrypted: %s",
@@ -490,6 +505,25 @@ void floor_outcome_recorded(server *srv, uint64_t user_id, uint64_t call_id) {
     a->call_id = 0;
     a->offer_gen++;
     floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_WRAP_UP, NULL);
+}
+
+size_t floor_held_leads(const server *srv, int64_t *out, size_t cap) {
+    size_t n = 0;
+    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next) {
+        if (a->lead.id == 0)
+            continue;
+        if (n < cap)
+            out[n] = a->lead.id;
+        n++;
+    }
+    return n;
+}
+
+bool floor_holds_lead(const server *srv, int64_t lead_id) {
+    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next)
+        if (a->lead.id == lead_id)
+            return true;
+    return false;
 }
 
 void floor_get_counts(const server *srv, floor_counts *out) {

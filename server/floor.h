@@ -9,6 +9,8 @@
 #ifndef CALLFLOOR_FLOOR_H
 #define CALLFLOOR_FLOOR_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "session.h"
@@ -27,6 +29,11 @@ void floor_close(server *srv);
 void floor_session_closed(server *srv, session *s, uint64_t user_id);
 /* The outcome of `call_id` by `user_id` is committed: the agent wraps up. */
 void floor_outcome_recorded(server *srv, uint64_t user_id, uint64_t call_id);
+
+/* The leads agents hold (offered or on a call): writes at most `cap` ids
+ * to `out` and returns how many there are (with cap 0: only counts). */
+size_t floor_held_leads(const server *srv, int64_t *out, size_t cap);
+bool floor_holds_lead(const server *srv, int64_t lead_id);
 
 typedef struct floor_counts {
     unsigned ready, offered, on_call, wrap_up, paused;

@@ -6,11 +6,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "floor.h"
 #include "log.h"
 
 #define TICK_MS           1000
 #define RELOAD_EVERY_TICK 5 /* campaigns are reloaded every fifth tick */
-#define NAME_BYTES        256
+/* A campaign no agent here asked for in this long has its hopper emptied,
+ * so that agents of other daemons get its leads. */
+#define WANTED_MS  60000
+#define NAME_BYTES 256
 
 typedef struct campaign_hopper {
     int64_t id;
@@ -22,8 +26,9 @@ typedef struct campaign_hopper {
     size_t nteams;
     hopper_lead *leads;
     size_t n, cap;
-    bool claiming;      /* a claim is in flight */
-    uint64_t dry_until; /* uv_now before which an empty claim is not retried */
+    bool claiming;         /* a claim is in flight */
+    uint64_t dry_until;    /* uv_now before which an empty claim is not retried */
+    uint64_t wanted_until; /* uv_now until which agents here may want its leads */
 } campaign_hopper;
 
 typedef struct hopper {
@@ -70,15 +75,22 @@ static const char *const statements[][2] = {
      " WHERE q.campaign_id = $4 AND" ELIGIBLE
      " ORDER BY (q.callback_owner IS NOT NULL) DESC, (q.tier = 'vip') DESC, q.score DESC,"
      " q.created_at, q.id LIMIT $3 FOR UPDATE OF q SKIP LOCKED)" CLAIMED},
-    /* Callbacks that came due, in every campaign, however full the hoppers:
-     * they go before everything else. */
+    /* Callbacks that came due, in every campaign ($4) with agents here,
+     * however full the hoppers: they go before everything else. */
     {"hopper_claim_callbacks",
      "UPDATE leads l SET lease_owner = $1, lease_expires_at = now() + $2::interval"
      " WHERE l.id IN (SELECT q.id FROM leads q JOIN campaigns c ON c.id = q.campaign_id"
-     " WHERE q.callback_owner IS NOT NULL AND" ELIGIBLE
+     " WHERE q.callback_owner IS NOT NULL AND q.campaign_id = ANY ($4::bigint[]) AND" ELIGIBLE
      " ORDER BY q.next_eligible_at LIMIT $3 FOR UPDATE OF q SKIP LOCKED)" CLAIMED},
     {"hopper_renew", "UPDATE leads SET lease_expires_at = now() + $2::interval"
-                     " WHERE lease_owner = $1"},
+                     " WHERE lease_owner = $1 AND id = ANY ($3::bigint[])"},
+    /* Leases of this daemon that nothing here holds (a release that failed,
+     * a claimed row dropped for want of memory) go back, unless granted in
+     * the last half minute: a claim may be on its way back to the hopper. */
+    {"hopper_release_stray",
+     "UPDATE leads SET lease_owner = NULL, lease_expires_at = NULL"
+     " WHERE lease_owner = $1 AND NOT (id = ANY ($3::bigint[]))"
+     " AND lease_expires_at < now() + $2::interval - interval '30 seconds'"},
     {"hopper_release", "UPDATE leads SET lease_owner = NULL, lease_expires_at = NULL"
                        " WHERE lease_owner = $1 AND id = ANY ($2::bigint[])"},
     {"hopper_release_all", "UPDATE leads SET lease_owner = NULL, lease_expires_at = NULL"
@@ -108,19 +120,26 @@ static void on_released(const db_reply *reply, void *arg) {
         log_warn("releasing leads failed (%s); their leases expire by themselves", reply->message);
 }
 
-/* Releases `n` leases in one statement. */
-static void release_ids(server *srv, const int64_t *ids, size_t n) {
-    if (n == 0 || srv->db == NULL)
-        return;
-    size_t cap = 3 + n * 21;
+/* The text form of a bigint[] parameter; NULL on out-of-memory. */
+static char *id_array(const int64_t *ids, size_t n) {
+    size_t cap = 3 + n * 21, len = 0;
     char *array = malloc(cap);
     if (array == NULL)
-        return; /* the leases expire by themselves */
-    size_t len = 0;
+        return NULL;
     array[len++] = '{';
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(array + len, cap - len, "%s%lld", i ? "," : "", (long long)ids[i]);
     snprintf(array + len, cap - len, "}");
+    return array;
+}
+
+/* Releases `n` leases in one statement. */
+static void release_ids(server *srv, const int64_t *ids, size_t n) {
+    if (n == 0 || srv->db == NULL)
+        return;
+    char *array = id_array(ids, n);
+    if (array == NULL)
+        return; /* the next renewal releases them as strays */
     db_txn *txn = db_txn_begin(srv->db);
     if (txn != NULL) {
         const char *params[] = {srv->instance_id, array};
@@ -180,9 +199,19 @@ static int claim_order(const void *pa, const void *pb) {
 /* Adds claimed row `r` to its campaign's hopper. Returns the campaign, or
  * NULL when it is unknown yet or out of memory (the lease then expires by
  * itself). */
+static bool in_hopper(const campaign_hopper *c, int64_t id) {
+    for (size_t i = 0; i < c->n; i++)
+        if (c->leads[i].id == id)
+            return true;
+    return false;
+}
+
 static campaign_hopper *add_claimed(hopper *h, const PGresult *res, int r) {
     campaign_hopper *c = find_campaign(h, db_int64(res, r, 1));
-    if (c == NULL || !ensure_room(c, 1))
+    int64_t id = db_int64(res, r, 0);
+    /* Claimed again after its lease lapsed (renewals failed for a while):
+     * it is already here, or with an agent. */
+    if (c == NULL || in_hopper(c, id) || floor_holds_lead(h->srv, id) || !ensure_room(c, 1))
         return NULL;
     hopper_lead *l = &c->leads[c->n++];
     l->id = db_int64(res, r, 0);
@@ -212,13 +241,27 @@ static void on_claimed(const db_reply *reply, void *arg) {
         log_warn("claiming leads failed: %s", reply->message);
     if (rows == 0 && one != NULL) /* nothing eligible: retry on a later tick */
         one->dry_until = uv_now(srv->loop) + TICK_MS;
-    for (int r = 0; r < rows; r++) {
-        campaign_hopper *c = add_claimed(h, reply->results[0], r);
-        if (c != NULL)
-            qsort(c->leads, c->n, sizeof *c->leads, claim_order);
-    }
+    for (int r = 0; r < rows; r++)
+        add_claimed(h, reply->results[0], r);
+    for (size_t i = 0; rows > 0 && i < h->ncampaigns; i++)
+        qsort(h->campaigns[i].leads, h->campaigns[i].n, sizeof *h->campaigns[i].leads, claim_order);
     if (rows > 0 && h->on_leads)
         h->on_leads(srv);
+}
+
+/* The campaigns agents here asked for leads from lately, as a bigint[]
+ * parameter; NULL when none did (or out of memory). */
+static char *wanted_campaigns(const server *srv) {
+    const hopper *h = srv->hopper;
+    int64_t *ids = malloc((h->ncampaigns + 1) * sizeof *ids);
+    size_t n = 0;
+    uint64_t now = uv_now(srv->loop);
+    for (size_t i = 0; ids && i < h->ncampaigns; i++)
+        if (now < h->campaigns[i].wanted_until)
+            ids[n++] = h->campaigns[i].id;
+    char *array = n > 0 ? id_array(ids, n) : NULL;
+    free(ids);
+    return array;
 }
 
 /* Submits one claim of at most `limit` leads: of campaign `campaign_id`, or
@@ -235,10 +278,16 @@ static bool submit_claim(server *srv, int64_t campaign_id, size_t limit) {
     snprintf(id, sizeof id, "%lld", (long long)campaign_id);
     lease_ttl_text(srv, ttl, sizeof ttl);
     snprintf(max, sizeof max, "%zu", limit);
-    const char *params[] = {srv->instance_id, ttl, max, id};
-    db_txn_query(txn, campaign_id ? "hopper_claim" : "hopper_claim_callbacks", campaign_id ? 4 : 3,
-                 params);
+    char *wanted = campaign_id ? NULL : wanted_campaigns(srv);
+    if (campaign_id == 0 && wanted == NULL) {
+        db_txn_abort(txn);
+        free(cl);
+        return false;
+    }
+    const char *params[] = {srv->instance_id, ttl, max, campaign_id ? id : wanted};
+    db_txn_query(txn, campaign_id ? "hopper_claim" : "hopper_claim_callbacks", 4, params);
     db_txn_commit(txn, on_claimed, cl);
+    free(wanted);
     return true;
 }
 
@@ -246,8 +295,9 @@ static bool submit_claim(server *srv, int64_t campaign_id, size_t limit) {
  * found dry a moment ago. */
 static void maybe_claim(server *srv, campaign_hopper *c) {
     size_t batch = (size_t)srv->cfg.hopper_batch;
+    uint64_t now = uv_now(srv->loop);
     if (!srv->hopper->started || c->paused || c->claiming || c->n > batch / 2 || srv->db == NULL ||
-        uv_now(srv->loop) < c->dry_until)
+        now < c->dry_until || now >= c->wanted_until)
         return;
     c->claiming = submit_claim(srv, c->id, batch - c->n);
 }
@@ -291,6 +341,7 @@ bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *o
         campaign_hopper *c = &h->campaigns[k];
         if (c->paused || !serves_team(c, team_id))
             continue;
+        c->wanted_until = uv_now(srv->loop) + WANTED_MS;
         maybe_claim(srv, c);
         for (size_t i = 0; i < c->n; i++) {
             const hopper_lead *l = &c->leads[i];
@@ -403,15 +454,41 @@ static void on_renewed(const db_reply *reply, void *arg) {
         log_warn("renewing this daemon's lead leases failed: %s", reply->message);
 }
 
+/* Every lead this daemon holds: in its hoppers, offered, on a call. */
+static int64_t *held_leads(const server *srv, size_t *n) {
+    const hopper *h = srv->hopper;
+    size_t in_hoppers = 0;
+    for (size_t i = 0; i < h->ncampaigns; i++)
+        in_hoppers += h->campaigns[i].n;
+    size_t with_agents = floor_held_leads(srv, NULL, 0);
+    int64_t *ids = malloc((in_hoppers + with_agents + 1) * sizeof *ids);
+    *n = 0;
+    if (ids == NULL)
+        return NULL;
+    for (size_t i = 0; i < h->ncampaigns; i++)
+        for (size_t k = 0; k < h->campaigns[i].n; k++)
+            ids[(*n)++] = h->campaigns[i].leads[k].id;
+    *n += floor_held_leads(srv, ids + *n, with_agents);
+    return ids;
+}
+
 static void renew_leases(server *srv) {
+    size_t n;
+    int64_t *ids = held_leads(srv, &n);
+    char *array = ids ? id_array(ids, n) : NULL;
+    db_txn *txn = array ? db_txn_begin(srv->db) : NULL;
+    free(ids);
+    if (txn == NULL) {
+        free(array);
+        return;
+    }
     char ttl[40];
     lease_ttl_text(srv, ttl, sizeof ttl);
-    const char *params[] = {srv->instance_id, ttl};
-    db_txn *txn = db_txn_begin(srv->db);
-    if (txn == NULL)
-        return;
-    db_txn_query(txn, "hopper_renew", 2, params);
+    const char *params[] = {srv->instance_id, ttl, array};
+    db_txn_query(txn, "hopper_renew", 3, params);
+    db_txn_query(txn, "hopper_release_stray", 3, params);
     db_txn_commit(txn, on_renewed, NULL);
+    free(array);
 }
 
 static void on_stale_released(const db_reply *reply, void *arg) {
@@ -438,6 +515,15 @@ static void release_stale(server *srv) {
     db_txn_commit(txn, on_stale_released, srv);
 }
 
+/* Campaigns nobody here wants any more give their leads back. */
+static void release_unwanted(server *srv) {
+    hopper *h = srv->hopper;
+    uint64_t now = uv_now(srv->loop);
+    for (size_t i = 0; i < h->ncampaigns; i++)
+        if (h->campaigns[i].n > 0 && now >= h->campaigns[i].wanted_until)
+            release_campaign(srv, &h->campaigns[i]);
+}
+
 static void on_tick(uv_timer_t *t) {
     server *srv = t->data;
     hopper *h = srv->hopper;
@@ -454,6 +540,7 @@ static void on_tick(uv_timer_t *t) {
         h->renewed_at = now;
         renew_leases(srv);
     }
+    release_unwanted(srv);
     if (!h->claiming_callbacks)
         h->claiming_callbacks = submit_claim(srv, 0, (size_t)srv->cfg.hopper_batch);
     for (size_t i = 0; i < h->ncampaigns; i++)

@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "admin.h"
+#include "board.h"
 #include "campaign.h"
 #include "compliance.h"
 #include "db.h"
@@ -22,6 +23,7 @@
 #include "migrate.h"
 #include "outcome.h"
 #include "passwd.h"
+#include "score.h"
 #include "server.h"
 #include "session.h"
 #include "tls.h"
@@ -183,6 +185,7 @@ static void on_listener_closed(void *arg) {
     daemon_state *d = arg;
     d->srv.listener = NULL;
     floor_close(&d->srv);
+    board_close(&d->srv);
     db_pool_close(d->srv.db, on_db_closed, d);
 }
 
@@ -250,12 +253,13 @@ static int start_services(daemon_state *d, SSL_CTX *ctx) {
     if (session_prepare_statements(srv->db) < 0 || admin_prepare_statements(srv->db) < 0 ||
         campaign_prepare_statements(srv->db) < 0 || compliance_prepare_statements(srv->db) < 0 ||
         leads_prepare_statements(srv->db) < 0 || floor_prepare_statements(srv->db) < 0 ||
-        hopper_prepare_statements(srv->db) < 0 || outcome_prepare_statements(srv->db) < 0) {
+        hopper_prepare_statements(srv->db) < 0 || outcome_prepare_statements(srv->db) < 0 ||
+        score_prepare_statements(srv->db) < 0 || board_prepare_statements(srv->db) < 0) {
         log_error("cannot build the statement catalog");
         return -1;
     }
     db_pool_start(srv->db);
-    if (floor_start(srv) < 0) {
+    if (floor_start(srv) < 0 || board_start(srv) < 0) {
         log_error("out of memory at start-up");
         return -1;
     }
@@ -342,6 +346,7 @@ static int run(daemon_state *d) {
         srv->draining = true;
         listener_shutdown(srv->listener, NULL, NULL, NULL);
         floor_close(srv);
+        board_close(srv);
         if (srv->db != NULL)
             db_pool_close(srv->db, NULL, NULL);
         uv_run(&loop, UV_RUN_DEFAULT);

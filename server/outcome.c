@@ -11,10 +11,12 @@
 #include "label.h"
 #include "listener.h"
 #include "log.h"
+#include "score.h"
 
-#define NOTES_MAX_BYTES      4000
-#define RECORDING_MAX_BYTES  256
-#define RESOLUTION_MAX_BYTES 1000
+/* Characters (not bytes), as the database's CHECKs count them. */
+#define NOTES_MAX_CHARS      2000
+#define RECORDING_MAX_CHARS  256
+#define RESOLUTION_MAX_CHARS 1000
 #define MAX_TALK_SECONDS     86400
 #define MAX_EXISTING_CARDS   99
 
@@ -29,8 +31,9 @@ static const char *const employments[] = {"employed", "self-employed", "student"
 
 static const char *const statements[][2] = {
     {"outcome_record",
-     "SELECT call_id, lead_id, coalesce(application_id, 0), coalesce(complaint_id, 0), replayed"
-     " FROM cf_record_outcome($1, decode($2, 'hex'), $3, $4, $5, $6, $7, $8,"
+     "SELECT call_id, lead_id, coalesce(application_id, 0), coalesce(complaint_id, 0), replayed,"
+     " user_id, username, display_name, team_id, team, kind, points, talk_seconds, at_us, event_id"
+     " FROM cf_record_outcome_scored($1, decode($2, 'hex'), $3, $4, $5, $6, $7, $8,"
      " CASE WHEN $9::bigint = 0 THEN NULL ELSE to_timestamp($9::bigint) END,"
      " $10, $11, $12, $13)"},
     {"outcome_complaints",
@@ -90,18 +93,16 @@ void outcome_missing_disclosures(const Callfloor__Disclosure *d, char *out, size
             len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? ", " : "", items[i].item);
 }
 
-/* Free text an agent typed: bounded, and no control characters other than
- * line breaks and tabs. */
+/* Free text an agent typed: at most `max` characters, and no control
+ * characters other than line breaks and tabs. */
 static bool valid_text(const char *s, size_t max) {
-    size_t len = strlen(s);
-    if (len > max)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
             return false;
+        chars += (*p & 0xC0) != 0x80; /* continuation bytes are not characters */
     }
-    return true;
+    return chars <= max;
 }
 
 /* Why the outcome is refused before it reaches the database, or NULL. */
@@ -114,12 +115,12 @@ static const char *outcome_problem(const Callfloor__Outcome *o, char *missing, s
         return "unknown disposition; use NO_ANSWER, BUSY, WRONG_NUMBER, VOICEMAIL, "
                "NOT_INTERESTED, CALLBACK, APPLICATION_SUBMITTED, INELIGIBLE, DNC_REQUEST or "
                "COMPLAINT";
-    if (!valid_text(o->notes, NOTES_MAX_BYTES))
-        return "notes are at most 4000 bytes without control characters";
+    if (!valid_text(o->notes, NOTES_MAX_CHARS))
+        return "notes are at most 2000 characters without control characters";
     if (o->talk_seconds > MAX_TALK_SECONDS)
         return "talk time is at most 86400 seconds";
-    if (!valid_text(o->recording_ref, RECORDING_MAX_BYTES) || strchr(o->recording_ref, '\n'))
-        return "the recording reference is one line of at most 256 bytes";
+    if (!valid_text(o->recording_ref, RECORDING_MAX_CHARS) || strchr(o->recording_ref, '\n'))
+        return "the recording reference is one line of at most 256 characters";
     if (strcmp(o->disposition, "CALLBACK") == 0 && o->callback_at <= 0)
         return "a CALLBACK needs the time to call back";
     if (strcmp(o->disposition, "COMPLAINT") == 0 && o->notes[0] == '\0')
@@ -178,11 +179,13 @@ static void on_recorded(const db_reply *reply, void *arg) {
         request_fail(req, code_for_sqlstate(reply->sqlstate), 0, "%s", reply->message);
         return;
     }
-    if (reply->status != DB_OK || PQntuples(reply->results[0]) != 1) {
+    if (reply->status != DB_OK || PQntuples(reply->results[0]) < 1) {
         request_fail_db(req, reply, "recording an outcome");
         return;
     }
     const PGresult *res = reply->results[0];
+    if (!db_bool(res, 0, 4))
+        score_apply_events(req->srv, res, 5);
     Callfloor__OutcomeReply r = CALLFLOOR__OUTCOME_REPLY__INIT;
     r.call_id = (uint64_t)db_int64(res, 0, 0);
     r.application_id = (uint64_t)db_int64(res, 0, 2);
@@ -311,9 +314,9 @@ static void on_resolved(const db_reply *reply, void *arg) {
 void outcome_on_complaint_resolve(request *req) {
     const Callfloor__ComplaintResolve *r = req->msg->complaint_resolve;
     if (r->id == 0 || r->resolution[0] == '\0' ||
-        !valid_text(r->resolution, RESOLUTION_MAX_BYTES)) {
+        !valid_text(r->resolution, RESOLUTION_MAX_CHARS)) {
         request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
-                     "name the complaint and say how it was resolved (at most 1000 bytes)");
+                     "name the complaint and say how it was resolved (at most 1000 characters)");
         return;
     }
     char id[24], by[24];

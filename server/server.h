@@ -11,9 +11,11 @@
 #include "db.h"
 #include "settings.h"
 
+struct board;
 struct floor;
 struct hopper;
 struct listener;
+struct score;
 struct session_registry;
 struct vault;
 
@@ -30,6 +32,8 @@ typedef struct server {
     struct session_registry *sessions;
     struct hopper *hopper; /* this daemon's share of the lead queue */
     struct floor *floor;   /* the agents and where each is in the call cycle */
+    struct score *score;   /* every agent's results for the day, week and month */
+    struct board *board;   /* the supervisors watching the leaderboard */
     bool draining;
 } server;
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "board.h"
 #include "dispatch.h"
 #include "floor.h"
 #include "listener.h"
@@ -103,6 +104,8 @@ void session_destroy(session *s) {
     struct session_registry *r = s->srv->sessions;
     if (s->state == SESSION_ACTIVE && s->role == CALLFLOOR__ROLE__ROLE_AGENT)
         floor_session_closed(s->srv, s, s->user_id);
+    if (s->state == SESSION_ACTIVE && s->role != CALLFLOOR__ROLE__ROLE_AGENT)
+        board_session_closed(s->srv, s);
     if (s->state == SESSION_ACTIVE) {
         counts_adjust(&r->counts, s->role, -1);
         log_info("conn %s: %s %s logged out", conn_name(s->conn), role_name(s->role), s->username);
@@ -217,17 +220,22 @@ void request_fail_db(request *req, const db_reply *reply, const char *what) {
                  "%s failed because of a database error; the server log has the details", what);
 }
 
-bool request_query(request *req, const char *statement, int nparams, const char *const *params,
-                   db_reply_cb cb, void *arg) {
+db_txn *request_begin(request *req) {
     if (req->srv->db == NULL) {
         request_fail(req, CALLFLOOR__ERROR_CODE__SHUTTING_DOWN, 0, "the server is shutting down");
-        return false;
+        return NULL;
     }
     db_txn *txn = db_txn_begin(req->srv->db);
-    if (txn == NULL) {
+    if (txn == NULL)
         request_fail(req, CALLFLOOR__ERROR_CODE__INTERNAL, 0, "the server is out of memory");
+    return txn;
+}
+
+bool request_query(request *req, const char *statement, int nparams, const char *const *params,
+                   db_reply_cb cb, void *arg) {
+    db_txn *txn = request_begin(req);
+    if (txn == NULL)
         return false;
-    }
     db_txn_query(txn, statement, nparams, params);
     db_txn_commit(txn, cb, arg);
     return true;

@@ -69,6 +69,9 @@ void request_ok(request *req);
  * under `what`, a short description of the operation). */
 void request_fail_db(request *req, const db_reply *reply, const char *what);
 
+/* Starts a transaction on behalf of `req`; NULL after answering the
+ * request (shutting down, out of memory). */
+db_txn *request_begin(request *req);
 /* Runs one prepared statement as a transaction on behalf of `req`. Returns
  * true when submitted (then `cb` runs later); false after answering the
  * request with an out-of-memory error. */

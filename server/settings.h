@@ -34,6 +34,9 @@ typedef struct settings {
     unsigned lease_ttl_ms;
     unsigned reconnect_grace_ms;
     unsigned callback_grace_ms;
+    /* [board] */
+    char *board_time_zone;
+    unsigned board_interval_ms;
     /* [vault] */
     char *vault_key_file;
     /* [bootstrap] */

@@ -91,7 +91,10 @@ static int load(outbox *ob, FILE *f, char *err, size_t errlen) {
     while (rc == 0 && fgets(line, LINE_MAX_BYTES, f) != NULL) {
         lineno++;
         size_t len = strcspn(line, "\n");
-        if (len == 0)
+        /* A last line without its line break is a write that failed (the
+         * disk filled, the machine stopped): outbox_add reported it, so the
+         * outcome was never taken as kept, and the line is dropped. */
+        if (len == 0 || (line[len] != '\n' && feof(f)))
             continue;
         if (ob->n == OUTBOX_MAX) {
             rc = OUTBOX_E_FULL;

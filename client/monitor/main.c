@@ -25,6 +25,8 @@ typedef struct options {
     bool json;
     bool once;
     unsigned interval_ms;
+    const char *team; /* the leaderboard's team; "" for every team */
+    Callfloor__Period period;
 } options;
 
 /* The JSON modes' state: how many snapshots were printed and how it ends. */
@@ -34,23 +36,31 @@ typedef struct json_run {
     int exit_code;
     bool done;
     uint64_t printed_at;
+    uint64_t printed_board;  /* the board_seq last printed */
     redial_state last_state; /* a failure is printed once, when it happens */
 } json_run;
 
 static void print_help(void) {
     printf(_("Usage: %s [OPTIONS]\n"
              "\n"
-             "The supervisor's view of the callfloor floor: the server, the sessions of\n"
-             "agents, supervisors and admins, the database and the teams, refreshed every\n"
-             "few seconds. The connection is kept up: when it drops the monitor reconnects\n"
-             "by itself (after 1 s, doubling up to 30 s). Needs a supervisor or admin.\n"
+             "The supervisor's view of the callfloor floor: the live leaderboard, pushed by\n"
+             "the server as outcomes come in, and the server, the sessions of agents,\n"
+             "supervisors and admins, the database and the teams, refreshed every few\n"
+             "seconds. The connection is kept up: when it drops the monitor reconnects by\n"
+             "itself (after 1 s, doubling up to 30 s). Needs a supervisor or admin.\n"
              "\n"
              "Keys: r refreshes now, q quits.\n"
              "\n"
              "Options:\n"
-             "  --interval SECONDS  refresh this often (default 2)\n"
-             "  --json              no screen: print one JSON object per refresh\n"
-             "  --once              with --json: print one and exit\n"
+             "  --team NAME         the leaderboard of this team (default: every team)\n"
+             "  --period PERIOD     day, week or month (default day), in the business time\n"
+             "                      zone\n"
+             "  --interval SECONDS  refresh the server's numbers this often (default 2)\n"
+             "  --json              no screen: print JSON lines: {\"event\":\"status\",...} per\n"
+             "                      refresh and "
+             "{\"event\":\"board\",\"snapshot\":...,\"rows\":[...]}\n"
+             "                      per leaderboard push (docs/MONITOR_JSON.md)\n"
+             "  --once              with --json: print one status line and exit\n"
              "  -h, --help          show this help\n"
              "  -V, --version       show the version\n"
              "\n"),
@@ -82,6 +92,16 @@ static int parse_interval(options *o, const char *value) {
     return MONITOR_CONTINUE;
 }
 
+static int parse_period(options *o, const char *value) {
+    static const char *const names[] = {"day", "week", "month"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (strcmp(value, names[k]) == 0) {
+            o->period = (Callfloor__Period)k;
+            return MONITOR_CONTINUE;
+        }
+    return usage_error(_("invalid --period '%s': day, week or month"), value);
+}
+
 static int parse_args(options *o, int argc, char **argv) {
     char err[CLI_MESSAGE_MAX];
     for (int i = 1; i < argc; i++) {
@@ -98,7 +118,20 @@ static int parse_args(options *o, int argc, char **argv) {
             *(arg[2] == 'j' ? &o->json : &o->once) = true;
             continue;
         }
-        int rc = cli_flag_value(argc, argv, &i, "--interval", &value, err, sizeof err);
+        int rc = cli_flag_value(argc, argv, &i, "--team", &value, err, sizeof err);
+        if (rc > 0) {
+            o->team = value;
+            continue;
+        }
+        if (rc == 0)
+            rc = cli_flag_value(argc, argv, &i, "--period", &value, err, sizeof err);
+        if (rc > 0) {
+            if (parse_period(o, value) != MONITOR_CONTINUE)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
+        if (rc == 0)
+            rc = cli_flag_value(argc, argv, &i, "--interval", &value, err, sizeof err);
         if (rc > 0) {
             if (parse_interval(o, value) != MONITOR_CONTINUE)
                 return CLI_EXIT_USAGE;
@@ -124,6 +157,7 @@ static void json_snapshot(buf *out, const monitor *m) {
     json_writer w;
     json_init(&w, out);
     json_object_begin(&w);
+    json_kv_string(&w, "event", "status");
     json_key(&w, "status");
     cli_json_status(&w, s);
     json_key(&w, "teams");
@@ -134,6 +168,48 @@ static void json_snapshot(buf *out, const monitor *m) {
         json_kv_uint(&w, "members", teams->teams[k]->members);
         json_object_end(&w);
     }
+    json_array_end(&w);
+    json_object_end(&w);
+    buf_append_str(out, "\n");
+}
+
+static const char *period_name(Callfloor__Period p) {
+    return p == CALLFLOOR__PERIOD__PERIOD_WEEK    ? "week"
+           : p == CALLFLOOR__PERIOD__PERIOD_MONTH ? "month"
+                                                  : "day";
+}
+
+static void json_board_row(json_writer *w, const Callfloor__BoardRow *r) {
+    json_object_begin(w);
+    json_kv_uint(w, "rank", r->rank);
+    json_kv_string(w, "agent", r->agent);
+    json_kv_string(w, "display_name", r->display_name);
+    json_kv_string(w, "team", r->team);
+    json_kv_int(w, "points", r->points);
+    json_kv_uint(w, "dials", r->dials);
+    json_kv_uint(w, "connects", r->connects);
+    json_kv_uint(w, "applications", r->applications);
+    json_kv_uint(w, "approvals", r->approvals);
+    json_kv_uint(w, "activations", r->activations);
+    json_kv_uint(w, "talk_seconds", r->talk_seconds);
+    json_object_end(w);
+}
+
+/* One leaderboard message as it came: the whole board or the rows that
+ * changed. */
+static void json_board(buf *out, const Callfloor__Board *b) {
+    json_writer w;
+    json_init(&w, out);
+    json_object_begin(&w);
+    json_kv_string(&w, "event", "board");
+    json_kv_string(&w, "period", period_name(b->period));
+    json_kv_string(&w, "team", b->team);
+    json_kv_bool(&w, "snapshot", b->snapshot);
+    json_kv_int(&w, "at", b->at);
+    json_key(&w, "rows");
+    json_array_begin(&w);
+    for (size_t i = 0; i < b->n_rows; i++)
+        json_board_row(&w, b->rows[i]);
     json_array_end(&w);
     json_object_end(&w);
     buf_append_str(out, "\n");
@@ -171,6 +247,12 @@ static void on_json_change(monitor *m, void *arg) {
     json_run *run = arg;
     buf line = BUF_INIT;
     redial_state state = redial_current(m->session);
+    if (m->board_last != NULL && m->board_seq != run->printed_board && !run->o->once) {
+        run->printed_board = m->board_seq;
+        json_board(&line, m->board_last->board);
+        write_line(run, &line);
+        return;
+    }
     if (m->status != NULL && m->snapshot_at != run->printed_at) {
         run->printed_at = m->snapshot_at;
         json_snapshot(&line, m);
@@ -200,6 +282,7 @@ static int run_json(options *o, uv_loop_t *loop, const client_options *co) {
         fprintf(stderr, _("%s: out of memory\n"), PROGRAM);
         return CLI_EXIT_SERVER;
     }
+    monitor_watch_board(&run.m, o->team ? o->team : "", o->period);
     uv_run(loop, UV_RUN_DEFAULT);
     return run.exit_code;
 }
@@ -223,7 +306,8 @@ int main(int argc, char **argv) {
     uv_loop_init(&loop);
     client_options co;
     cli_conn_to_client(&o.conn, PROGRAM, &co);
-    rc = o.json ? run_json(&o, &loop, &co) : screen_run(&loop, &co, o.interval_ms);
+    rc = o.json ? run_json(&o, &loop, &co)
+                : screen_run(&loop, &co, o.interval_ms, o.team ? o.team : "", o.period);
     cli_conn_wipe(&o.conn);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

@@ -115,11 +115,99 @@ static void on_refresh_timer(uv_timer_t *t) {
     monitor_refresh(t->data);
 }
 
+/* ---- the leaderboard ---- */
+
+static monitor_row *find_row(monitor *m, const char *agent) {
+    for (size_t i = 0; i < m->nrows; i++)
+        if (strcmp(m->rows[i].agent, agent) == 0)
+            return &m->rows[i];
+    return NULL;
+}
+
+static int by_rank(const void *pa, const void *pb) {
+    const monitor_row *a = pa, *b = pb;
+    return (a->rank > b->rank) - (a->rank < b->rank);
+}
+
+static void copy_row(monitor_row *to, const Callfloor__BoardRow *from) {
+    to->rank = from->rank;
+    snprintf(to->agent, sizeof to->agent, "%s", from->agent);
+    snprintf(to->display_name, sizeof to->display_name, "%s", from->display_name);
+    snprintf(to->team, sizeof to->team, "%s", from->team);
+    to->points = from->points;
+    to->dials = from->dials;
+    to->connects = from->connects;
+    to->applications = from->applications;
+    to->approvals = from->approvals;
+    to->activations = from->activations;
+    to->talk_seconds = from->talk_seconds;
+}
+
+/* Folds a Board (a snapshot or the rows that changed) into the table. */
+static void apply_board(monitor *m, const envelope *env) {
+    const Callfloor__Board *b = env->board;
+    if (b->snapshot)
+        m->nrows = 0;
+    for (size_t i = 0; i < b->n_rows; i++) {
+        monitor_row *row = find_row(m, b->rows[i]->agent);
+        if (row == NULL) {
+            monitor_row *grown = realloc(m->rows, (m->nrows + 1) * sizeof *grown);
+            if (grown == NULL)
+                return;
+            m->rows = grown;
+            row = &m->rows[m->nrows++];
+        }
+        copy_row(row, b->rows[i]);
+    }
+    qsort(m->rows, m->nrows, sizeof *m->rows, by_rank);
+    envelope_free(m->board_last);
+    m->board_last = keep(env);
+    m->board_seq++;
+    changed(m);
+}
+
+static void on_board(client *c, int status, const envelope *reply, void *arg) {
+    monitor *m = arg;
+    (void)c;
+    if (m->stopping)
+        return;
+    if (answer_ok(m, status, reply, CALLFLOOR__ENVELOPE__BODY_BOARD))
+        apply_board(m, reply);
+    else
+        changed(m);
+}
+
+static void subscribe_board(monitor *m) {
+    client *c = redial_client(m->session);
+    Callfloor__BoardSubscribe msg = CALLFLOOR__BOARD_SUBSCRIBE__INIT;
+    msg.team = (char *)(m->team ? m->team : "");
+    msg.period = m->period;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_BOARD_SUBSCRIBE;
+    req.board_subscribe = &msg;
+    int rc = c ? client_request(c, &req, on_board, m) : CLIENT_E_CLOSED;
+    if (rc < 0)
+        on_board(c, rc, NULL, m);
+}
+
+static void on_push(redial *r, const envelope *push, void *arg) {
+    monitor *m = arg;
+    (void)r;
+    if (!m->stopping && push->body_case == CALLFLOOR__ENVELOPE__BODY_BOARD)
+        apply_board(m, push);
+}
+
+void monitor_watch_board(monitor *m, const char *team, Callfloor__Period period) {
+    m->team = team;
+    m->period = period;
+}
+
 static void on_session_changed(redial *r, void *arg) {
     monitor *m = arg;
-    if (redial_current(r) == REDIAL_READY)
+    if (redial_current(r) == REDIAL_READY) {
         monitor_refresh(m);
-    else
+        subscribe_board(m);
+    } else
         m->fetching = false; /* its requests were failed with the connection */
     changed(m);
 }
@@ -133,7 +221,7 @@ int monitor_start(monitor *m, uv_loop_t *loop, const client_options *opts, unsig
     m->arg = arg;
     uv_timer_init(loop, &m->refresh);
     m->refresh.data = m;
-    m->session = redial_start(loop, opts, on_session_changed, NULL, m);
+    m->session = redial_start(loop, opts, on_session_changed, on_push, m);
     if (m->session == NULL) {
         uv_close((uv_handle_t *)&m->refresh, NULL);
         return -ENOMEM;
@@ -150,5 +238,9 @@ void monitor_stop(monitor *m) {
     envelope_free(m->pending_status);
     envelope_free(m->status);
     envelope_free(m->teams);
-    m->pending_status = m->status = m->teams = NULL;
+    envelope_free(m->board_last);
+    free(m->rows);
+    m->rows = NULL;
+    m->nrows = 0;
+    m->pending_status = m->status = m->teams = m->board_last = NULL;
 }

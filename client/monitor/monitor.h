@@ -17,6 +17,16 @@
 #define MONITOR_PROGRAM "callfloor-monitor"
 
 typedef struct monitor monitor;
+
+/* One row of the leaderboard as last pushed. */
+typedef struct monitor_row {
+    uint32_t rank;
+    char agent[65];
+    char display_name[129];
+    char team[129];
+    int64_t points;
+    uint32_t dials, connects, applications, approvals, activations, talk_seconds;
+} monitor_row;
 /* Called when a new snapshot arrived, a refresh failed, or the connection
  * changed state. */
 typedef void (*monitor_changed_cb)(monitor *m, void *arg);
@@ -41,17 +51,30 @@ struct monitor {
     char problem[CLI_MESSAGE_MAX];
     const char *problem_code;
     bool refused;
+    /* The leaderboard subscription and what it holds: the rows in rank
+     * order, and the last Board message as it came (snapshot or changes),
+     * numbered so that the JSON mode prints each one once. */
+    const char *team; /* "" for every team */
+    Callfloor__Period period;
+    monitor_row *rows;
+    size_t nrows;
+    envelope *board_last;
+    uint64_t board_seq;
 };
 
 /* Starts the session and the refreshes. Returns 0 or -ENOMEM. */
 int monitor_start(monitor *m, uv_loop_t *loop, const client_options *opts, unsigned interval_ms,
                   monitor_changed_cb changed, void *arg);
+/* Which leaderboard to watch; call before monitor_start's session is up
+ * (right after monitor_start). `team` must outlive the monitor. */
+void monitor_watch_board(monitor *m, const char *team, Callfloor__Period period);
 /* Refreshes now (when connected and no refresh is under way). */
 void monitor_refresh(monitor *m);
 /* Stops everything; the loop must run once more to release it all. */
 void monitor_stop(monitor *m);
 
 /* The full-screen view (screen.c); returns the exit status. */
-int screen_run(uv_loop_t *loop, const client_options *opts, unsigned interval_ms);
+int screen_run(uv_loop_t *loop, const client_options *opts, unsigned interval_ms, const char *team,
+               Callfloor__Period period);
 
 #endif

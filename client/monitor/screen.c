@@ -107,6 +107,34 @@ static int draw_teams(const screen *sc, int y, int rows, int cols) {
     return y;
 }
 
+/* The leaderboard: rank, agent, points, applications, connects, dials. */
+static int draw_board(const screen *sc, int y, int rows, int cols) {
+    const monitor *m = &sc->m;
+    static const int x[] = {2, 8, 30, 40, 52, 62};
+    const char *head[] = {_("RANK"),         _("AGENT"),    _("POINTS"),
+                          _("APPLICATIONS"), _("CONNECTS"), _("DIALS")};
+    attron(A_BOLD);
+    for (size_t k = 0; k < 6 && x[k] < cols - 2; k++)
+        put(y, x[k], head[k], (k + 1 < 6 ? x[k + 1] : cols) - x[k] - 1);
+    attroff(A_BOLD);
+    y++;
+    for (size_t i = 0; i < m->nrows && y < rows - 3; i++, y++) {
+        const monitor_row *r = &m->rows[i];
+        char cells[6][160];
+        snprintf(cells[0], sizeof cells[0], "%u", r->rank);
+        snprintf(cells[1], sizeof cells[1], "%s", *r->display_name ? r->display_name : r->agent);
+        snprintf(cells[2], sizeof cells[2], "%lld", (long long)r->points);
+        snprintf(cells[3], sizeof cells[3], "%u", r->applications);
+        snprintf(cells[4], sizeof cells[4], "%u", r->connects);
+        snprintf(cells[5], sizeof cells[5], "%u", r->dials);
+        for (size_t k = 0; k < 6 && x[k] < cols - 2; k++)
+            put(y, x[k], cells[k], (k + 1 < 6 ? x[k + 1] : cols) - x[k] - 1);
+    }
+    if (m->nrows == 0)
+        put(y++, 2, _("No results yet in this period."), cols - 4);
+    return y + 1;
+}
+
 static void draw(screen *sc) {
     int rows, cols;
     getmaxyx(stdscr, rows, cols);
@@ -115,6 +143,7 @@ static void draw(screen *sc) {
     int y = 2;
     if (sc->m.status != NULL) {
         y = draw_floor(sc, y, cols);
+        y = draw_board(sc, y, rows, cols);
         draw_teams(sc, y, rows, cols);
     } else if (redial_current(sc->m.session) != REDIAL_GAVE_UP) {
         put(y, 2, _("Waiting for the first snapshot..."), cols - 4);
@@ -216,7 +245,8 @@ static void start_signals(screen *sc) {
     uv_signal_start(&sc->winch, on_winch, SIGWINCH);
 }
 
-int screen_run(uv_loop_t *loop, const client_options *opts, unsigned interval_ms) {
+int screen_run(uv_loop_t *loop, const client_options *opts, unsigned interval_ms, const char *team,
+               Callfloor__Period period) {
     screen *sc = calloc(1, sizeof *sc);
     if (sc == NULL)
         return CLI_EXIT_SERVER;
@@ -232,6 +262,7 @@ int screen_run(uv_loop_t *loop, const client_options *opts, unsigned interval_ms
         fprintf(stderr, _("%s: cannot start the screen\n"), MONITOR_PROGRAM);
         return CLI_EXIT_USAGE;
     }
+    monitor_watch_board(&sc->m, team, period);
     set_term(sc->term);
     cbreak();
     noecho();

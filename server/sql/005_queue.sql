@@ -203,6 +203,7 @@ RETURNS TABLE (call_id bigint, lead_id bigint, application_id bigint, complaint_
 LANGUAGE plpgsql AS $$
 DECLARE
     k calls;
+    first calls;
     l leads;
     c campaigns;
     product bigint;
@@ -211,22 +212,24 @@ DECLARE
     retry interval;
     closing text;
 BEGIN
-    SELECT * INTO k FROM calls WHERE idempotency_key = p_key;
-    IF FOUND THEN
-        IF k.agent_id <> p_agent OR k.outcome_hash <> p_hash THEN
-            PERFORM cf_refuse('CF409', 'idempotency key ' || p_key
-                || ' was already used for a different outcome; make a new key for a new outcome');
-        END IF;
-        RETURN QUERY SELECT k.id, k.lead_id,
-            (SELECT a.id FROM applications a WHERE a.call_id = k.id),
-            (SELECT x.id FROM complaints x WHERE x.call_id = k.id), true;
-        RETURN;
-    END IF;
+    -- The call is locked first: a resend racing its first send then waits
+    -- for it and finds its key below.
     SELECT * INTO k FROM calls WHERE id = p_call FOR UPDATE;
     IF NOT FOUND OR k.agent_id <> p_agent THEN
         -- Someone else's call is reported as missing: an agent learns
         -- nothing about calls that are not theirs.
         PERFORM cf_refuse('CF404', 'you have no call ' || p_call);
+    END IF;
+    SELECT * INTO first FROM calls WHERE idempotency_key = p_key;
+    IF FOUND THEN
+        IF first.agent_id <> p_agent OR first.outcome_hash <> p_hash THEN
+            PERFORM cf_refuse('CF409', 'idempotency key ' || p_key
+                || ' was already used for a different outcome; make a new key for a new outcome');
+        END IF;
+        RETURN QUERY SELECT first.id, first.lead_id,
+            (SELECT a.id FROM applications a WHERE a.call_id = first.id),
+            (SELECT x.id FROM complaints x WHERE x.call_id = first.id), true;
+        RETURN;
     END IF;
     IF k.disposition IS NOT NULL THEN
         PERFORM cf_refuse('CF409', format('call %s already has the outcome %s', p_call, k.disposition));
@@ -237,6 +240,11 @@ BEGIN
     IF p_disposition = 'CALLBACK' AND (p_callback_at IS NULL OR p_callback_at <= now()
             OR p_callback_at > now() + interval '30 days') THEN
         PERFORM cf_refuse('CF400', 'a callback needs a time in the next 30 days');
+    END IF;
+    IF p_disposition = 'CALLBACK' AND l.attempts >= c.max_attempts THEN
+        PERFORM cf_refuse('CF422', format('this was call %s of the %s the campaign allows to one '
+            || 'customer, so no callback can be made; end it with another outcome',
+            l.attempts, c.max_attempts));
     END IF;
     IF p_disposition = 'APPLICATION_SUBMITTED' THEN
         SELECT p.id INTO product FROM products p JOIN campaign_products cp ON cp.product_id = p.id
@@ -270,6 +278,8 @@ BEGIN
                                            'INELIGIBLE', 'DNC_REQUEST', 'COMPLAINT')
                     THEN lower(p_disposition)
                     WHEN retry IS NOT NULL AND l.attempts >= c.max_attempts THEN 'max_attempts' END;
+    -- A late outcome (sent from an outbox after the lead was called again)
+    -- is recorded on its call but leaves the lead to the newer call.
     UPDATE leads SET lease_owner = NULL, lease_expires_at = NULL,
         status = CASE WHEN closing IS NULL THEN 'open' ELSE 'closed' END,
         closed_reason = closing,
@@ -278,7 +288,7 @@ BEGIN
                                 ELSE next_eligible_at END,
         callback_at = CASE WHEN p_disposition = 'CALLBACK' THEN p_callback_at END,
         callback_owner = CASE WHEN p_disposition = 'CALLBACK' THEN p_agent END
-        WHERE id = l.id;
+        WHERE id = l.id AND NOT EXISTS (SELECT 1 FROM calls o WHERE o.lead_id = l.id AND o.id > k.id);
 
     IF p_disposition = 'APPLICATION_SUBMITTED' THEN
         INSERT INTO applications (call_id, lead_id, agent_id, product_id, income_band, employment,

@@ -188,6 +188,10 @@ lease_ttl = 5m
 reconnect_grace = ${CF_RECONNECT_GRACE:-2m}
 callback_grace = 15m
 
+[board]
+time_zone = Asia/Shanghai
+interval = 200ms
+
 [vault]
 key_file = $(cf__ini_quote "$CF_CERTS/vault.keys")
 

@@ -104,6 +104,25 @@ static void test_damaged_file(void **state) {
     unlink(path);
 }
 
+static void test_torn_last_line(void **state) {
+    (void)state;
+    char err[512];
+    outbox *ob = outbox_open(path, err, sizeof err);
+    assert_non_null(ob);
+    add(ob, "key-kept-1", 11, "BUSY");
+    outbox_close(ob);
+    /* A write cut short: half a line, no line break. */
+    FILE *f = fopen(path, "a");
+    fputs("0a0a6b65792d", f);
+    fclose(f);
+    ob = outbox_open(path, err, sizeof err);
+    assert_non_null(ob);
+    assert_int_equal(outbox_count(ob), 1);
+    assert_entry(ob, 0, "key-kept-1", 11);
+    assert_int_equal(outbox_remove(ob, "key-kept-1"), 0);
+    outbox_close(ob);
+}
+
 static void test_default_path(void **state) {
     (void)state;
     char out[256];
@@ -123,6 +142,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_survives_reopen),
         cmocka_unit_test(test_damaged_file),
+        cmocka_unit_test(test_torn_last_line),
         cmocka_unit_test(test_default_path),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);

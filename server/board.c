@@ -1,0 +1,317 @@
+#include "board.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "label.h"
+#include "listener.h"
+#include "log.h"
+#include "score.h"
+
+#define TEAM_MAX_BYTES 64
+
+/* What a subscriber was last sent of one agent. */
+typedef struct sent_row {
+    uint64_t user_id;
+    uint32_t rank;
+    score_totals totals;
+} sent_row;
+
+typedef struct subscriber {
+    session *s;
+    int64_t team_id; /* 0: every team */
+    char team[TEAM_MAX_BYTES + 1];
+    int period;
+    sent_row *sent;
+    size_t nsent;
+    struct subscriber *next;
+} subscriber;
+
+struct board {
+    server *srv;
+    subscriber *subs;
+    uv_timer_t timer;
+    bool dirty;     /* the scores changed since the last push */
+    bool need_full; /* ... and rows may have gone: send whole boards */
+};
+
+static const char *const statements[][2] = {
+    {"board_team", "SELECT id FROM teams WHERE name = $1"},
+};
+
+int board_prepare_statements(db_pool *pool) {
+    return db_pool_prepare_all(pool, statements, sizeof statements / sizeof statements[0]);
+}
+
+/* ---- ranking ---- */
+
+typedef struct ranked {
+    const score_agent *a;
+    const score_totals *t;
+} ranked;
+
+static int rank_order(const void *pa, const void *pb) {
+    const ranked *a = pa, *b = pb;
+    if (a->t->points != b->t->points)
+        return a->t->points > b->t->points ? -1 : 1;
+    if (a->t->applications != b->t->applications)
+        return a->t->applications > b->t->applications ? -1 : 1;
+    /* Whoever got there first; an agent who never scored comes after. */
+    int64_t ra = a->t->reached_at ? a->t->reached_at : INT64_MAX;
+    int64_t rb = b->t->reached_at ? b->t->reached_at : INT64_MAX;
+    if (ra != rb)
+        return ra < rb ? -1 : 1;
+    return strcmp(a->a->username, b->a->username);
+}
+
+static bool active(const score_totals *t) {
+    return t->dials || t->points || t->connects || t->applications;
+}
+
+/* The subscriber's board in rank order; the caller frees it. */
+static ranked *rank_board(const server *srv, const subscriber *sub, size_t *n) {
+    size_t total = score_count(srv);
+    ranked *rows = calloc(total + 1, sizeof *rows);
+    *n = 0;
+    if (rows == NULL)
+        return NULL;
+    for (size_t i = 0; i < total; i++) {
+        const score_agent *a = score_agent_at(srv, i);
+        const score_totals *t = &a->totals[sub->period];
+        if ((sub->team_id == 0 || a->team_id == sub->team_id) && active(t))
+            rows[(*n)++] = (ranked){a, t};
+    }
+    qsort(rows, *n, sizeof *rows, rank_order);
+    return rows;
+}
+
+/* ---- sending ---- */
+
+static void fill_row(Callfloor__BoardRow *row, const ranked *r, uint32_t rank) {
+    callfloor__board_row__init(row);
+    row->rank = rank;
+    row->agent = (char *)r->a->username;
+    row->display_name = (char *)r->a->display_name;
+    row->team = (char *)r->a->team;
+    row->points = r->t->points;
+    row->dials = r->t->dials;
+    row->connects = r->t->connects;
+    row->applications = r->t->applications;
+    row->approvals = r->t->approvals;
+    row->activations = r->t->activations;
+    row->talk_seconds = r->t->talk_seconds;
+}
+
+static const sent_row *find_sent(const subscriber *sub, uint64_t user_id) {
+    for (size_t i = 0; i < sub->nsent; i++)
+        if (sub->sent[i].user_id == user_id)
+            return &sub->sent[i];
+    return NULL;
+}
+
+/* Builds the Board for `sub` (whole, or only what changed since the last
+ * one) into `out`, and remembers what it holds. Returns the number of rows,
+ * or -ENOMEM. */
+static int build_board(const server *srv, subscriber *sub, bool whole, Callfloor__Board *out,
+                       Callfloor__BoardRow **rows, Callfloor__BoardRow ***ptrs) {
+    size_t n;
+    ranked *r = rank_board(srv, sub, &n);
+    sent_row *sent = calloc(n + 1, sizeof *sent);
+    *rows = calloc(n + 1, sizeof **rows);
+    *ptrs = calloc(n + 1, sizeof **ptrs);
+    if (r == NULL || sent == NULL || *rows == NULL || *ptrs == NULL) {
+        free(r);
+        free(sent);
+        return -ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        sent[i] = (sent_row){r[i].a->user_id, (uint32_t)(i + 1), *r[i].t};
+        const sent_row *before = whole ? NULL : find_sent(sub, r[i].a->user_id);
+        if (!whole && before != NULL && before->rank == i + 1 &&
+            memcmp(&before->totals, r[i].t, sizeof *r[i].t) == 0)
+            continue;
+        fill_row(&(*rows)[k], &r[i], (uint32_t)(i + 1));
+        (*ptrs)[k] = &(*rows)[k];
+        k++;
+    }
+    free(sub->sent);
+    sub->sent = sent;
+    sub->nsent = n;
+    callfloor__board__init(out);
+    out->period = (Callfloor__Period)sub->period;
+    out->team = sub->team;
+    out->snapshot = whole;
+    out->n_rows = k;
+    out->rows = *ptrs;
+    out->at = time(NULL);
+    /* The strings point into the score table, which does not change
+     * before the caller has packed the message. */
+    free(r);
+    return (int)k;
+}
+
+/* Pushes `sub` its board; nothing when nothing changed. */
+static void push(server *srv, subscriber *sub, bool whole) {
+    Callfloor__Board b;
+    Callfloor__BoardRow *rows = NULL, **ptrs = NULL;
+    int n = build_board(srv, sub, whole, &b, &rows, &ptrs);
+    if (n > 0 || (whole && n == 0)) {
+        envelope out = CALLFLOOR__ENVELOPE__INIT;
+        out.body_case = CALLFLOOR__ENVELOPE__BODY_BOARD;
+        out.board = &b;
+        session_send(sub->s, &out);
+    }
+    free(rows);
+    free(ptrs);
+}
+
+static void on_push_timer(uv_timer_t *t) {
+    server *srv = t->data;
+    struct board *bd = srv->board;
+    if (bd == NULL || !bd->dirty)
+        return;
+    bool whole = bd->need_full;
+    bd->dirty = bd->need_full = false;
+    /* push() may close a subscriber's conn (over its output cap); the conn
+     * is freed later, never inside this loop. */
+    for (subscriber *sub = bd->subs; sub != NULL; sub = sub->next)
+        push(srv, sub, whole);
+}
+
+/* Scores changed: one push per board.interval at most. */
+static void on_scores(server *srv, bool rebuilt) {
+    struct board *bd = srv->board;
+    if (bd == NULL)
+        return;
+    bd->need_full |= rebuilt;
+    if (!bd->dirty && bd->subs != NULL) {
+        bd->dirty = true;
+        uv_timer_start(&bd->timer, on_push_timer, srv->cfg.board_interval_ms, 0);
+    }
+}
+
+/* ---- subscribing ---- */
+
+static void subscribe(request *req, int64_t team_id) {
+    server *srv = req->srv;
+    session *s = request_session(req);
+    const Callfloor__BoardSubscribe *m = req->msg->board_subscribe;
+    if (s == NULL || srv->board == NULL) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__SHUTTING_DOWN, 0, "the server is shutting down");
+        return;
+    }
+    subscriber *sub = calloc(1, sizeof *sub);
+    if (sub == NULL) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INTERNAL, 0, "the server is out of memory");
+        return;
+    }
+    sub->s = s;
+    sub->team_id = team_id;
+    snprintf(sub->team, sizeof sub->team, "%s", m->team);
+    sub->period = (int)m->period;
+    Callfloor__Board b;
+    Callfloor__BoardRow *rows = NULL, **ptrs = NULL;
+    if (build_board(srv, sub, true, &b, &rows, &ptrs) < 0) {
+        free(sub);
+        request_fail(req, CALLFLOOR__ERROR_CODE__INTERNAL, 0, "the server is out of memory");
+        return;
+    }
+    sub->next = srv->board->subs;
+    srv->board->subs = sub;
+    log_info("conn %s: %s watches the board of %s", conn_name(req->conn), req->username,
+             *m->team ? m->team : "every team");
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_BOARD;
+    out.board = &b;
+    request_reply(req, &out);
+    free(rows);
+    free(ptrs);
+}
+
+static void on_team(const db_reply *reply, void *arg) {
+    request *req = arg;
+    if (reply->status != DB_OK)
+        request_fail_db(req, reply, "finding a team");
+    else if (PQntuples(reply->results[0]) == 0)
+        request_fail(req, CALLFLOOR__ERROR_CODE__NOT_FOUND, 0,
+                     "no team named %s (callfloorctl team list shows them)",
+                     req->msg->board_subscribe->team);
+    else
+        subscribe(req, db_int64(reply->results[0], 0, 0));
+}
+
+static bool watching(const struct board *bd, const session *s) {
+    for (const subscriber *sub = bd ? bd->subs : NULL; sub != NULL; sub = sub->next)
+        if (sub->s == s)
+            return true;
+    return false;
+}
+
+void board_on_subscribe(request *req) {
+    const Callfloor__BoardSubscribe *m = req->msg->board_subscribe;
+    if ((unsigned)m->period > CALLFLOOR__PERIOD__PERIOD_MONTH ||
+        (*m->team && !label_valid(m->team, TEAM_MAX_BYTES))) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
+                     "a board subscription names a team (or none for all) and a period: day, "
+                     "week or month");
+        return;
+    }
+    if (watching(req->srv->board, request_session(req))) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION, 0,
+                     "this session already watches a board; open another session for another");
+        return;
+    }
+    if (*m->team == '\0') {
+        subscribe(req, 0);
+        return;
+    }
+    const char *params[] = {m->team};
+    request_query(req, "board_team", 1, params, on_team, req);
+}
+
+/* ---- life ---- */
+
+void board_session_closed(server *srv, session *s) {
+    struct board *bd = srv->board;
+    for (subscriber **p = bd ? &bd->subs : NULL; p != NULL && *p != NULL;) {
+        subscriber *sub = *p;
+        if (sub->s != s) {
+            p = &sub->next;
+            continue;
+        }
+        *p = sub->next;
+        free(sub->sent);
+        free(sub);
+    }
+}
+
+int board_start(server *srv) {
+    struct board *bd = calloc(1, sizeof *bd);
+    if (bd == NULL)
+        return -ENOMEM;
+    bd->srv = srv;
+    uv_timer_init(srv->loop, &bd->timer);
+    bd->timer.data = srv;
+    srv->board = bd;
+    return score_start(srv, on_scores);
+}
+
+static void on_board_timer_closed(uv_handle_t *h) {
+    free(h->data);
+}
+
+void board_close(server *srv) {
+    struct board *bd = srv->board;
+    if (bd == NULL)
+        return;
+    while (bd->subs != NULL)
+        board_session_closed(srv, bd->subs->s);
+    srv->board = NULL;
+    bd->timer.data = bd;
+    uv_close((uv_handle_t *)&bd->timer, on_board_timer_closed);
+    score_close(srv);
+}

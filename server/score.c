@@ -1,0 +1,267 @@
+#include "score.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define CHECK_MS 1000 /* how often the end of the day is looked for */
+
+typedef struct pending_events {
+    PGresult *res;
+    int col;
+} pending_events;
+
+typedef struct score {
+    server *srv;
+    uv_timer_t timer;
+    score_agent *agents;
+    size_t n, cap;
+    bool ready;
+    bool rebuilding;
+    /* Events of outcomes committed while a rebuild runs: those it did not
+     * count (an id above the highest it saw) are added once it is in. */
+    pending_events *pending;
+    size_t npending;
+    int64_t rebuild_at; /* unix seconds: the end of the current day */
+    void (*on_change)(server *srv, bool rebuilt);
+} score;
+
+/* Columns of both statements that give events or totals: user id, user
+ * name, display name, team id, team name. */
+#define WHO " u.id, u.username, u.display_name, coalesce(t.id, 0), coalesce(t.name, '')"
+
+static const char *const statements[][2] = {
+    /* Per agent and period: dials, connects, applications, approvals,
+     * activations, talk time, points, the time of the last scoring event. */
+    {"score_rebuild",
+     "WITH b AS (SELECT date_trunc('day', now() AT TIME ZONE $1) AT TIME ZONE $1 AS d,"
+     " date_trunc('week', now() AT TIME ZONE $1) AT TIME ZONE $1 AS w,"
+     " date_trunc('month', now() AT TIME ZONE $1) AT TIME ZONE $1 AS m),"
+     " p (period, since) AS (SELECT 0, d FROM b UNION ALL SELECT 1, w FROM b"
+     " UNION ALL SELECT 2, m FROM b)"
+     " SELECT" WHO ", p.period,"
+     " count(*) FILTER (WHERE e.kind = 'dial'), count(*) FILTER (WHERE e.kind = 'connect'),"
+     " count(*) FILTER (WHERE e.kind = 'application'),"
+     " count(*) FILTER (WHERE e.kind = 'approved'), count(*) FILTER (WHERE e.kind = 'activated'),"
+     " coalesce(sum(e.talk_seconds), 0), coalesce(sum(e.points), 0),"
+     " coalesce((extract(epoch FROM max(e.at) FILTER (WHERE e.points <> 0)) * 1000000)::bigint, 0),"
+     " (SELECT coalesce(max(id), 0) FROM score_events)"
+     " FROM p JOIN score_events e ON e.at >= p.since JOIN users u ON u.id = e.agent_id"
+     " LEFT JOIN teams t ON t.id = u.team_id GROUP BY u.id, t.id, p.period ORDER BY u.id"},
+    {"score_day_end",
+     "SELECT extract(epoch FROM (date_trunc('day', now() AT TIME ZONE $1) + interval '1 day')"
+     " AT TIME ZONE $1)::bigint"},
+};
+
+int score_prepare_statements(db_pool *pool) {
+    return db_pool_prepare_all(pool, statements, sizeof statements / sizeof statements[0]);
+}
+
+/* The agent of row `r` (columns WHO first), added if new; NULL on
+ * out-of-memory. Names are refreshed: an agent may have been renamed. */
+static score_agent *agent_of_row(score *sc, const PGresult *res, int r, int col) {
+    uint64_t id = (uint64_t)db_int64(res, r, col);
+    score_agent *a = NULL;
+    for (size_t i = 0; i < sc->n && a == NULL; i++)
+        if (sc->agents[i].user_id == id)
+            a = &sc->agents[i];
+    if (a == NULL) {
+        if (sc->n == sc->cap) {
+            size_t cap = sc->cap ? sc->cap * 2 : 64;
+            score_agent *grown = realloc(sc->agents, cap * sizeof *grown);
+            if (grown == NULL)
+                return NULL;
+            sc->agents = grown;
+            sc->cap = cap;
+        }
+        a = &sc->agents[sc->n++];
+        memset(a, 0, sizeof *a);
+        a->user_id = id;
+    }
+    snprintf(a->username, sizeof a->username, "%s", db_value(res, r, col + 1));
+    snprintf(a->display_name, sizeof a->display_name, "%s", db_value(res, r, col + 2));
+    a->team_id = db_int64(res, r, col + 3);
+    snprintf(a->team, sizeof a->team, "%s", db_value(res, r, col + 4));
+    return a;
+}
+
+static void changed(score *sc, bool rebuilt) {
+    if (sc->on_change)
+        sc->on_change(sc->srv, rebuilt);
+}
+
+/* ---- updates ---- */
+
+static void add_event(score_totals *t, const char *kind, int64_t points, uint32_t talk,
+                      int64_t at) {
+    if (strcmp(kind, "dial") == 0) {
+        t->dials++;
+        t->talk_seconds += talk;
+    } else if (strcmp(kind, "connect") == 0) {
+        t->connects++;
+    } else if (strcmp(kind, "application") == 0) {
+        t->applications++;
+    } else if (strcmp(kind, "approved") == 0) {
+        t->approvals++;
+    } else if (strcmp(kind, "activated") == 0) {
+        t->activations++;
+    }
+    t->points += points;
+    if (points != 0)
+        t->reached_at = at;
+}
+
+/* Adds the events of `res` (from column `col`) with an id above `after`. */
+static void add_events(score *sc, const PGresult *res, int col, int64_t after) {
+    for (int r = 0; r < PQntuples(res); r++) {
+        score_agent *a = db_int64(res, r, col + 9) > after ? agent_of_row(sc, res, r, col) : NULL;
+        if (a == NULL)
+            continue;
+        /* Events are committed now: they belong to every current period. */
+        for (int p = 0; p < SCORE_PERIODS; p++)
+            add_event(&a->totals[p], db_value(res, r, col + 5), db_int64(res, r, col + 6),
+                      (uint32_t)db_int64(res, r, col + 7), db_int64(res, r, col + 8));
+    }
+}
+
+static void keep_pending(score *sc, const PGresult *res, int col) {
+    pending_events *grown = realloc(sc->pending, (sc->npending + 1) * sizeof *grown);
+    PGresult *copy = grown ? PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES) : NULL;
+    if (grown != NULL)
+        sc->pending = grown;
+    if (copy == NULL) {
+        log_warn("no memory to hold scores during a rebuild; the board is short until the next");
+        return;
+    }
+    sc->pending[sc->npending++] = (pending_events){copy, col};
+}
+
+static void drop_pending(score *sc) {
+    for (size_t i = 0; i < sc->npending; i++)
+        PQclear(sc->pending[i].res);
+    free(sc->pending);
+    sc->pending = NULL;
+    sc->npending = 0;
+}
+
+void score_apply_events(server *srv, const PGresult *res, int col) {
+    score *sc = srv->score;
+    if (sc == NULL || PQntuples(res) == 0)
+        return;
+    if (sc->rebuilding) {
+        keep_pending(sc, res, col);
+        return;
+    }
+    if (!sc->ready)
+        return; /* the first rebuild, still to come, counts them */
+    add_events(sc, res, col, 0);
+    changed(sc, false);
+}
+
+/* ---- rebuilding ---- */
+
+static void on_rebuilt(const db_reply *reply, void *arg) {
+    server *srv = arg;
+    score *sc = srv->score;
+    if (sc == NULL)
+        return;
+    sc->rebuilding = false;
+    if (reply->status != DB_OK) {
+        /* The events held meanwhile are counted by the next attempt. */
+        drop_pending(sc);
+        log_warn("loading the scores failed (%s); trying again", reply->message);
+        return;
+    }
+    const PGresult *res = reply->results[0];
+    sc->n = 0;
+    for (int r = 0; r < PQntuples(res); r++) {
+        score_agent *a = agent_of_row(sc, res, r, 0);
+        int period = (int)db_int64(res, r, 5);
+        if (a == NULL || period < 0 || period >= SCORE_PERIODS)
+            continue;
+        score_totals *t = &a->totals[period];
+        t->dials = (uint32_t)db_int64(res, r, 6);
+        t->connects = (uint32_t)db_int64(res, r, 7);
+        t->applications = (uint32_t)db_int64(res, r, 8);
+        t->approvals = (uint32_t)db_int64(res, r, 9);
+        t->activations = (uint32_t)db_int64(res, r, 10);
+        t->talk_seconds = (uint32_t)db_int64(res, r, 11);
+        t->points = db_int64(res, r, 12);
+        t->reached_at = db_int64(res, r, 13);
+    }
+    int64_t counted = PQntuples(res) > 0 ? db_int64(res, 0, 14) : 0;
+    for (size_t i = 0; i < sc->npending; i++)
+        add_events(sc, sc->pending[i].res, sc->pending[i].col, counted);
+    drop_pending(sc);
+    sc->rebuild_at = db_int64(reply->results[1], 0, 0);
+    sc->ready = true;
+    log_info("scores loaded: %zu agents with results this month", sc->n);
+    changed(sc, true);
+}
+
+static void rebuild(server *srv) {
+    score *sc = srv->score;
+    db_txn *txn = sc->rebuilding || srv->db == NULL ? NULL : db_txn_begin(srv->db);
+    if (txn == NULL)
+        return;
+    const char *params[] = {srv->cfg.board_time_zone};
+    db_txn_query(txn, "score_rebuild", 1, params);
+    db_txn_query(txn, "score_day_end", 1, params);
+    sc->rebuilding = true;
+    db_txn_commit(txn, on_rebuilt, srv);
+}
+
+/* Until the first rebuild succeeded, and at the end of each day. */
+static void on_check(uv_timer_t *t) {
+    server *srv = t->data;
+    score *sc = srv->score;
+    if (!sc->ready || time(NULL) >= sc->rebuild_at)
+        rebuild(srv);
+}
+
+/* ---- life ---- */
+
+int score_start(server *srv, void (*on_change)(server *srv, bool rebuilt)) {
+    score *sc = calloc(1, sizeof *sc);
+    if (sc == NULL)
+        return -ENOMEM;
+    sc->srv = srv;
+    sc->on_change = on_change;
+    srv->score = sc;
+    uv_timer_init(srv->loop, &sc->timer);
+    sc->timer.data = srv;
+    uv_timer_start(&sc->timer, on_check, CHECK_MS / 10, CHECK_MS);
+    return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+    score *sc = h->data;
+    drop_pending(sc);
+    free(sc->agents);
+    free(sc);
+}
+
+void score_close(server *srv) {
+    score *sc = srv->score;
+    if (sc == NULL)
+        return;
+    srv->score = NULL;
+    sc->timer.data = sc;
+    uv_close((uv_handle_t *)&sc->timer, on_timer_closed);
+}
+
+bool score_ready(const server *srv) {
+    return srv->score != NULL && srv->score->ready;
+}
+
+size_t score_count(const server *srv) {
+    return srv->score ? srv->score->n : 0;
+}
+
+const score_agent *score_agent_at(const server *srv, size_t i) {
+    return &srv->score->agents[i];
+}

@@ -1,0 +1,52 @@
+/* score: every agent's results for today, this week and this month in the
+ * business time zone (board.time_zone), held in memory from the
+ * append-only score_events: rebuilt with one query at start and when a day
+ * ends there, and updated with the events of each committed outcome. The
+ * board ranks and pushes them. */
+#ifndef CALLFLOOR_SCORE_H
+#define CALLFLOOR_SCORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server.h"
+
+enum { SCORE_DAY, SCORE_WEEK, SCORE_MONTH, SCORE_PERIODS };
+
+typedef struct score_totals {
+    uint32_t dials, connects, applications, approvals, activations, talk_seconds;
+    int64_t points;
+    /* Unix microseconds of the last event that brought points: of two
+     * agents level on points and applications, the one who got there first
+     * ranks higher. */
+    int64_t reached_at;
+} score_totals;
+
+typedef struct score_agent {
+    uint64_t user_id;
+    char username[65];
+    char display_name[129];
+    int64_t team_id; /* 0: in no team */
+    char team[129];
+    score_totals totals[SCORE_PERIODS];
+} score_agent;
+
+int score_prepare_statements(db_pool *pool);
+/* Creates srv->score and starts the first rebuild; `on_change` is called
+ * after every rebuild (`rebuilt` true: rows may have gone) and every
+ * update. Returns 0 or -ENOMEM. */
+int score_start(server *srv, void (*on_change)(server *srv, bool rebuilt));
+void score_close(server *srv);
+
+/* Adds the score events of `res` to the totals. From column `col` on, a
+ * row holds the agent (user id, user name, display name, team id, team
+ * name) and the event (kind, points, talk seconds, unix time, event id),
+ * as cf_record_outcome_scored (server/sql/006_scores.sql) returns them. */
+void score_apply_events(server *srv, const PGresult *res, int col);
+
+/* True once the first rebuild finished: until then the totals are empty. */
+bool score_ready(const server *srv);
+size_t score_count(const server *srv);
+const score_agent *score_agent_at(const server *srv, size_t i);
+
+#endif

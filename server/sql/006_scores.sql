@@ -1,0 +1,129 @@
+-- 006_scores: points for what agents achieve, as append-only events.
+
+-- Points per campaign. A campaign without a row scores with the defaults
+-- of this table (cf_scoring gives them).
+CREATE TABLE scoring_rules (
+    campaign_id        bigint      PRIMARY KEY REFERENCES campaigns (id) ON DELETE CASCADE,
+    connect_points     integer     NOT NULL DEFAULT 1,
+    application_points integer     NOT NULL DEFAULT 10,
+    approved_points    integer     NOT NULL DEFAULT 20,
+    activated_points   integer     NOT NULL DEFAULT 30,
+    -- Penalties are stored as negative numbers.
+    qa_fail_points     integer     NOT NULL DEFAULT -10,
+    complaint_points   integer     NOT NULL DEFAULT -20,
+    updated_at         timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT scoring_rules_sign_check CHECK (connect_points >= 0 AND application_points >= 0
+        AND approved_points >= 0 AND activated_points >= 0 AND qa_fail_points <= 0
+        AND complaint_points <= 0)
+);
+
+-- One row per scored thing that happened. Never updated or deleted: a
+-- correction is a new event with the opposite points.
+CREATE TABLE score_events (
+    id           bigserial   PRIMARY KEY,
+    agent_id     bigint      NOT NULL REFERENCES users (id),
+    -- The agent's team when it happened: moving an agent later does not
+    -- move their past results.
+    team_id      bigint      REFERENCES teams (id),
+    campaign_id  bigint      NOT NULL REFERENCES campaigns (id),
+    call_id      bigint      REFERENCES calls (id),
+    kind         text        NOT NULL,
+    points       integer     NOT NULL,
+    talk_seconds integer     NOT NULL DEFAULT 0,
+    at           timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT score_events_kind_check CHECK (kind IN ('dial', 'connect', 'application',
+        'approved', 'activated', 'qa_fail', 'complaint_upheld'))
+);
+CREATE INDEX score_events_at_idx ON score_events (at);
+CREATE INDEX score_events_call_idx ON score_events (call_id);
+
+CREATE FUNCTION cf_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'CF403',
+        MESSAGE = TG_TABLE_NAME || ' is append-only: add a correcting row instead';
+END
+$$;
+CREATE TRIGGER score_events_append_only BEFORE UPDATE OR DELETE ON score_events
+    FOR EACH STATEMENT EXECUTE FUNCTION cf_append_only();
+
+-- The rules campaign `p_campaign` scores with.
+CREATE FUNCTION cf_scoring(p_campaign bigint) RETURNS scoring_rules
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT r FROM scoring_rules r WHERE r.campaign_id = p_campaign),
+                    ROW(p_campaign, 1, 10, 20, 30, -10, -20, now())::scoring_rules)
+$$;
+
+-- When a call gets its outcome: a dial (with the talk time), a connect if
+-- someone was spoken to, an application if one was submitted.
+CREATE FUNCTION cf_score_outcome() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r scoring_rules := cf_scoring(NEW.campaign_id);
+    team bigint;
+BEGIN
+    SELECT team_id INTO team FROM users WHERE id = NEW.agent_id;
+    INSERT INTO score_events (agent_id, team_id, campaign_id, call_id, kind, points, talk_seconds)
+        VALUES (NEW.agent_id, team, NEW.campaign_id, NEW.id, 'dial', 0, NEW.talk_seconds);
+    IF NEW.disposition NOT IN ('NO_ANSWER', 'BUSY', 'VOICEMAIL', 'WRONG_NUMBER') THEN
+        INSERT INTO score_events (agent_id, team_id, campaign_id, call_id, kind, points)
+            VALUES (NEW.agent_id, team, NEW.campaign_id, NEW.id, 'connect', r.connect_points);
+    END IF;
+    IF NEW.disposition = 'APPLICATION_SUBMITTED' THEN
+        INSERT INTO score_events (agent_id, team_id, campaign_id, call_id, kind, points)
+            VALUES (NEW.agent_id, team, NEW.campaign_id, NEW.id, 'application',
+                    r.application_points);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER calls_score_outcome AFTER UPDATE OF disposition ON calls
+    FOR EACH ROW WHEN (OLD.disposition IS NULL AND NEW.disposition IS NOT NULL)
+    EXECUTE FUNCTION cf_score_outcome();
+
+-- Monthly targets (SMART: a number of applications in a month) for one
+-- agent or for a whole team.
+CREATE TABLE targets (
+    id           bigserial PRIMARY KEY,
+    agent_id     bigint    REFERENCES users (id) ON DELETE CASCADE,
+    team_id      bigint    REFERENCES teams (id) ON DELETE CASCADE,
+    month        date      NOT NULL,
+    applications integer   NOT NULL,
+    CONSTRAINT targets_who_check CHECK ((agent_id IS NULL) <> (team_id IS NULL)),
+    CONSTRAINT targets_month_check CHECK (extract(day FROM month) = 1),
+    CONSTRAINT targets_applications_check CHECK (applications BETWEEN 1 AND 100000)
+);
+CREATE UNIQUE INDEX targets_agent_idx ON targets (agent_id, month) WHERE agent_id IS NOT NULL;
+CREATE UNIQUE INDEX targets_team_idx ON targets (team_id, month) WHERE team_id IS NOT NULL;
+
+-- cf_record_outcome with what it scored: one row per score event (the
+-- agent, the event), the outcome's columns repeated on each; a single row
+-- without an event for a resend, which scores nothing again. The daemon
+-- folds the events into its leaderboard.
+CREATE FUNCTION cf_record_outcome_scored(p_key text, p_hash bytea, p_agent bigint, p_call bigint,
+                                         p_disposition text, p_notes text, p_talk integer,
+                                         p_recording text, p_callback_at timestamptz,
+                                         p_product text, p_income smallint, p_employment text,
+                                         p_cards integer)
+RETURNS TABLE (call_id bigint, lead_id bigint, application_id bigint, complaint_id bigint,
+               replayed boolean, user_id bigint, username text, display_name text,
+               team_id bigint, team text, kind text, points integer, talk_seconds integer,
+               at_us bigint, event_id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    SELECT * INTO r FROM cf_record_outcome(p_key, p_hash, p_agent, p_call, p_disposition, p_notes,
+                                           p_talk, p_recording, p_callback_at, p_product,
+                                           p_income, p_employment, p_cards);
+    IF r.replayed THEN
+        RETURN QUERY SELECT r.call_id, r.lead_id, r.application_id, r.complaint_id, true,
+            NULL::bigint, NULL::text, NULL::text, NULL::bigint, NULL::text, NULL::text,
+            NULL::integer, NULL::integer, NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT r.call_id, r.lead_id, r.application_id, r.complaint_id, false,
+        u.id, u.username, u.display_name, coalesce(t.id, 0), coalesce(t.name, ''), e.kind,
+        e.points, e.talk_seconds, (extract(epoch FROM e.at) * 1000000)::bigint, e.id
+        FROM score_events e JOIN users u ON u.id = e.agent_id LEFT JOIN teams t ON t.id = u.team_id
+        WHERE e.call_id = r.call_id ORDER BY e.id;
+END
+$$;

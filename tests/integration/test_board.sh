@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# test_board: the live leaderboard. Agents (script mode) end calls; a
+# callfloor-monitor --json subscriber's folded board converges to exactly
+# what SQL over score_events gives; a late subscriber's snapshot equals it;
+# a team's board holds only that team; a restarted daemon rebuilds the same
+# board; score_events cannot be edited.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+cf_setup board
+cf_start_daemon
+cf_ctl team add 一组 >/dev/null
+cf_ctl team add 二组 >/dev/null
+cf_ctl product add CB01 --name 畅享返现卡 --apr 18.25 >/dev/null
+cf_ctl campaign add 春季 --product CB01 --team 一组 --team 二组 >/dev/null
+NOON=$(cf_zone_at 12)
+{
+    echo name,phone,time_zone,income_band
+    for i in $(seq 1 30); do echo "客户$i,1380000$(printf %04d "$i"),$NOON,5"; done
+} >"$CF_WORK/leads.csv"
+cf_expect_exit 0 cf_ctl leads import 春季 "$CF_WORK/leads.csv"
+cf_add_user a1 agent 一组
+cf_add_user a2 agent 一组
+cf_add_user a3 agent 二组
+cf_add_user sue supervisor 一组
+
+MONITOR=$CF_BUILD/bin/callfloor-monitor
+# monitor NAME [ARG...]: a JSON monitor as sue in the background, its lines
+# in $CF_WORK/NAME.jsonl.
+monitor() {
+    local name=$1
+    shift
+    CALLFLOOR_USER=sue CALLFLOOR_PASSWORD=sue$CF_PASSWORD_SUFFIX \
+        "$MONITOR" --json --interval 60 "$@" >"$CF_WORK/$name.jsonl" 2>"$CF_WORK/$name.err" &
+    MONITOR_PID=$!
+    cf_defer kill "$MONITOR_PID"
+    cf_wait_for "$CF_WORK/$name.jsonl" '"event":"board"'
+}
+monitor live
+live=$MONITOR_PID
+monitor team2 --team 二组
+cf_expect_exit 0 cf_json_check 'doc["event"] == "board" and doc["snapshot"] and doc["rows"] == []' \
+    <<<"$(grep '"event":"board"' "$CF_WORK/live.jsonl" | head -1)"
+
+cycle() {
+    printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"dial"}' \
+        "{\"cmd\":\"outcome\",\"disposition\":\"$1\"$2}"
+}
+APP=',"product":"CB01","identity_stated":true,"recording_consent":true,"annual_fee_stated":true,"apr_stated":true,"no_pressure":true,"income_band":5,"employment":"employed","existing_cards":1'
+{ cycle APPLICATION_SUBMITTED "$APP"; cycle NO_ANSWER ''; cycle NOT_INTERESTED ''; } | cf_agent a1 &
+p1=$!
+{ cycle NOT_INTERESTED ''; cycle APPLICATION_SUBMITTED "$APP"; } | cf_agent a2 &
+p2=$!
+{ cycle APPLICATION_SUBMITTED "$APP"; cycle BUSY ''; } | cf_agent a3 &
+p3=$!
+wait "$p1" "$p2" "$p3" || cf_fail "an agent failed (see $CF_WORK/a*.out)"
+
+# fold FILE: the board a subscriber holds after its lines, as JSON rows in
+# rank order (rank, agent, points, applications, connects, dials).
+fold() {
+    python3 - "$1" <<'PY'
+import json, sys
+rows = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    ev = json.loads(line)
+    if ev.get("event") != "board":
+        continue
+    if ev["snapshot"]:
+        rows = {}
+    for r in ev["rows"]:
+        rows[r["agent"]] = [r["rank"], r["agent"], r["points"], r["applications"], r["connects"], r["dials"]]
+print(json.dumps(sorted(rows.values())))
+PY
+}
+expected() {
+    cf_psql "SELECT json_agg(json_build_array(rank, agent, points, apps, connects, dials) ORDER BY rank)
+             FROM (SELECT row_number() OVER (ORDER BY sum(e.points) DESC,
+                       count(*) FILTER (WHERE kind = 'application') DESC,
+                       max(e.at) FILTER (WHERE e.points <> 0), u.username) AS rank,
+                     u.username AS agent, sum(e.points) AS points,
+                     count(*) FILTER (WHERE kind = 'application') AS apps,
+                     count(*) FILTER (WHERE kind = 'connect') AS connects,
+                     count(*) FILTER (WHERE kind = 'dial') AS dials
+                   FROM score_events e JOIN users u ON u.id = e.agent_id
+                   WHERE u.team_id IN (SELECT id FROM teams WHERE name LIKE \$\$$1\$\$)
+                   GROUP BY u.username) t" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))'
+}
+want=$(expected '%')
+[ "$(cf_psql "SELECT count(*) FROM score_events WHERE kind = 'application'")" = 3 ] ||
+    cf_fail "three applications should have scored"
+deadline=$((SECONDS + 15))
+until [ "$(fold "$CF_WORK/live.jsonl")" = "$want" ]; do
+    [ "$SECONDS" -lt "$deadline" ] ||
+        cf_fail "the pushed board did not converge: $(fold "$CF_WORK/live.jsonl") instead of $want"
+    sleep 0.2
+done
+want2=$(expected 二组)
+deadline=$((SECONDS + 15))
+until [ "$(fold "$CF_WORK/team2.jsonl")" = "$want2" ]; do
+    [ "$SECONDS" -lt "$deadline" ] ||
+        cf_fail "team 二组's board is wrong: $(fold "$CF_WORK/team2.jsonl") instead of $want2"
+    sleep 0.2
+done
+grep -q '"agent":"a1"' "$CF_WORK/team2.jsonl" && cf_fail "team 二组's board shows an agent of 一组"
+
+# A late subscriber's snapshot is the same board.
+monitor late
+[ "$(fold "$CF_WORK/late.jsonl")" = "$want" ] ||
+    cf_fail "a new subscriber's snapshot differs: $(fold "$CF_WORK/late.jsonl") instead of $want"
+
+# After a restart the board is rebuilt from the events, identical.
+cf_stop_daemon
+cf_start_daemon
+monitor rebuilt
+deadline=$((SECONDS + 15))
+until [ "$(fold "$CF_WORK/rebuilt.jsonl")" = "$want" ]; do
+    [ "$SECONDS" -lt "$deadline" ] ||
+        cf_fail "the rebuilt board differs: $(fold "$CF_WORK/rebuilt.jsonl") instead of $want"
+    sleep 0.2
+done
+
+# Points are never edited in place.
+if cf_psql "UPDATE score_events SET points = 1000" 2>"$CF_WORK/update.err"; then
+    cf_fail "score_events could be updated"
+fi
+grep -q "append-only" "$CF_WORK/update.err" || cf_fail "the refusal does not say why: $(cat "$CF_WORK/update.err")"
+
+# Agents do not watch the board.
+CALLFLOOR_USER=a1 CALLFLOOR_PASSWORD=a1$CF_PASSWORD_SUFFIX cf_expect_exit 1 "$MONITOR" --json --interval 60
+grep -q PERMISSION_DENIED <<<"$CF_LAST_OUTPUT" || cf_fail "an agent was not refused the board: $CF_LAST_OUTPUT"
+kill "$live" 2>/dev/null || true
+cf_done
