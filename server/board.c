@@ -103,6 +103,7 @@ static void fill_row(Callfloor__BoardRow *row, const ranked *r, uint32_t rank) {
     row->approvals = r->t->approvals;
     row->activations = r->t->activations;
     row->talk_seconds = r->t->talk_seconds;
+    row->target = r->a->target;
 }
 
 static const sent_row *find_sent(const subscriber *sub, uint64_t user_id) {

@@ -10,6 +10,7 @@
 #include "leads.h"
 #include "outcome.h"
 #include "role.h"
+#include "score.h"
 
 /* Who may send what. Finer checks that depend on the request's content
  * (a user changing only their own password) are made in the handler. */
@@ -43,6 +44,9 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_COMPLAINT_LIST, ROLES_STAFF, false, outcome_on_complaint_list},
     {CALLFLOOR__ENVELOPE__BODY_COMPLAINT_RESOLVE, ROLES_STAFF, false, outcome_on_complaint_resolve},
     {CALLFLOOR__ENVELOPE__BODY_BOARD_SUBSCRIBE, ROLES_STAFF, false, board_on_subscribe},
+    {CALLFLOOR__ENVELOPE__BODY_SCORING_GET, ROLES_STAFF, false, score_on_rules_get},
+    {CALLFLOOR__ENVELOPE__BODY_SCORING_SET, ROLES_ADMIN, false, score_on_rules_set},
+    {CALLFLOOR__ENVELOPE__BODY_TARGET_SET, ROLES_STAFF, false, score_on_target_set},
     {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
 };
 

@@ -315,6 +315,7 @@ static void batch_insert(lead_batch *b, const char *campaign) {
 static void sort_in_pool(uv_work_t *work) {
     lead_batch *b = work->data;
     batch_sort(b, b->req->msg->leads_import);
+    vault_thread_done();
 }
 
 static void after_sort(uv_work_t *work, int status) {

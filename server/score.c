@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "listener.h"
 #include "log.h"
 
 #define CHECK_MS 1000 /* how often the end of the day is looked for */
@@ -22,6 +23,7 @@ typedef struct score {
     size_t n, cap;
     bool ready;
     bool rebuilding;
+    bool stale; /* a target or an agent is new: rebuild on the next tick */
     /* Events of outcomes committed while a rebuild runs: those it did not
      * count (an id above the highest it saw) are added once it is in. */
     pending_events *pending;
@@ -49,9 +51,35 @@ static const char *const statements[][2] = {
      " count(*) FILTER (WHERE e.kind = 'approved'), count(*) FILTER (WHERE e.kind = 'activated'),"
      " coalesce(sum(e.talk_seconds), 0), coalesce(sum(e.points), 0),"
      " coalesce((extract(epoch FROM max(e.at) FILTER (WHERE e.points <> 0)) * 1000000)::bigint, 0),"
-     " (SELECT coalesce(max(id), 0) FROM score_events)"
+     " (SELECT coalesce(max(id), 0) FROM score_events),"
+     " coalesce((SELECT g.applications FROM targets g, b WHERE g.agent_id = u.id"
+     " AND g.month = (b.m AT TIME ZONE $1)::date),"
+     " (SELECT g.applications FROM targets g, b WHERE g.team_id = u.team_id"
+     " AND g.month = (b.m AT TIME ZONE $1)::date), 0)"
      " FROM p JOIN score_events e ON e.at >= p.since JOIN users u ON u.id = e.agent_id"
      " LEFT JOIN teams t ON t.id = u.team_id GROUP BY u.id, t.id, p.period ORDER BY u.id"},
+    {"score_rules_get",
+     "SELECT r.connect_points, r.application_points, r.approved_points, r.activated_points,"
+     " r.qa_fail_points, r.complaint_points FROM campaigns c, cf_scoring(c.id) r"
+     " WHERE c.name = $1"},
+    {"score_rules_set",
+     "INSERT INTO scoring_rules (campaign_id, connect_points, application_points,"
+     " approved_points, activated_points, qa_fail_points, complaint_points)"
+     " SELECT id, $2, $3, $4, $5, $6, $7 FROM campaigns WHERE name = $1"
+     " ON CONFLICT (campaign_id) DO UPDATE SET connect_points = EXCLUDED.connect_points,"
+     " application_points = EXCLUDED.application_points,"
+     " approved_points = EXCLUDED.approved_points, activated_points = EXCLUDED.activated_points,"
+     " qa_fail_points = EXCLUDED.qa_fail_points, complaint_points = EXCLUDED.complaint_points,"
+     " updated_at = now() RETURNING campaign_id"},
+    {"score_target_agent",
+     "INSERT INTO targets (agent_id, month, applications)"
+     " SELECT id, to_date($2, 'YYYY-MM'), $3 FROM users WHERE username = $1 AND role = 'agent'"
+     " ON CONFLICT (agent_id, month) WHERE agent_id IS NOT NULL"
+     " DO UPDATE SET applications = EXCLUDED.applications RETURNING id"},
+    {"score_target_team", "INSERT INTO targets (team_id, month, applications)"
+                          " SELECT id, to_date($2, 'YYYY-MM'), $3 FROM teams WHERE name = $1"
+                          " ON CONFLICT (team_id, month) WHERE team_id IS NOT NULL"
+                          " DO UPDATE SET applications = EXCLUDED.applications RETURNING id"},
     {"score_day_end",
      "SELECT extract(epoch FROM (date_trunc('day', now() AT TIME ZONE $1) + interval '1 day')"
      " AT TIME ZONE $1)::bigint"},
@@ -81,6 +109,8 @@ static score_agent *agent_of_row(score *sc, const PGresult *res, int r, int col)
         a = &sc->agents[sc->n++];
         memset(a, 0, sizeof *a);
         a->user_id = id;
+        /* Its target is not known yet: the next tick reloads everything. */
+        sc->stale = sc->ready;
     }
     snprintf(a->username, sizeof a->username, "%s", db_value(res, r, col + 1));
     snprintf(a->display_name, sizeof a->display_name, "%s", db_value(res, r, col + 2));
@@ -192,8 +222,10 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
         t->talk_seconds = (uint32_t)db_int64(res, r, 11);
         t->points = db_int64(res, r, 12);
         t->reached_at = db_int64(res, r, 13);
+        a->target = (uint32_t)db_int64(res, r, 15);
     }
     int64_t counted = PQntuples(res) > 0 ? db_int64(res, 0, 14) : 0;
+    sc->stale = false;
     for (size_t i = 0; i < sc->npending; i++)
         add_events(sc, sc->pending[i].res, sc->pending[i].col, counted);
     drop_pending(sc);
@@ -219,7 +251,7 @@ static void rebuild(server *srv) {
 static void on_check(uv_timer_t *t) {
     server *srv = t->data;
     score *sc = srv->score;
-    if (!sc->ready || time(NULL) >= sc->rebuild_at)
+    if (!sc->ready || sc->stale || time(NULL) >= sc->rebuild_at)
         rebuild(srv);
 }
 
@@ -264,4 +296,110 @@ size_t score_count(const server *srv) {
 
 const score_agent *score_agent_at(const server *srv, size_t i) {
     return &srv->score->agents[i];
+}
+
+/* ---- scoring rules and targets ---- */
+
+static void reply_rules(request *req, const char *campaign, const PGresult *res) {
+    Callfloor__ScoringRules r = CALLFLOOR__SCORING_RULES__INIT;
+    r.campaign = (char *)campaign;
+    r.connect_points = (int32_t)db_int64(res, 0, 0);
+    r.application_points = (int32_t)db_int64(res, 0, 1);
+    r.approved_points = (int32_t)db_int64(res, 0, 2);
+    r.activated_points = (int32_t)db_int64(res, 0, 3);
+    r.qa_fail_points = (int32_t)db_int64(res, 0, 4);
+    r.complaint_points = (int32_t)db_int64(res, 0, 5);
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_SCORING_RULES;
+    out.scoring_rules = &r;
+    request_reply(req, &out);
+}
+
+static void fail_no_campaign(request *req, const char *campaign) {
+    request_fail(req, CALLFLOOR__ERROR_CODE__NOT_FOUND, 0,
+                 "no campaign named %s (callfloorctl campaign list shows them)", campaign);
+}
+
+static void on_rules(const db_reply *reply, void *arg) {
+    request *req = arg;
+    const char *campaign = req->msg->body_case == CALLFLOOR__ENVELOPE__BODY_SCORING_GET
+                               ? req->msg->scoring_get->campaign
+                               : req->msg->scoring_set->rules->campaign;
+    const PGresult *res = reply->status == DB_OK ? reply->results[reply->nresults - 1] : NULL;
+    if (reply->status == DB_E_QUERY && strcmp(reply->sqlstate, "23514") == 0)
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
+                     "points for a connect, an application, an approval and an activation are 0 "
+                     "or more; penalties for a failed review and a complaint are 0 or less");
+    else if (res == NULL)
+        request_fail_db(req, reply, "reading scoring rules");
+    else if (PQntuples(res) == 0)
+        fail_no_campaign(req, campaign);
+    else
+        reply_rules(req, campaign, res);
+}
+
+void score_on_rules_get(request *req) {
+    const char *params[] = {req->msg->scoring_get->campaign};
+    request_query(req, "score_rules_get", 1, params, on_rules, req);
+}
+
+void score_on_rules_set(request *req) {
+    const Callfloor__ScoringRules *r = req->msg->scoring_set->rules;
+    if (r == NULL || r->campaign[0] == '\0') {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
+                     "scoring rules name their campaign");
+        return;
+    }
+    char v[6][16];
+    const int32_t points[6] = {r->connect_points,   r->application_points, r->approved_points,
+                               r->activated_points, r->qa_fail_points,     r->complaint_points};
+    for (int i = 0; i < 6; i++)
+        snprintf(v[i], sizeof v[i], "%d", points[i]);
+    const char *params[] = {r->campaign, v[0], v[1], v[2], v[3], v[4], v[5]};
+    db_txn *txn = request_begin(req);
+    if (txn == NULL)
+        return;
+    db_txn_query(txn, "score_rules_set", 7, params);
+    db_txn_query(txn, "score_rules_get", 1, params);
+    db_txn_commit(txn, on_rules, req);
+}
+
+static void on_target(const db_reply *reply, void *arg) {
+    request *req = arg;
+    const Callfloor__TargetSet *t = req->msg->target_set;
+    if (reply->status != DB_OK) {
+        request_fail_db(req, reply, "setting a target");
+    } else if (PQntuples(reply->results[0]) == 0) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__NOT_FOUND, 0,
+                     *t->agent ? "no agent named %s" : "no team named %s",
+                     *t->agent ? t->agent : t->team);
+    } else {
+        log_info("conn %s: %s set the %s target of %s to %u applications", conn_name(req->conn),
+                 req->username, t->month, *t->agent ? t->agent : t->team, t->applications);
+        if (req->srv->score != NULL)
+            req->srv->score->stale = true; /* the boards show targets */
+        request_ok(req);
+    }
+}
+
+static bool valid_month(const char *s) {
+    return strlen(s) == 7 && strspn(s, "0123456789") == 4 && s[4] == '-' &&
+           strspn(s + 5, "0123456789") == 2 &&
+           ((s[5] == '0' && s[6] >= '1') || (s[5] == '1' && s[6] <= '2'));
+}
+
+void score_on_target_set(request *req) {
+    const Callfloor__TargetSet *t = req->msg->target_set;
+    if ((*t->agent == '\0') == (*t->team == '\0') || !valid_month(t->month) ||
+        t->applications == 0 || t->applications > 100000) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
+                     "a target is for one agent or one team, for a month YYYY-MM, of 1 to "
+                     "100000 applications");
+        return;
+    }
+    char count[16];
+    snprintf(count, sizeof count, "%u", t->applications);
+    const char *params[] = {*t->agent ? t->agent : t->team, t->month, count};
+    request_query(req, *t->agent ? "score_target_agent" : "score_target_team", 3, params, on_target,
+                  req);
 }

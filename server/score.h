@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server.h"
+#include "session.h"
 
 enum { SCORE_DAY, SCORE_WEEK, SCORE_MONTH, SCORE_PERIODS };
 
@@ -29,6 +29,7 @@ typedef struct score_agent {
     int64_t team_id; /* 0: in no team */
     char team[129];
     score_totals totals[SCORE_PERIODS];
+    uint32_t target; /* this month's target of applications (theirs, else the team's); 0: none */
 } score_agent;
 
 int score_prepare_statements(db_pool *pool);
@@ -48,5 +49,10 @@ void score_apply_events(server *srv, const PGresult *res, int col);
 bool score_ready(const server *srv);
 size_t score_count(const server *srv);
 const score_agent *score_agent_at(const server *srv, size_t i);
+
+/* Dispatch table handlers: scoring rules and targets. */
+void score_on_rules_get(request *req);
+void score_on_rules_set(request *req);
+void score_on_target_set(request *req);
 
 #endif

@@ -273,6 +273,10 @@ int vault_hash(const vault *v, const char *plain, uint8_t out[VAULT_HASH_LEN]) {
     return mac != NULL && len == VAULT_HASH_LEN ? 0 : VAULT_E_CRYPTO;
 }
 
+void vault_thread_done(void) {
+    OPENSSL_thread_stop();
+}
+
 const char *vault_strerror(int code) {
     switch (code) {
     case VAULT_E_TAMPERED:

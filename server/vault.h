@@ -73,6 +73,10 @@ int vault_unseal(const vault *v, const uint8_t *blob, size_t len, char plain[VAU
 int vault_hash(const vault *v, const char *plain, uint8_t out[VAULT_HASH_LEN]);
 /* The id of the key vault_seal uses now. */
 int vault_current_key_id(const vault *v);
+/* Frees the calling thread's OpenSSL state (error queue, random
+ * generator). Work run in the thread pool calls it when done: the pool's
+ * threads live until the process exits and would keep it unreleased. */
+void vault_thread_done(void);
 /* A sentence for a VAULT_E_* code; it never includes the value. */
 const char *vault_strerror(int code);
 

@@ -46,6 +46,15 @@ enum ctl_option {
     OPT_REJECTS,
     OPT_STATUS,
     OPT_RESOLUTION,
+    OPT_CONNECT,
+    OPT_APPLICATION,
+    OPT_APPROVED,
+    OPT_ACTIVATED,
+    OPT_QA_FAIL,
+    OPT_COMPLAINT,
+    OPT_AGENT,
+    OPT_MONTH,
+    OPT_APPLICATIONS,
     OPT_COUNT
 };
 #define OPT_BIT(o) (1ul << (o))
@@ -122,6 +131,10 @@ int ctl_run_leads_import(ctl *x, const ctl_args *a);
 int ctl_run_leads_why(ctl *x, const ctl_args *a);
 int ctl_run_complaint_list(ctl *x, const ctl_args *a);
 int ctl_run_complaint_resolve(ctl *x, const ctl_args *a);
+
+/* Scoring rules and targets (score.c). */
+int ctl_run_campaign_scoring(ctl *x, const ctl_args *a);
+int ctl_run_target_set(ctl *x, const ctl_args *a);
 
 /* A progress bar on standard error for the imports: `done` of `size`
  * bytes, at file line `line`; `final` ends its line. Nothing when

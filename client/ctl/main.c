@@ -127,6 +127,36 @@ static const ctl_command commands[] = {
      0, 0, 0, false, ctl_run_campaign_pause},
     {"campaign resume", "NAME", "NAME", N_("Resume a paused campaign."), NULL, true, 0, 0, 0, false,
      ctl_run_campaign_resume},
+    {"campaign scoring", "NAME",
+     "NAME [--connect N] [--application N] [--approved N] "
+     "[--activated N] [--qa-fail N] [--complaint N]",
+     N_("Show or change how a campaign's results score on the leaderboard."),
+     N_("Without options it shows the points; the options change those given and keep\n"
+        "the others. Events already scored keep their points.\n"
+        "\n"
+        "Options:\n"
+        "  --connect N       a call where the customer was spoken to (default 1)\n"
+        "  --application N   a submitted application (default 10)\n"
+        "  --approved N      an application the bank approved (default 20)\n"
+        "  --activated N     a card the customer activated (default 30)\n"
+        "  --qa-fail N       a failed quality review, 0 or less (default -10)\n"
+        "  --complaint N     an upheld complaint, 0 or less (default -20)\n"),
+     true,
+     OPT_BIT(OPT_CONNECT) | OPT_BIT(OPT_APPLICATION) | OPT_BIT(OPT_APPROVED) |
+         OPT_BIT(OPT_ACTIVATED) | OPT_BIT(OPT_QA_FAIL) | OPT_BIT(OPT_COMPLAINT),
+     0, 0, false, ctl_run_campaign_scoring},
+    {"target set", "--agent NAME|--team NAME --month YYYY-MM --applications N",
+     "(--agent NAME | --team NAME) --month YYYY-MM --applications N",
+     N_("Set a monthly target of applications for an agent or a team."),
+     N_("The leaderboard shows each agent's target: their own, or else their team's.\n"
+        "\n"
+        "Options:\n"
+        "  --agent NAME         the agent the target is for\n"
+        "  --team NAME          ... or the team\n"
+        "  --month YYYY-MM      the month, e.g. 2026-12 (required)\n"
+        "  --applications N     applications to reach, e.g. 20 (required)\n"),
+     false, OPT_BIT(OPT_AGENT) | OPT_BIT(OPT_TEAM) | OPT_BIT(OPT_MONTH) | OPT_BIT(OPT_APPLICATIONS),
+     OPT_BIT(OPT_MONTH) | OPT_BIT(OPT_APPLICATIONS), 0, false, ctl_run_target_set},
     {"dnc add", "PHONE", "PHONE [--reason TEXT]",
      N_("Put a phone number on the do-not-call list: it is never called again."),
      N_("Options:\n"
@@ -355,6 +385,15 @@ static const char *const option_flags[OPT_COUNT] = {
     [OPT_REJECTS] = "--rejects",
     [OPT_STATUS] = "--status",
     [OPT_RESOLUTION] = "--resolution",
+    [OPT_CONNECT] = "--connect",
+    [OPT_APPLICATION] = "--application",
+    [OPT_APPROVED] = "--approved",
+    [OPT_ACTIVATED] = "--activated",
+    [OPT_QA_FAIL] = "--qa-fail",
+    [OPT_COMPLAINT] = "--complaint",
+    [OPT_AGENT] = "--agent",
+    [OPT_MONTH] = "--month",
+    [OPT_APPLICATIONS] = "--applications",
 };
 
 const char *ctl_opt(const ctl_args *a, enum ctl_option o) {

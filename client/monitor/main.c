@@ -192,6 +192,7 @@ static void json_board_row(json_writer *w, const Callfloor__BoardRow *r) {
     json_kv_uint(w, "approvals", r->approvals);
     json_kv_uint(w, "activations", r->activations);
     json_kv_uint(w, "talk_seconds", r->talk_seconds);
+    json_kv_uint(w, "target", r->target);
     json_object_end(w);
 }
 

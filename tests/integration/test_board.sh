@@ -110,6 +110,42 @@ monitor late
 [ "$(fold "$CF_WORK/late.jsonl")" = "$want" ] ||
     cf_fail "a new subscriber's snapshot differs: $(fold "$CF_WORK/late.jsonl") instead of $want"
 
+# Scoring rules: shown, changed one at a time, checked.
+cf_expect_output_contains "application           +10" cf_ctl campaign scoring 春季
+cf_expect_exit 0 cf_ctl --json campaign scoring 春季 --application 15
+cf_json_check 'doc["application"] == 15 and doc["connect"] == 1 and doc["complaint"] == -20' \
+    <<<"$CF_LAST_OUTPUT" || cf_fail "changing one point value changed others: $CF_LAST_OUTPUT"
+cf_expect_exit 1 cf_ctl campaign scoring 春季 --qa-fail 5
+cf_expect_exit 1 cf_ctl campaign scoring 秋季
+cf_expect_exit 2 cf_ctl campaign scoring 春季 --connect lots
+cf_expect_exit 1 cf_as sue cf_ctl campaign scoring 春季 --connect 2
+
+# Targets: an agent's own, else the team's, on the board.
+MONTH=$(TZ=Asia/Shanghai date +%Y-%m)
+cf_expect_output_contains "is 20 applications" cf_as sue cf_ctl target set --agent a1 --month "$MONTH" --applications 20
+cf_expect_exit 0 cf_as sue cf_ctl target set --team 二组 --month "$MONTH" --applications 30
+cf_expect_exit 2 cf_ctl target set --agent a1 --team 二组 --month "$MONTH" --applications 5
+cf_expect_exit 1 cf_ctl target set --agent ghost --month "$MONTH" --applications 5
+cf_expect_exit 1 cf_ctl target set --agent a1 --month 2026-13 --applications 5
+deadline=$((SECONDS + 15))
+until python3 - "$CF_WORK/live.jsonl" <<'PY'
+import json, sys
+rows = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    ev = json.loads(line)
+    if ev.get("event") == "board":
+        if ev["snapshot"]:
+            rows = {}
+        for r in ev["rows"]:
+            rows[r["agent"]] = r
+sys.exit(0 if rows.get("a1", {}).get("target") == 20 and rows.get("a3", {}).get("target") == 30
+         and rows.get("a2", {}).get("target") == 0 else 1)
+PY
+do
+    [ "$SECONDS" -lt "$deadline" ] || cf_fail "the targets did not reach the board"
+    sleep 0.2
+done
+
 # After a restart the board is rebuilt from the events, identical.
 cf_stop_daemon
 cf_start_daemon

@@ -112,6 +112,12 @@ printf 'name,phone,time_zone\n张伟,13800000001,%s\n王芳,13800000002,%s\n李�
 cf_expect_exit 0 cf_ctl leads import 春季 "$CF_WORK/leads.csv"
 cf_add_user ann agent 一组
 cf_add_user bob agent 一组
+# A supervisor watches the board through it all, drain included.
+CALLFLOOR_USER=sue CALLFLOOR_PASSWORD=sue$CF_PASSWORD_SUFFIX "$CF_BUILD/bin/callfloor-monitor" \
+    --json --interval 60 >"$CF_WORK/monitor.jsonl" 2>&1 &
+monitor_pid=$!
+cf_defer stop_quietly "$monitor_pid"
+cf_wait_for "$CF_WORK/monitor.jsonl" '"event":"board"' 60
 printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"dial"}' \
     "{\"cmd\":\"outcome\",\"disposition\":\"CALLBACK\",\"callback_at\":$(($(date +%s) + 86400))}" '{"cmd":"ready"}' \
     '{"cmd":"wait","event":"lead_offer"}' | cf_agent ann --timeout 60
@@ -119,6 +125,7 @@ cf_events ann "[e['event'] for e in ev] == ['status', 'lead_offer', 'call_starte
 printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"dial"}' |
     cf_agent bob --timeout 60
 cf_events bob "[e['event'] for e in ev] == ['status', 'lead_offer', 'call_started']"
+cf_wait_for "$CF_WORK/monitor.jsonl" '"agent":"ann"' 60
 
 # The drain, with a client logged in, one mid-login and one mid-handshake.
 timeout 120 "$RAWWIRE" "$CALLFLOOR_SERVER" "$CALLFLOOR_CA" login-ping 120 >"$CF_WORK/pinger.out" 2>&1 &

@@ -1,0 +1,140 @@
+/* callfloorctl's scoring commands: how a campaign's events score, and the
+ * monthly targets the boards measure agents against. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "i18n.h"
+
+/* The options of 'campaign scoring', in ScoringRules' order. */
+static const enum ctl_option point_options[] = {OPT_CONNECT,   OPT_APPLICATION, OPT_APPROVED,
+                                                OPT_ACTIVATED, OPT_QA_FAIL,     OPT_COMPLAINT};
+#define NPOINTS (sizeof point_options / sizeof point_options[0])
+
+static int32_t *point_field(Callfloor__ScoringRules *r, size_t k) {
+    int32_t *fields[NPOINTS] = {&r->connect_points,   &r->application_points, &r->approved_points,
+                                &r->activated_points, &r->qa_fail_points,     &r->complaint_points};
+    return fields[k];
+}
+
+/* Reads a whole number of points, -10000 to 10000. */
+static bool parse_points(const char *s, int32_t *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < -10000 || v > 10000)
+        return false;
+    *out = (int32_t)v;
+    return true;
+}
+
+static void rules_json(ctl *x, const Callfloor__ScoringRules *r) {
+    json_writer w;
+    json_init(&w, &x->out);
+    json_object_begin(&w);
+    json_kv_string(&w, "campaign", r->campaign);
+    json_kv_int(&w, "connect", r->connect_points);
+    json_kv_int(&w, "application", r->application_points);
+    json_kv_int(&w, "approved", r->approved_points);
+    json_kv_int(&w, "activated", r->activated_points);
+    json_kv_int(&w, "qa_fail", r->qa_fail_points);
+    json_kv_int(&w, "complaint", r->complaint_points);
+    json_object_end(&w);
+}
+
+static void rules_text(ctl *x, const Callfloor__ScoringRules *r) {
+    buf_appendf(&x->out, _("Scoring of campaign %s:\n"), r->campaign);
+    buf_appendf(&x->out, _("  connected call        %+d\n"), r->connect_points);
+    buf_appendf(&x->out, _("  application           %+d\n"), r->application_points);
+    buf_appendf(&x->out, _("  approved application  %+d\n"), r->approved_points);
+    buf_appendf(&x->out, _("  activated card        %+d\n"), r->activated_points);
+    buf_appendf(&x->out, _("  failed QA review      %+d\n"), r->qa_fail_points);
+    buf_appendf(&x->out, _("  upheld complaint      %+d\n"), r->complaint_points);
+}
+
+static int ask_rules(ctl *x, const char *campaign, envelope **reply) {
+    Callfloor__ScoringGet msg = CALLFLOOR__SCORING_GET__INIT;
+    msg.campaign = (char *)campaign;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_SCORING_GET;
+    req.scoring_get = &msg;
+    return ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_SCORING_RULES, reply);
+}
+
+/* Without options it shows the rules; with some, it changes those and
+ * keeps the others. */
+int ctl_run_campaign_scoring(ctl *x, const ctl_args *a) {
+    Callfloor__ScoringRules wanted = CALLFLOOR__SCORING_RULES__INIT;
+    bool change = false;
+    for (size_t k = 0; k < NPOINTS; k++) {
+        const char *v = ctl_opt(a, point_options[k]);
+        if (v != NULL && !parse_points(v, point_field(&wanted, k)))
+            return ctl_usage_error(x, "campaign scoring",
+                                   _("points are whole numbers from -10000 to 10000, not '%s'"), v);
+        change |= v != NULL;
+    }
+    envelope *reply;
+    int rc = ask_rules(x, a->name, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (change) {
+        Callfloor__ScoringRules *now = reply->scoring_rules;
+        for (size_t k = 0; k < NPOINTS; k++)
+            if (ctl_opt(a, point_options[k]) != NULL)
+                *point_field(now, k) = *point_field(&wanted, k);
+        Callfloor__ScoringSet msg = CALLFLOOR__SCORING_SET__INIT;
+        msg.rules = now;
+        envelope req = CALLFLOOR__ENVELOPE__INIT, *changed;
+        req.body_case = CALLFLOOR__ENVELOPE__BODY_SCORING_SET;
+        req.scoring_set = &msg;
+        rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_SCORING_RULES, &changed);
+        envelope_free(reply);
+        if (rc != CLI_EXIT_OK)
+            return rc;
+        reply = changed;
+    }
+    if (x->json)
+        rules_json(x, reply->scoring_rules);
+    else
+        rules_text(x, reply->scoring_rules);
+    envelope_free(reply);
+    return CLI_EXIT_OK;
+}
+
+int ctl_run_target_set(ctl *x, const ctl_args *a) {
+    const char *agent = ctl_opt(a, OPT_AGENT), *team = ctl_opt(a, OPT_TEAM);
+    const char *month = ctl_opt(a, OPT_MONTH), *count = ctl_opt(a, OPT_APPLICATIONS);
+    char *end;
+    unsigned long n = strtoul(count, &end, 10);
+    if ((agent == NULL) == (team == NULL))
+        return ctl_usage_error(x, "target set", _("give either --agent NAME or --team NAME"));
+    if (*count < '0' || *count > '9' || *end != '\0' || n == 0 || n > 100000)
+        return ctl_usage_error(x, "target set",
+                               _("--applications is a number from 1 to 100000, not '%s'"), count);
+    Callfloor__TargetSet msg = CALLFLOOR__TARGET_SET__INIT;
+    msg.agent = (char *)(agent ? agent : "");
+    msg.team = (char *)(team ? team : "");
+    msg.month = (char *)month;
+    msg.applications = (uint32_t)n;
+    envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_TARGET_SET;
+    req.target_set = &msg;
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    envelope_free(reply);
+    if (x->json) {
+        json_writer w;
+        json_init(&w, &x->out);
+        json_object_begin(&w);
+        json_kv_bool(&w, "ok", true);
+        json_kv_string(&w, agent ? "agent" : "team", agent ? agent : team);
+        json_kv_string(&w, "month", month);
+        json_kv_uint(&w, "applications", n);
+        json_object_end(&w);
+    } else {
+        buf_appendf(&x->out, _("The target of %s for %s is %lu applications.\n"),
+                    agent ? agent : team, month, n);
+    }
+    return CLI_EXIT_OK;
+}
