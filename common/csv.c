@@ -27,6 +27,7 @@ static void reset_record(csv_reader *r) {
     r->nfields = 0;
     r->len = 0;
     r->starts[0] = 0;
+    r->record_bad_utf8 = false;
 }
 
 void csv_init(csv_reader *r, csv_record_cb cb, void *arg) {
@@ -38,7 +39,12 @@ void csv_init(csv_reader *r, csv_record_cb cb, void *arg) {
     r->prev_cr = false;
     r->bom_seen = 0;
     r->utf8_left = 0;
+    r->tolerate_utf8 = false;
     reset_record(r);
+}
+
+void csv_tolerate_bad_utf8(csv_reader *r) {
+    r->tolerate_utf8 = true;
 }
 
 /* ---- bytes: UTF-8 and lines ---- */
@@ -120,7 +126,7 @@ static bool deliver(csv_reader *r) {
         fields[i] = r->buf + r->starts[i];
         lengths[i] = end - r->starts[i] - 1;
     }
-    csv_record rec = {r->record_line, r->nfields, fields, lengths};
+    csv_record rec = {r->record_line, r->nfields, fields, lengths, r->record_bad_utf8};
     return r->cb(&rec, r->arg);
 }
 
@@ -182,6 +188,13 @@ static int step(csv_reader *r, char c) {
  * are the field's. */
 static int feed_byte(csv_reader *r, unsigned char c) {
     int rc = check_byte(r, c);
+    if (rc == CSV_E_UTF8 && r->tolerate_utf8) {
+        /* The record is marked; the byte is data, or (an ASCII byte that
+         * cut a sequence short) a comma, quote or line break as usual. */
+        r->record_bad_utf8 = true;
+        r->utf8_left = 0;
+        rc = 0;
+    }
     if (rc == 0 && !(r->prev_cr && c == '\n' && r->state != QUOTED))
         rc = step(r, (char)c);
     if (rc == 0)
@@ -231,7 +244,9 @@ int csv_finish(csv_reader *r) {
     if (r->error != 0)
         return r->error;
     int rc = replay_partial_bom(r);
-    if (rc == 0 && r->utf8_left > 0)
+    if (rc == 0 && r->utf8_left > 0 && r->tolerate_utf8)
+        r->record_bad_utf8 = true;
+    else if (rc == 0 && r->utf8_left > 0)
         rc = CSV_E_UTF8;
     if (rc == 0 && r->state == QUOTED) {
         /* The end of the file says nothing useful; where the quote opened does. */

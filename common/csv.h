@@ -50,6 +50,9 @@ typedef struct csv_record {
     size_t nfields;
     const char *const *fields;
     const size_t *lengths;
+    /* Only after csv_tolerate_bad_utf8: the record holds bytes that are not
+     * UTF-8 (its fields hold them as they came). */
+    bool invalid_utf8;
 } csv_record;
 
 /* Returns false to stop reading (csv_feed then returns CSV_E_STOPPED). */
@@ -67,10 +70,12 @@ typedef struct csv_reader {
     unsigned record_line; /* where the current record started */
     unsigned quote_line;  /* where the current quoted field opened */
     int state;
-    bool prev_cr;     /* the last byte was a CR: an LF now is the same line break */
-    bool has_content; /* the current record is not a blank line */
-    size_t bom_seen;  /* byte order mark bytes matched; SIZE_MAX once past the start */
-    int utf8_left;    /* continuation bytes still expected */
+    bool prev_cr;         /* the last byte was a CR: an LF now is the same line break */
+    bool has_content;     /* the current record is not a blank line */
+    size_t bom_seen;      /* byte order mark bytes matched; SIZE_MAX once past the start */
+    int utf8_left;        /* continuation bytes still expected */
+    bool tolerate_utf8;   /* bad UTF-8 marks its record instead of stopping */
+    bool record_bad_utf8; /* ... and this record has some */
     unsigned char utf8_lo, utf8_hi; /* the range the next continuation byte must be in */
     size_t nfields;
     size_t len; /* bytes of the current record in buf */
@@ -90,6 +95,10 @@ int csv_feed(csv_reader *r, const char *data, size_t len);
  * reports a quote or UTF-8 character left open. Returns 0 or a CSV_E_*
  * code, as csv_feed. */
 int csv_finish(csv_reader *r);
+/* From now on bytes that are not UTF-8 do not stop the reader: the record
+ * that holds them is delivered with invalid_utf8 set, so that an import can
+ * refuse that one line and go on with the next. Call after csv_init. */
+void csv_tolerate_bad_utf8(csv_reader *r);
 /* A sentence describing a CSV_E_* code, fit to follow "line N: ". */
 const char *csv_strerror(int code);
 

@@ -244,7 +244,9 @@ static void on_claimed(const db_reply *reply, void *arg) {
     for (int r = 0; r < rows; r++)
         add_claimed(h, reply->results[0], r);
     for (size_t i = 0; rows > 0 && i < h->ncampaigns; i++)
-        qsort(h->campaigns[i].leads, h->campaigns[i].n, sizeof *h->campaigns[i].leads, claim_order);
+        if (h->campaigns[i].n > 1)
+            qsort(h->campaigns[i].leads, h->campaigns[i].n, sizeof *h->campaigns[i].leads,
+                  claim_order);
     if (rows > 0 && h->on_leads)
         h->on_leads(srv);
 }

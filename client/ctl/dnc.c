@@ -244,6 +244,10 @@ static int send_batch(ctl *x, import_state *st, const char *reason) {
  * as soon as it is full. Returns false to stop on a failed batch. */
 static bool on_record(const csv_record *r, void *arg) {
     import_state *st = arg;
+    if (r->invalid_utf8) {
+        note_rejected(st, r->line, _("the line is not UTF-8 text"));
+        return true;
+    }
     const char *number = number_of(r);
     if (number == NULL)
         return true;
@@ -263,6 +267,7 @@ static int import_file(ctl *x, import_state *st, const char *path) {
     size_t n;
     int rc = 0;
     csv_init(&st->csv, on_record, st);
+    csv_tolerate_bad_utf8(&st->csv);
     while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, st->in)) > 0) {
         st->done += (off_t)n;
         rc = csv_feed(&st->csv, chunk, n);

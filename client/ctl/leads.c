@@ -138,8 +138,19 @@ static bool read_header(import *im, const csv_record *r) {
 /* Checks what needs no server and queues the row. */
 static bool on_record(const csv_record *r, void *arg) {
     import *im = arg;
+    if (!im->have_header && r->invalid_utf8) {
+        im->status = ctl_usage_error(im->x, "leads import",
+                                     _("line %u: the header is not UTF-8 text; save the file as "
+                                       "UTF-8 and import it again"),
+                                     r->line);
+        return false;
+    }
     if (!im->have_header)
         return read_header(im, r);
+    if (r->invalid_utf8) {
+        reject(im, r->line, _("the row is not UTF-8 text; correct it and import it again"));
+        return true;
+    }
     if (r->nfields != im->header_cells) {
         reject(im, r->line, _("the row's cell count differs from the header's"));
         return true;
@@ -170,6 +181,7 @@ static int read_file(import *im, const char *path) {
     size_t n;
     int rc = 0;
     csv_init(&im->csv, on_record, im);
+    csv_tolerate_bad_utf8(&im->csv);
     while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, im->in)) > 0) {
         im->done += (long long)n;
         rc = csv_feed(&im->csv, chunk, n);

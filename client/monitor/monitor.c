@@ -159,7 +159,8 @@ static void apply_board(monitor *m, const envelope *env) {
         }
         copy_row(row, b->rows[i]);
     }
-    qsort(m->rows, m->nrows, sizeof *m->rows, by_rank);
+    if (m->nrows > 1)
+        qsort(m->rows, m->nrows, sizeof *m->rows, by_rank);
     envelope_free(m->board_last);
     m->board_last = keep(env);
     m->board_seq++;

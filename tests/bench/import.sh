@@ -59,7 +59,18 @@ peak() {
     done
     echo "$peak" >"$2"
 }
+# cpu_seconds PROCESS-NAME: the CPU time (user + system) of every running
+# process of that name, in seconds.
+cpu_seconds() {
+    local ticks
+    ticks=$(getconf CLK_TCK)
+    for pid in $(pgrep -x "$1"); do
+        awk -v t="$ticks" '{ print ($14 + $15) / t }' "/proc/$pid/stat" 2>/dev/null
+    done | awk '{ s += $1 } END { printf "%.1f", s }'
+}
 daemon_before=$(awk '/^VmRSS:/ { print $2 }' "/proc/$CF_DAEMON_PID/status")
+pg_cpu_before=$(cpu_seconds postgres)
+daemon_cpu_before=$(cpu_seconds callfloord)
 (
     while [ ! -e "$CF_WORK/done" ]; do
         awk '/^VmRSS:/ { print $2 }' "/proc/$CF_DAEMON_PID/status"
@@ -70,12 +81,24 @@ watcher=$!
 start=$(date +%s.%N)
 "$CF_BUILD/bin/callfloorctl" --json leads import bench "$CF_WORK/leads.csv" >"$CF_WORK/summary.json" &
 ctl=$!
+ctl_cpu=0
+(
+    # The client's CPU time, read just before it exits.
+    while kill -0 "$ctl" 2>/dev/null; do
+        awk -v t="$(getconf CLK_TCK)" '{ printf "%.1f\n", ($14 + $15) / t }' "/proc/$ctl/stat" 2>/dev/null
+        sleep 0.2
+    done | tail -1 >"$CF_WORK/ctl.cpu"
+) &
+cpu_watcher=$!
 peak "$ctl" "$CF_WORK/ctl.kb" &
 sampler=$!
 wait "$ctl"
 end=$(date +%s.%N)
 touch "$CF_WORK/done"
-wait "$watcher" "$sampler"
+wait "$watcher" "$sampler" "$cpu_watcher"
+pg_cpu=$(python3 -c "print('%.1f' % ($(cpu_seconds postgres) - $pg_cpu_before))")
+daemon_cpu=$(python3 -c "print('%.1f' % ($(cpu_seconds callfloord) - $daemon_cpu_before))")
+ctl_cpu=$(cat "$CF_WORK/ctl.cpu")
 
 echo "== machine"
 echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
@@ -89,5 +112,6 @@ PY
 echo "summary: $(cat "$CF_WORK/summary.json")"
 echo "callfloorctl peak RSS: $(($(cat "$CF_WORK/ctl.kb") / 1024)) MiB"
 echo "callfloord RSS: $((daemon_before / 1024)) MiB before, $(($(cat "$CF_WORK/daemon.kb") / 1024)) MiB peak"
+echo "CPU seconds during the import: PostgreSQL $pg_cpu, callfloord $daemon_cpu, callfloorctl $ctl_cpu (at least)"
 echo "rows stored: $(cf_psql "SELECT count(*) FROM leads")"
 cf_done

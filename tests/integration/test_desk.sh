@@ -67,6 +67,17 @@ cf_expect_exit 1 cf_ctl leads why 999999
 cf_expect_exit 0 cf_ctl dnc add 13800000005
 cf_expect_output_contains "do-not-call list" cf_ctl leads why "$(lead E)"
 
+# Calling hours are the customer's own: with a window around the time in
+# Shanghai, a customer in Urumqi (two hours behind) is outside it.
+H=$((10#$(TZ=Asia/Shanghai date +%H)))
+WINDOW=$(printf '%02d:00-%02d:59' "$H" $((H < 23 ? H + 1 : 23)))
+cf_ctl team add 三组 >/dev/null
+cf_expect_exit 0 cf_ctl campaign add 西部 --product CB01 --team 三组 --time-zone Asia/Shanghai --window "$WINDOW"
+printf 'name,phone,time_zone,external_id\n乌鲁木齐,13900000021,Asia/Urumqi,U\n上海,13900000022,,S\n' >"$CF_WORK/west.csv"
+cf_expect_exit 0 cf_ctl leads import 西部 "$CF_WORK/west.csv"
+cf_expect_output_contains "in Asia/Urumqi, outside the calling window $WINDOW" cf_ctl leads why "$(lead U)"
+cf_expect_output_contains "may be dialled now" cf_ctl leads why "$(lead S)"
+
 # Same key, another payload: refused. An application without the whole
 # checklist, or failing the pre-screen: refused, nothing recorded.
 cf_agent bob <<'IN'

@@ -32,17 +32,18 @@ cf_ctl dnc add 13900000009 >/dev/null
     printf '坏收入,13800000008,,,12,,,X8\r\n'
     printf '坏时区,13800000010,Mars/Olympus,,,,,X9\r\n'
     printf '少列,13800000011\r\n'
+    printf '坏编码\xff,13800000012,,,,,,X10\r\n'
     for i in $(seq 1 1200); do printf '客户%d,15%09d,,,,,%d.5,Y%d\r\n' "$i" "$i" "$((i % 100))" "$i"; done
 } >"$CF_WORK/leads.csv"
 
 cf_expect_exit 0 cf_ctl --json leads import 春季 "$CF_WORK/leads.csv" --rejects "$CF_WORK/rejects.csv"
-cf_json_check 'doc == {"imported": 1202, "duplicates": 1, "suppressed": 1, "invalid": 6}' \
+cf_json_check 'doc == {"imported": 1202, "duplicates": 1, "suppressed": 1, "invalid": 7}' \
     <<<"$CF_LAST_OUTPUT" || cf_fail "the import summary is wrong: $CF_LAST_OUTPUT"
 python3 - "$CF_WORK/rejects.csv" <<'PY' || cf_fail "the rejects file is wrong: $(cat "$CF_WORK/rejects.csv")"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8")))
 lines = sorted(int(r["line"]) for r in rows)
-assert lines == [4, 8, 9, 10, 11, 12], lines
+assert lines == [4, 8, 9, 10, 11, 12, 13], lines
 assert all(r["reason"] for r in rows), rows
 PY
 [ "$(cf_psql "SELECT count(*) FROM leads")" = 1202 ] || cf_fail "the leads are not all stored"
@@ -57,7 +58,7 @@ grep -q '^4,"the name' "$CF_WORK/rejects.csv" || cf_fail "a name with a line bre
     cf_fail "an empty time zone is not the campaign's"
 
 # Again: everything is a duplicate now.
-cf_expect_output_contains "0 imported, 1203 duplicates, 1 on the do-not-call list, 6 invalid" \
+cf_expect_output_contains "0 imported, 1203 duplicates, 1 on the do-not-call list, 7 invalid" \
     cf_ctl leads import 春季 "$CF_WORK/leads.csv"
 grep -q "line 8:" <<<"$CF_LAST_OUTPUT" || cf_fail "the text summary does not name the bad lines"
 

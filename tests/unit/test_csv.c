@@ -410,6 +410,54 @@ static void test_header_mapping(void **state) {
     assert_non_null(strstr(csv_strerror(CSV_E_HEADER_DUPLICATE), "twice"));
 }
 
+/* Lines marked bad, as "line!:fields," for each record (! when invalid_utf8). */
+static bool collect_bad(const csv_record *r, void *arg) {
+    collected *c = arg;
+    c->len += (size_t)snprintf(c->text + c->len, sizeof c->text - c->len, "%u%s:%zu,", r->line,
+                               r->invalid_utf8 ? "!" : "", r->nfields);
+    return true;
+}
+
+/* Tolerating bad UTF-8: the bad records are marked, every record and line
+ * break is still found, and the reading goes on to the end. */
+static void test_tolerated_utf8(void **state) {
+    (void)state;
+    const struct {
+        const char *in;
+        const char *want;
+    } cases[] = {
+        {"ok\nbad\xff\nok,2\n", "1:1,2!:1,3:2,"},
+        {"a\xe5\xbc,b\nc\n", "1!:2,2:1,"},         /* cut short by a comma */
+        {"\"x\xe5\xbc\ny\",z\nw\n", "1!:2,3:1,"},  /* inside quotes, over a line break */
+        {"\xC0\xAF\r\nok\r\n", "1!:1,2:1,"},       /* overlong */
+        {"ok\ncut \xe5\xbc", "1:1,2!:1,"},         /* at the very end */
+        {"\xef\xbb\xbfname\n\xff\n", "1:1,2!:1,"}, /* after a byte order mark */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        collected out;
+        memset(&out, 0, sizeof out);
+        csv_reader *r = malloc(sizeof *r);
+        assert_non_null(r);
+        csv_init(r, collect_bad, &out);
+        csv_tolerate_bad_utf8(r);
+        int rc = csv_feed(r, cases[k].in, strlen(cases[k].in));
+        if (rc == 0)
+            rc = csv_finish(r);
+        free(r);
+        if (rc != 0 || strcmp(out.text, cases[k].want) != 0)
+            fail_msg("case %zu: rc %d, got '%s', want '%s'", k, rc, out.text, cases[k].want);
+    }
+    /* NUL is refused all the same: PostgreSQL text cannot hold it. */
+    collected out;
+    memset(&out, 0, sizeof out);
+    csv_reader *r = malloc(sizeof *r);
+    assert_non_null(r);
+    csv_init(r, collect_bad, &out);
+    csv_tolerate_bad_utf8(r);
+    assert_int_equal(csv_feed(r, "a\0b\n", 4), CSV_E_NUL);
+    free(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_and_quoted),
@@ -422,6 +470,7 @@ int main(void) {
         cmocka_unit_test(test_million_rows),
         cmocka_unit_test(test_stop),
         cmocka_unit_test(test_header_mapping),
+        cmocka_unit_test(test_tolerated_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
