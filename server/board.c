@@ -1,11 +1,14 @@
 #include "board.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "floor.h"
+#include "hopper.h"
 #include "label.h"
 #include "listener.h"
 #include "log.h"
@@ -34,9 +37,13 @@ struct board {
     server *srv;
     subscriber *subs;
     uv_timer_t timer;
-    bool dirty;     /* the scores changed since the last push */
-    bool need_full; /* ... and rows may have gone: send whole boards */
+    uv_timer_t watch; /* looks for long pauses every second */
+    bool dirty;       /* the scores changed since the last push */
+    bool need_full;   /* ... and rows may have gone: send whole boards */
+    bool floor_dirty; /* an agent's state changed since the last push */
 };
+
+static void on_push_timer(uv_timer_t *t);
 
 static const char *const statements[][2] = {
     {"board_team", "SELECT id FROM teams WHERE name = $1"},
@@ -170,17 +177,165 @@ static void push(server *srv, subscriber *sub, bool whole) {
     free(ptrs);
 }
 
+/* ---- the floor ---- */
+
+typedef struct floor_build {
+    const subscriber *sub;
+    const server *srv;
+    Callfloor__FloorAgent *agents;
+    Callfloor__FloorAgent **ptrs;
+    size_t n, cap;
+    Callfloor__FloorQueue *queues;
+    Callfloor__FloorQueue **qptrs;
+    size_t nq, qcap;
+} floor_build;
+
+static void add_floor_agent(const floor_view *v, void *arg) {
+    floor_build *fb = arg;
+    if ((fb->sub->team_id != 0 && v->team_id != fb->sub->team_id) || fb->n == fb->cap)
+        return;
+    Callfloor__FloorAgent *a = &fb->agents[fb->n];
+    callfloor__floor_agent__init(a);
+    a->agent = (char *)v->username;
+    a->display_name = (char *)v->display_name;
+    a->team = (char *)v->team;
+    a->state = v->state;
+    a->reason = (char *)v->reason;
+    a->since = v->since;
+    a->campaign = (char *)(v->campaign_id ? hopper_campaign_name(fb->srv, v->campaign_id) : "");
+    fb->ptrs[fb->n++] = a;
+}
+
+static void add_floor_queue(const char *campaign, unsigned depth, void *arg) {
+    floor_build *fb = arg;
+    if (fb->nq == fb->qcap)
+        return;
+    Callfloor__FloorQueue *q = &fb->queues[fb->nq];
+    callfloor__floor_queue__init(q);
+    q->campaign = (char *)campaign;
+    q->hopper = depth;
+    fb->qptrs[fb->nq++] = q;
+}
+
+static void count_one(const floor_view *v, void *arg) {
+    (void)v;
+    (*(size_t *)arg)++;
+}
+
+static void count_queue(const char *campaign, unsigned depth, void *arg) {
+    (void)campaign;
+    (void)depth;
+    (*(size_t *)arg)++;
+}
+
+/* Sends `sub` the floor of its team, whole. */
+static void push_floor(server *srv, subscriber *sub) {
+    floor_build fb = {.sub = sub, .srv = srv};
+    floor_each(srv, count_one, &fb.cap);
+    hopper_each_campaign(srv, count_queue, &fb.qcap);
+    fb.agents = calloc(fb.cap + 1, sizeof *fb.agents);
+    fb.ptrs = calloc(fb.cap + 1, sizeof *fb.ptrs);
+    fb.queues = calloc(fb.qcap + 1, sizeof *fb.queues);
+    fb.qptrs = calloc(fb.qcap + 1, sizeof *fb.qptrs);
+    if (fb.agents && fb.ptrs && fb.queues && fb.qptrs) {
+        floor_each(srv, add_floor_agent, &fb);
+        hopper_each_campaign(srv, add_floor_queue, &fb);
+        Callfloor__Floor f = CALLFLOOR__FLOOR__INIT;
+        f.n_agents = fb.n;
+        f.agents = fb.ptrs;
+        f.n_queues = fb.nq;
+        f.queues = fb.qptrs;
+        f.at = time(NULL);
+        envelope out = CALLFLOOR__ENVELOPE__INIT;
+        out.body_case = CALLFLOOR__ENVELOPE__BODY_FLOOR;
+        out.floor = &f;
+        session_send(sub->s, &out);
+    }
+    free(fb.agents);
+    free(fb.ptrs);
+    free(fb.queues);
+    free(fb.qptrs);
+}
+
+static void schedule_push(server *srv) {
+    struct board *bd = srv->board;
+    if (!uv_is_active((uv_handle_t *)&bd->timer))
+        uv_timer_start(&bd->timer, on_push_timer, srv->cfg.board_interval_ms, 0);
+}
+
+void board_floor_changed(server *srv) {
+    struct board *bd = srv->board;
+    if (bd == NULL || bd->subs == NULL)
+        return;
+    bd->floor_dirty = true;
+    schedule_push(srv);
+}
+
+/* ---- alerts and notices: at once, not coalesced ---- */
+
+static bool sees_team(const subscriber *sub, const char *team) {
+    return sub->team[0] == '\0' || strcmp(sub->team, team) == 0;
+}
+
+void board_alert(server *srv, const char *kind, const char *team, const char *username,
+                 const char *fmt, ...) {
+    struct board *bd = srv->board;
+    if (bd == NULL || bd->subs == NULL)
+        return;
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    Callfloor__Alert a = CALLFLOOR__ALERT__INIT;
+    a.kind = (char *)kind;
+    a.message = message;
+    a.agent = (char *)username;
+    a.team = (char *)team;
+    a.at = time(NULL);
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_ALERT;
+    out.alert = &a;
+    for (subscriber *sub = bd->subs; sub != NULL; sub = sub->next)
+        if (sees_team(sub, team))
+            session_send(sub->s, &out);
+}
+
+void board_notice(server *srv, const envelope *notice, const char *team) {
+    struct board *bd = srv->board;
+    for (subscriber *sub = bd ? bd->subs : NULL; sub != NULL; sub = sub->next)
+        if (sees_team(sub, team))
+            session_send(sub->s, notice);
+}
+
+static void alert_long_pause(const floor_view *v, void *arg) {
+    server *srv = arg;
+    board_alert(srv, "long_pause", v->team, v->username,
+                "%s has been paused (%s) since %lld, longer than board.pause_alert", v->username,
+                *v->reason ? v->reason : "no reason", (long long)v->since);
+}
+
+static void on_watch(uv_timer_t *t) {
+    server *srv = t->data;
+    if (srv->board != NULL && srv->board->subs != NULL)
+        floor_each_long_pause(srv, srv->cfg.pause_alert_ms, alert_long_pause, srv);
+}
+
 static void on_push_timer(uv_timer_t *t) {
     server *srv = t->data;
     struct board *bd = srv->board;
-    if (bd == NULL || !bd->dirty)
+    if (bd == NULL)
         return;
-    bool whole = bd->need_full;
-    bd->dirty = bd->need_full = false;
-    /* push() may close a subscriber's conn (over its output cap); the conn
+    bool board = bd->dirty, whole = bd->need_full, floor = bd->floor_dirty;
+    bd->dirty = bd->need_full = bd->floor_dirty = false;
+    /* A push may close a subscriber's conn (over its output cap); the conn
      * is freed later, never inside this loop. */
-    for (subscriber *sub = bd->subs; sub != NULL; sub = sub->next)
-        push(srv, sub, whole);
+    for (subscriber *sub = bd->subs; sub != NULL; sub = sub->next) {
+        if (board)
+            push(srv, sub, whole);
+        if (floor)
+            push_floor(srv, sub);
+    }
 }
 
 /* Scores changed: one push per board.interval at most. */
@@ -189,9 +344,9 @@ static void on_scores(server *srv, bool rebuilt) {
     if (bd == NULL)
         return;
     bd->need_full |= rebuilt;
-    if (!bd->dirty && bd->subs != NULL) {
+    if (bd->subs != NULL) {
         bd->dirty = true;
-        uv_timer_start(&bd->timer, on_push_timer, srv->cfg.board_interval_ms, 0);
+        schedule_push(srv);
     }
 }
 
@@ -231,6 +386,7 @@ static void subscribe(request *req, int64_t team_id) {
     request_reply(req, &out);
     free(rows);
     free(ptrs);
+    push_floor(srv, sub);
 }
 
 static void on_team(const db_reply *reply, void *arg) {
@@ -297,12 +453,20 @@ int board_start(server *srv) {
     bd->srv = srv;
     uv_timer_init(srv->loop, &bd->timer);
     bd->timer.data = srv;
+    uv_timer_init(srv->loop, &bd->watch);
+    bd->watch.data = srv;
+    uv_timer_start(&bd->watch, on_watch, 1000, 1000);
     srv->board = bd;
     return score_start(srv, on_scores);
 }
 
+/* The board is freed once both its timers are closed. */
 static void on_board_timer_closed(uv_handle_t *h) {
-    free(h->data);
+    struct board *bd = h->data;
+    if (!uv_is_closing((uv_handle_t *)&bd->timer) || !uv_is_closing((uv_handle_t *)&bd->watch))
+        return;
+    if (h == (uv_handle_t *)&bd->watch)
+        free(bd);
 }
 
 void board_close(server *srv) {
@@ -313,6 +477,9 @@ void board_close(server *srv) {
         board_session_closed(srv, bd->subs->s);
     srv->board = NULL;
     bd->timer.data = bd;
+    bd->watch.data = bd;
+    /* libuv runs close callbacks in the order the handles were closed. */
     uv_close((uv_handle_t *)&bd->timer, on_board_timer_closed);
+    uv_close((uv_handle_t *)&bd->watch, on_board_timer_closed);
     score_close(srv);
 }

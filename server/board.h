@@ -21,6 +21,16 @@ void board_close(server *srv);
 /* The session closed: its subscriptions end. */
 void board_session_closed(server *srv, session *s);
 
+/* An agent's state changed: the floor is pushed with the next board push.
+ * Subscribers also get the floor of their team right after subscribing. */
+void board_floor_changed(server *srv);
+/* Pushes an alert at once to the subscribers who watch `team` or every
+ * team. `kind` names it: complaint, application_refused, long_pause. */
+void board_alert(server *srv, const char *kind, const char *team, const char *username,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Shows subscribers watching `team` a notice sent to it. */
+void board_notice(server *srv, const envelope *notice, const char *team);
+
 void board_on_subscribe(request *req);
 
 #endif

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "board.h"
 #include "hopper.h"
 #include "label.h"
 #include "listener.h"
@@ -13,12 +15,15 @@
 #include "vault.h"
 
 #define REASON_MAX_BYTES 64
+#define NOTICE_MAX_BYTES 500
 #define HISTORY_MAX      20
 
 struct agent {
     server *srv;
     uint64_t user_id;
     char username[65];
+    char display_name[129];
+    char team[129];
     int64_t team_id;  /* 0: not loaded yet; -1: in no team */
     session *session; /* NULL while disconnected */
     Callfloor__AgentState state;
@@ -28,6 +33,7 @@ struct agent {
     uint64_t call_id;   /* non-zero while on a call */
     uint64_t offer_gen; /* tells a stale offer build from the current one */
     bool dialing;       /* a Dial is in flight */
+    bool pause_alerted; /* supervisors were told of this long pause */
     uv_timer_t timer;   /* the offer timeout, or the reconnect grace */
     agent *next;
 };
@@ -37,7 +43,8 @@ struct floor {
 };
 
 static const char *const statements[][2] = {
-    {"floor_team", "SELECT coalesce(team_id, -1) FROM users WHERE id = $1"},
+    {"floor_team", "SELECT coalesce(u.team_id, -1), u.display_name, coalesce(t.name, '')"
+                   " FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE u.id = $1"},
     {"floor_offer_lead",
      "SELECT array_to_string(cf_lead_blockers(l.id, $2, $3, $4::interval), '; '), l.name, "
      "l.phone_masked, l.tier,"
@@ -83,12 +90,16 @@ static const char *state_name(Callfloor__AgentState s) {
 static void floor_set_state(agent *a, Callfloor__AgentState state, const char *reason) {
     if (a->state != state)
         log_debug("agent %s: %s -> %s", a->username, state_name(a->state), state_name(state));
+    bool changed = a->state != state;
     a->state = state;
     a->since_ms = uv_now(a->srv->loop);
+    a->pause_alerted = false;
     snprintf(a->reason, sizeof a->reason, "%s", reason ? reason : "");
     if (state != CALLFLOOR__AGENT_STATE__AGENT_OFFERED &&
         state != CALLFLOOR__AGENT_STATE__AGENT_ON_CALL)
         uv_timer_stop(&a->timer);
+    if (changed || state == CALLFLOOR__AGENT_STATE__AGENT_OFFERED)
+        board_floor_changed(a->srv);
 }
 
 static void push_status(agent *a) {
@@ -328,6 +339,8 @@ static void on_team_loaded(const db_reply *reply, void *arg) {
         request_fail_db(req, reply, "loading an agent's team");
     } else {
         a->team_id = db_int64(reply->results[0], 0, 0);
+        snprintf(a->display_name, sizeof a->display_name, "%s", db_value(reply->results[0], 0, 1));
+        snprintf(a->team, sizeof a->team, "%s", db_value(reply->results[0], 0, 2));
         ready(req, a);
     }
 }
@@ -524,6 +537,104 @@ bool floor_holds_lead(const server *srv, int64_t lead_id) {
         if (a->lead.id == lead_id)
             return true;
     return false;
+}
+
+void floor_each(const server *srv, floor_each_cb fn, void *arg) {
+    uint64_t now_ms = uv_now(srv->loop);
+    time_t now = time(NULL);
+    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next) {
+        floor_view v = {a->username,
+                        a->display_name,
+                        a->team,
+                        a->team_id,
+                        a->state,
+                        a->reason,
+                        (int64_t)now - (int64_t)((now_ms - a->since_ms) / 1000),
+                        a->lead.campaign_id};
+        fn(&v, arg);
+    }
+}
+
+void floor_each_long_pause(server *srv, uint64_t threshold_ms, floor_each_cb fn, void *arg) {
+    uint64_t now_ms = uv_now(srv->loop);
+    time_t now = time(NULL);
+    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next) {
+        if (a->state != CALLFLOOR__AGENT_STATE__AGENT_PAUSED || a->pause_alerted ||
+            now_ms - a->since_ms < threshold_ms)
+            continue;
+        a->pause_alerted = true;
+        floor_view v = {a->username,
+                        a->display_name,
+                        a->team,
+                        a->team_id,
+                        a->state,
+                        a->reason,
+                        (int64_t)now - (int64_t)((now_ms - a->since_ms) / 1000),
+                        0};
+        fn(&v, arg);
+    }
+}
+
+const char *floor_team_of(const server *srv, uint64_t user_id) {
+    agent *a = find_agent(srv, user_id);
+    return a ? a->team : "";
+}
+
+/* ---- notices ---- */
+
+typedef struct notice_run {
+    const Callfloor__NoticeSend *m;
+    envelope *out;
+    unsigned delivered;
+} notice_run;
+
+static void deliver_notice(server *srv, notice_run *run) {
+    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next) {
+        bool addressed = *run->m->agent ? strcmp(a->username, run->m->agent) == 0
+                                        : strcmp(a->team, run->m->team) == 0;
+        if (addressed && a->session != NULL && session_send(a->session, run->out) == 0)
+            run->delivered++;
+    }
+}
+
+void floor_on_notice_send(request *req) {
+    const Callfloor__NoticeSend *m = req->msg->notice_send;
+    if ((*m->agent == '\0') == (*m->team == '\0') || m->text[0] == '\0' ||
+        strlen(m->text) > NOTICE_MAX_BYTES || !label_valid(m->text, NOTICE_MAX_BYTES)) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
+                     "a notice goes to one agent or one team and has a text of at most %d bytes "
+                     "on one line",
+                     NOTICE_MAX_BYTES);
+        return;
+    }
+    Callfloor__Notice n = CALLFLOOR__NOTICE__INIT;
+    n.sender = req->username;
+    n.text = m->text;
+    n.team = m->team;
+    n.agent = m->agent;
+    n.at = time(NULL);
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_NOTICE;
+    out.notice = &n;
+    notice_run run = {m, &out, 0};
+    deliver_notice(req->srv, &run);
+    if (run.delivered == 0) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION, 0,
+                     "%s %s has no desk open on this server now; nobody got the notice",
+                     *m->agent ? "agent" : "team", *m->agent ? m->agent : m->team);
+        return;
+    }
+    board_notice(req->srv, &out, *m->team ? m->team : floor_team_by_name(req->srv, m->agent));
+    log_info("conn %s: %s sent a notice to %s (%u desks)", conn_name(req->conn), req->username,
+             *m->agent ? m->agent : m->team, run.delivered);
+    request_ok(req);
+}
+
+const char *floor_team_by_name(const server *srv, const char *username) {
+    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next)
+        if (strcmp(a->username, username) == 0)
+            return a->team;
+    return "";
 }
 
 void floor_get_counts(const server *srv, floor_counts *out) {

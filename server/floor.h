@@ -35,6 +35,25 @@ void floor_outcome_recorded(server *srv, uint64_t user_id, uint64_t call_id);
 size_t floor_held_leads(const server *srv, int64_t *out, size_t cap);
 bool floor_holds_lead(const server *srv, int64_t lead_id);
 
+/* One agent as supervisors see them. */
+typedef struct floor_view {
+    const char *username, *display_name, *team;
+    int64_t team_id;
+    Callfloor__AgentState state;
+    const char *reason;
+    int64_t since;       /* unix seconds the state began */
+    int64_t campaign_id; /* of the lead held; 0 when none */
+} floor_view;
+typedef void (*floor_each_cb)(const floor_view *v, void *arg);
+/* Calls `fn` for every agent this daemon knows. */
+void floor_each(const server *srv, floor_each_cb fn, void *arg);
+/* Calls `fn` for every agent paused longer than `threshold_ms` and not
+ * reported yet during this pause; each long pause is reported once. */
+void floor_each_long_pause(server *srv, uint64_t threshold_ms, floor_each_cb fn, void *arg);
+/* The team name of an agent known here ("" if none), by id or by name. */
+const char *floor_team_of(const server *srv, uint64_t user_id);
+const char *floor_team_by_name(const server *srv, const char *username);
+
 typedef struct floor_counts {
     unsigned ready, offered, on_call, wrap_up, paused;
 } floor_counts;
@@ -44,5 +63,7 @@ void floor_get_counts(const server *srv, floor_counts *out);
 void floor_on_ready(request *req);
 void floor_on_pause(request *req);
 void floor_on_dial(request *req);
+/* A supervisor's notice to the desks of one agent or one team. */
+void floor_on_notice_send(request *req);
 
 #endif

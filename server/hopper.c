@@ -599,6 +599,12 @@ uint32_t hopper_offer_timeout_ms(const server *srv, int64_t campaign_id) {
     return c ? c->offer_timeout_ms : 60000;
 }
 
+void hopper_each_campaign(const server *srv,
+                          void (*fn)(const char *campaign, unsigned depth, void *arg), void *arg) {
+    for (size_t i = 0; srv->hopper && i < srv->hopper->ncampaigns; i++)
+        fn(srv->hopper->campaigns[i].name, (unsigned)srv->hopper->campaigns[i].n, arg);
+}
+
 unsigned hopper_depth(const server *srv) {
     unsigned n = 0;
     for (size_t i = 0; srv->hopper && i < srv->hopper->ncampaigns; i++)

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "board.h"
 #include "db.h"
 #include "floor.h"
 #include "label.h"
@@ -172,10 +173,20 @@ static Callfloor__ErrorCode code_for_sqlstate(const char *sqlstate) {
     return CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION;
 }
 
+/* Supervisors hear of every application refused at the last step. */
+static void alert_refused(request *req, const char *why) {
+    board_alert(req->srv, "application_refused", floor_team_of(req->srv, req->user_id),
+                req->username, "an application by %s on call %llu was refused: %s", req->username,
+                (unsigned long long)req->msg->outcome->call_id, why);
+}
+
 static void on_recorded(const db_reply *reply, void *arg) {
     request *req = arg;
     const Callfloor__Outcome *o = req->msg->outcome;
     if (reply->status == DB_E_QUERY && strncmp(reply->sqlstate, "CF", 2) == 0) {
+        if (strcmp(reply->sqlstate, "CF422") == 0 &&
+            strcmp(o->disposition, "APPLICATION_SUBMITTED") == 0)
+            alert_refused(req, reply->message);
         request_fail(req, code_for_sqlstate(reply->sqlstate), 0, "%s", reply->message);
         return;
     }
@@ -194,6 +205,11 @@ static void on_recorded(const db_reply *reply, void *arg) {
     log_info("conn %s: agent %s: call %llu ended %s%s", conn_name(req->conn), req->username,
              (unsigned long long)r.call_id, o->disposition, r.replayed ? " (a resend)" : "");
     floor_outcome_recorded(req->srv, req->user_id, r.call_id);
+    if (r.complaint_id != 0 && !r.replayed)
+        board_alert(req->srv, "complaint", floor_team_of(req->srv, req->user_id), req->username,
+                    "complaint %llu on call %llu by %s: answer the customer within 24 hours",
+                    (unsigned long long)r.complaint_id, (unsigned long long)r.call_id,
+                    req->username);
     envelope out = CALLFLOOR__ENVELOPE__INIT;
     out.body_case = CALLFLOOR__ENVELOPE__BODY_OUTCOME_REPLY;
     out.outcome_reply = &r;
@@ -205,6 +221,8 @@ void outcome_on_outcome(request *req) {
     char missing[256] = "", hash[65];
     const char *problem = outcome_problem(o, missing, sizeof missing);
     if (problem != NULL) {
+        if (*problem == '\0')
+            alert_refused(req, "the disclosure checklist was incomplete");
         if (*problem == '\0')
             request_fail(req, CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION, 0,
                          "the application was not recorded: the disclosure checklist is "

@@ -51,6 +51,8 @@ const config_key settings_table[] = {
         "Time zone whose days, weeks and months the scores are counted in."),
     KEY("board.interval", CONFIG_DURATION, "200ms", board_interval_ms, 10, 60000, true,
         "Leaderboard pushes to one supervisor come at most this often."),
+    KEY("board.pause_alert", CONFIG_DURATION, "15m", pause_alert_ms, 1000, 86400000, true,
+        "Supervisors are alerted when an agent stays paused longer than this."),
     KEY("vault.key_file", CONFIG_STRING, "/etc/callfloor/vault.keys", vault_key_file, 0, 0, false,
         "Keys that encrypt and hash customers' phone numbers (deploy/gen-vault-key.sh)."),
     KEY("bootstrap.admin_user", CONFIG_STRING, "admin", bootstrap_admin, 0, 0, false,

@@ -37,6 +37,7 @@ typedef struct settings {
     /* [board] */
     char *board_time_zone;
     unsigned board_interval_ms;
+    unsigned pause_alert_ms;
     /* [vault] */
     char *vault_key_file;
     /* [bootstrap] */

@@ -92,6 +92,17 @@ bool deskjson_push(buf *out, const envelope *push) {
         deskjson_status(out, push->agent_status);
         return true;
     }
+    if (push->body_case == CALLFLOOR__ENVELOPE__BODY_NOTICE) {
+        json_writer w;
+        json_init(&w, out);
+        json_object_begin(&w);
+        json_kv_string(&w, "event", "notice");
+        json_kv_string(&w, "sender", push->notice->sender);
+        json_kv_string(&w, "text", push->notice->text);
+        json_kv_int(&w, "at", push->notice->at);
+        json_object_end(&w);
+        return true;
+    }
     return false;
 }
 

@@ -1,6 +1,6 @@
 /* deskjson: the agent desk's work in JSON lines, for --script. Pushes and
  * answers become one object each with an "event" member (lead_offer,
- * status, call_started, outcome_ack, outcome_queued, error); an outcome
+ * status, notice, call_started, outcome_ack, error); an outcome
  * command's flat object becomes an Outcome message. docs/AGENT_SCRIPT.md
  * lists every member. */
 #ifndef CALLFLOOR_AGENT_DESKJSON_H

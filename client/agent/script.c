@@ -18,9 +18,15 @@
 #define MAX_MEMBERS 32
 
 /* The events a "wait" command can wait for. */
-typedef enum script_event { EV_LEAD_OFFER, EV_STATUS, EV_OUTCOME_ACK, EV_COUNT } script_event;
+typedef enum script_event {
+    EV_LEAD_OFFER,
+    EV_STATUS,
+    EV_OUTCOME_ACK,
+    EV_NOTICE,
+    EV_COUNT
+} script_event;
 
-static const char *const event_names[EV_COUNT] = {"lead_offer", "status", "outcome_ack"};
+static const char *const event_names[EV_COUNT] = {"lead_offer", "status", "outcome_ack", "notice"};
 
 typedef struct script {
     desk *d;
@@ -301,6 +307,8 @@ static void on_push(desk *d, const envelope *push, void *arg) {
         s->offer_lead = push->lead_offer->lead_id;
         s->call_id = push->lead_offer->call_id;
         saw_event(s, EV_LEAD_OFFER);
+    } else if (push->body_case == CALLFLOOR__ENVELOPE__BODY_NOTICE) {
+        saw_event(s, EV_NOTICE);
     } else {
         if (push->agent_status->state != CALLFLOOR__AGENT_STATE__AGENT_ON_CALL)
             s->offer_lead = 0;
@@ -440,7 +448,8 @@ static bool json_wait(script *s, const json_member *m, int n) {
         await_answer(s);
         return false;
     }
-    emit_error_event(s, "USAGE", _("wait for which event? lead_offer, status or outcome_ack"));
+    emit_error_event(s, "USAGE",
+                     _("wait for which event? lead_offer, status, outcome_ack or notice"));
     return true;
 }
 

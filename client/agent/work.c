@@ -95,6 +95,8 @@ static void on_push(desk *d, const envelope *push, void *arg) {
     } else if (push->body_case == CALLFLOOR__ENVELOPE__BODY_AGENT_STATUS) {
         set_status(w, push->agent_status);
         changed(w, true, "%s", push->agent_status->reason);
+    } else if (push->body_case == CALLFLOOR__ENVELOPE__BODY_NOTICE) {
+        changed(w, false, _("Notice from %s: %s"), push->notice->sender, push->notice->text);
     }
 }
 

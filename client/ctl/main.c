@@ -157,6 +157,11 @@ static const ctl_command commands[] = {
         "  --applications N     applications to reach, e.g. 20 (required)\n"),
      false, OPT_BIT(OPT_AGENT) | OPT_BIT(OPT_TEAM) | OPT_BIT(OPT_MONTH) | OPT_BIT(OPT_APPLICATIONS),
      OPT_BIT(OPT_MONTH) | OPT_BIT(OPT_APPLICATIONS), 0, false, ctl_run_target_set},
+    {"notice send", "TEXT --agent NAME|--team NAME", "TEXT (--agent NAME | --team NAME)",
+     N_("Send a notice to the desks of an agent or a whole team."),
+     N_("The desks that are open now show it at once, and so do the monitors\n"
+        "watching that team. One line of at most 500 bytes.\n"),
+     true, OPT_BIT(OPT_AGENT) | OPT_BIT(OPT_TEAM), 0, 0, false, ctl_run_notice_send},
     {"dnc add", "PHONE", "PHONE [--reason TEXT]",
      N_("Put a phone number on the do-not-call list: it is never called again."),
      N_("Options:\n"

@@ -138,3 +138,31 @@ int ctl_run_target_set(ctl *x, const ctl_args *a) {
     }
     return CLI_EXIT_OK;
 }
+
+int ctl_run_notice_send(ctl *x, const ctl_args *a) {
+    const char *agent = ctl_opt(a, OPT_AGENT), *team = ctl_opt(a, OPT_TEAM);
+    if ((agent == NULL) == (team == NULL))
+        return ctl_usage_error(x, "notice send", _("give either --agent NAME or --team NAME"));
+    Callfloor__NoticeSend msg = CALLFLOOR__NOTICE_SEND__INIT;
+    msg.agent = (char *)(agent ? agent : "");
+    msg.team = (char *)(team ? team : "");
+    msg.text = (char *)a->name;
+    envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_NOTICE_SEND;
+    req.notice_send = &msg;
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    envelope_free(reply);
+    if (x->json) {
+        json_writer w;
+        json_init(&w, &x->out);
+        json_object_begin(&w);
+        json_kv_bool(&w, "ok", true);
+        json_kv_string(&w, agent ? "agent" : "team", agent ? agent : team);
+        json_object_end(&w);
+    } else {
+        buf_appendf(&x->out, _("Sent to %s.\n"), agent ? agent : team);
+    }
+    return CLI_EXIT_OK;
+}

@@ -37,6 +37,7 @@ typedef struct json_run {
     bool done;
     uint64_t printed_at;
     uint64_t printed_board;  /* the board_seq last printed */
+    uint64_t printed_event;  /* the event_seq last printed */
     redial_state last_state; /* a failure is printed once, when it happens */
 } json_run;
 
@@ -216,6 +217,67 @@ static void json_board(buf *out, const Callfloor__Board *b) {
     buf_append_str(out, "\n");
 }
 
+static const char *state_name(Callfloor__AgentState s) {
+    static const char *const names[] = {"offline", "ready",   "offered",
+                                        "on_call", "wrap_up", "paused"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+static void json_floor(json_writer *w, const Callfloor__Floor *f) {
+    json_kv_int(w, "at", f->at);
+    json_key(w, "agents");
+    json_array_begin(w);
+    for (size_t i = 0; i < f->n_agents; i++) {
+        const Callfloor__FloorAgent *a = f->agents[i];
+        json_object_begin(w);
+        json_kv_string(w, "agent", a->agent);
+        json_kv_string(w, "display_name", a->display_name);
+        json_kv_string(w, "team", a->team);
+        json_kv_string(w, "state", state_name(a->state));
+        json_kv_string(w, "reason", a->reason);
+        json_kv_int(w, "since", a->since);
+        json_kv_string(w, "campaign", a->campaign);
+        json_object_end(w);
+    }
+    json_array_end(w);
+    json_key(w, "queues");
+    json_array_begin(w);
+    for (size_t i = 0; i < f->n_queues; i++) {
+        json_object_begin(w);
+        json_kv_string(w, "campaign", f->queues[i]->campaign);
+        json_kv_uint(w, "hopper", f->queues[i]->hopper);
+        json_object_end(w);
+    }
+    json_array_end(w);
+}
+
+/* A floor, alert or notice push as one line. */
+static void json_event(buf *out, const envelope *e) {
+    json_writer w;
+    json_init(&w, out);
+    json_object_begin(&w);
+    if (e->body_case == CALLFLOOR__ENVELOPE__BODY_FLOOR) {
+        json_kv_string(&w, "event", "floor");
+        json_floor(&w, e->floor);
+    } else if (e->body_case == CALLFLOOR__ENVELOPE__BODY_ALERT) {
+        json_kv_string(&w, "event", "alert");
+        json_kv_string(&w, "kind", e->alert->kind);
+        json_kv_string(&w, "message", e->alert->message);
+        json_kv_string(&w, "agent", e->alert->agent);
+        json_kv_string(&w, "team", e->alert->team);
+        json_kv_int(&w, "at", e->alert->at);
+    } else {
+        json_kv_string(&w, "event", "notice");
+        json_kv_string(&w, "sender", e->notice->sender);
+        json_kv_string(&w, "text", e->notice->text);
+        json_kv_string(&w, "team", e->notice->team);
+        json_kv_string(&w, "agent", e->notice->agent);
+        json_kv_int(&w, "at", e->notice->at);
+    }
+    json_object_end(&w);
+    buf_append_str(out, "\n");
+}
+
 static void json_problem(buf *out, const monitor *m) {
     json_writer w;
     json_init(&w, out);
@@ -248,6 +310,12 @@ static void on_json_change(monitor *m, void *arg) {
     json_run *run = arg;
     buf line = BUF_INIT;
     redial_state state = redial_current(m->session);
+    if (m->event_last != NULL && m->event_seq != run->printed_event && !run->o->once) {
+        run->printed_event = m->event_seq;
+        json_event(&line, m->event_last);
+        write_line(run, &line);
+        return;
+    }
     if (m->board_last != NULL && m->board_seq != run->printed_board && !run->o->once) {
         run->printed_board = m->board_seq;
         json_board(&line, m->board_last->board);

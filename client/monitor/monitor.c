@@ -191,11 +191,37 @@ static void subscribe_board(monitor *m) {
         on_board(c, rc, NULL, m);
 }
 
+/* A floor, an alert or a notice: kept as the newest event. */
+static void keep_event(monitor *m, const envelope *push) {
+    envelope *copy = keep(push);
+    if (copy == NULL)
+        return;
+    if (push->body_case == CALLFLOOR__ENVELOPE__BODY_FLOOR) {
+        envelope_free(m->floor_last);
+        m->floor_last = keep(push);
+    } else if (push->body_case == CALLFLOOR__ENVELOPE__BODY_ALERT) {
+        snprintf(m->alert_line, sizeof m->alert_line, "%s", push->alert->message);
+    } else {
+        snprintf(m->alert_line, sizeof m->alert_line, _("Notice from %s: %s"), push->notice->sender,
+                 push->notice->text);
+    }
+    envelope_free(m->event_last);
+    m->event_last = copy;
+    m->event_seq++;
+    changed(m);
+}
+
 static void on_push(redial *r, const envelope *push, void *arg) {
     monitor *m = arg;
     (void)r;
-    if (!m->stopping && push->body_case == CALLFLOOR__ENVELOPE__BODY_BOARD)
+    if (m->stopping)
+        return;
+    if (push->body_case == CALLFLOOR__ENVELOPE__BODY_BOARD)
         apply_board(m, push);
+    else if (push->body_case == CALLFLOOR__ENVELOPE__BODY_FLOOR ||
+             push->body_case == CALLFLOOR__ENVELOPE__BODY_ALERT ||
+             push->body_case == CALLFLOOR__ENVELOPE__BODY_NOTICE)
+        keep_event(m, push);
 }
 
 void monitor_watch_board(monitor *m, const char *team, Callfloor__Period period) {
@@ -240,6 +266,9 @@ void monitor_stop(monitor *m) {
     envelope_free(m->status);
     envelope_free(m->teams);
     envelope_free(m->board_last);
+    envelope_free(m->floor_last);
+    envelope_free(m->event_last);
+    m->floor_last = m->event_last = NULL;
     free(m->rows);
     m->rows = NULL;
     m->nrows = 0;

@@ -60,6 +60,12 @@ struct monitor {
     size_t nrows;
     envelope *board_last;
     uint64_t board_seq;
+    /* The other pushes: the floor (kept for the screen), alerts and
+     * notices; the last one of any of them, numbered, for the JSON lines. */
+    envelope *floor_last;
+    envelope *event_last;
+    uint64_t event_seq;
+    char alert_line[CLI_MESSAGE_MAX]; /* the newest alert or notice, for the screen */
 };
 
 /* Starts the session and the refreshes. Returns 0 or -ENOMEM. */

@@ -148,6 +148,8 @@ static void draw(screen *sc) {
     } else if (redial_current(sc->m.session) != REDIAL_GAVE_UP) {
         put(y, 2, _("Waiting for the first snapshot..."), cols - 4);
     }
+    if (sc->m.alert_line[0])
+        put(rows - 3, 2, sc->m.alert_line, cols - 4);
     const char *problem = sc->m.problem[0] ? sc->m.problem : redial_reason(sc->m.session);
     if (problem[0] && redial_current(sc->m.session) != REDIAL_READY)
         put(rows - 2, 2, problem, cols - 4);

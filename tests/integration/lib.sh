@@ -18,6 +18,7 @@
 #   CF_BUILD           the build tree (default: $CF_SOURCE/build)
 #   CF_PGDIR           the PostgreSQL fixture (default: $CF_BUILD/tests/pg)
 #   CF_RECONNECT_GRACE queue.reconnect_grace of the daemon (default 2m)
+#   CF_PAUSE_ALERT     board.pause_alert of the daemon (default 15m)
 #   CF_DAEMON_WRAPPER  a command line that runs the daemon, e.g.
 #                      "valgrind --leak-check=full --error-exitcode=99"
 #
@@ -191,6 +192,7 @@ callback_grace = 15m
 [board]
 time_zone = Asia/Shanghai
 interval = 200ms
+pause_alert = ${CF_PAUSE_ALERT:-15m}
 
 [vault]
 key_file = $(cf__ini_quote "$CF_CERTS/vault.keys")

@@ -9,6 +9,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+CF_PAUSE_ALERT=2s
 cf_setup board
 cf_start_daemon
 cf_ctl team add 一组 >/dev/null
@@ -156,6 +157,33 @@ until [ "$(fold "$CF_WORK/rebuilt.jsonl")" = "$want" ]; do
         cf_fail "the rebuilt board differs: $(fold "$CF_WORK/rebuilt.jsonl") instead of $want"
     sleep 0.2
 done
+
+# The floor: agents' states (coalesced: the state at each push) and the
+# queues reach the board's watchers; a team's watcher sees only its team.
+cf_wait_for "$CF_WORK/rebuilt.jsonl" '"event":"floor"'
+grep -q '"agent":"a1","display_name":"","team":"一组","state":"offline"' "$CF_WORK/live.jsonl" ||
+    cf_fail "the floor did not show a1 gone offline"
+grep -q '"queues":\[{"campaign":"春季"' "$CF_WORK/live.jsonl" || cf_fail "the floor does not show the queue"
+grep '"event":"floor"' "$CF_WORK/team2.jsonl" | grep -q '"agent":"a1"' &&
+    cf_fail "team 二组's floor shows an agent of 一组"
+
+# Alerts: a long pause, a complaint, an application refused; a notice
+# reaches the agent's desk and the monitor.
+printf '%s\n' '{"cmd":"ready"}' '{"cmd":"pause","reason":"午饭"}' '{"cmd":"wait","event":"notice"}' |
+    cf_agent a1 &
+paused=$!
+cf_wait_for "$CF_WORK/rebuilt.jsonl" '"kind":"long_pause"'
+cf_expect_output_contains "Sent to a1" cf_as sue cf_ctl notice send 下午三点开会 --agent a1
+wait "$paused" || cf_fail "a1's desk did not get the notice"
+cf_events a1 "ev[-1]['event'] == 'notice' and ev[-1]['text'] == '下午三点开会' and ev[-1]['sender'] == 'sue'"
+cf_wait_for "$CF_WORK/rebuilt.jsonl" '"text":"下午三点开会"'
+cf_expect_exit 1 cf_as sue cf_ctl notice send 没人 --team 二组
+{ cycle COMPLAINT ',"notes":"嫌电话太多"'; } | cf_agent a2
+cf_wait_for "$CF_WORK/rebuilt.jsonl" '"kind":"complaint"'
+printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"dial"}' \
+    '{"cmd":"outcome","disposition":"APPLICATION_SUBMITTED","product":"CB01"}' | cf_agent a3
+cf_events a3 "ev[-1]['event'] == 'error'"
+cf_wait_for "$CF_WORK/rebuilt.jsonl" '"kind":"application_refused"'
 
 # Points are never edited in place.
 if cf_psql "UPDATE score_events SET points = 1000" 2>"$CF_WORK/update.err"; then
