@@ -321,6 +321,67 @@ static void on_watch(uv_timer_t *t) {
         floor_each_long_pause(srv, srv->cfg.pause_alert_ms, alert_long_pause, srv);
 }
 
+/* ---- each desk's own standing ---- */
+
+static const score_agent *score_of(const server *srv, uint64_t user_id) {
+    for (size_t i = 0; i < score_count(srv); i++)
+        if (score_agent_at(srv, i)->user_id == user_id)
+            return score_agent_at(srv, i);
+    return NULL;
+}
+
+/* Today's rank of `me` in its team, and how many of the team have results. */
+static void rank_in_team(const server *srv, const score_agent *me, floor_standing *now) {
+    ranked mine = {me, &me->totals[SCORE_DAY]};
+    now->rank_today = active(mine.t) ? 1 : 0;
+    now->team_today = 0;
+    for (size_t i = 0; i < score_count(srv); i++) {
+        const score_agent *a = score_agent_at(srv, i);
+        ranked other = {a, &a->totals[SCORE_DAY]};
+        if (a->team_id != me->team_id || !active(other.t))
+            continue;
+        now->team_today++;
+        if (a != me && now->rank_today && rank_order(&other, &mine) < 0)
+            now->rank_today++;
+    }
+}
+
+static void tell_desk(uint64_t user_id, int64_t team_id, session *s, floor_standing *told,
+                      void *arg) {
+    server *srv = arg;
+    (void)team_id;
+    const score_agent *me = score_of(srv, user_id);
+    floor_standing now = {0};
+    if (me != NULL) {
+        rank_in_team(srv, me, &now);
+        now.points_today = me->totals[SCORE_DAY].points;
+        now.applications_month = me->totals[SCORE_MONTH].applications;
+        now.target_month = me->target;
+    }
+    if (memcmp(&now, told, sizeof now) == 0)
+        return;
+    *told = now;
+    Callfloor__AgentScore sc = CALLFLOOR__AGENT_SCORE__INIT;
+    sc.rank_today = now.rank_today;
+    sc.team_today = now.team_today;
+    sc.points_today = now.points_today;
+    sc.applications_month = now.applications_month;
+    sc.target_month = now.target_month;
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_AGENT_SCORE;
+    out.agent_score = &sc;
+    session_send(s, &out);
+}
+
+/* A desk that opens is told its standing with the next push. */
+void board_desk_opened(server *srv) {
+    struct board *bd = srv->board;
+    if (bd == NULL)
+        return;
+    bd->dirty = true;
+    schedule_push(srv);
+}
+
 static void on_push_timer(uv_timer_t *t) {
     server *srv = t->data;
     struct board *bd = srv->board;
@@ -336,6 +397,8 @@ static void on_push_timer(uv_timer_t *t) {
         if (floor)
             push_floor(srv, sub);
     }
+    if (board)
+        floor_each_desk(srv, tell_desk, srv);
 }
 
 /* Scores changed: one push per board.interval at most. */
@@ -344,10 +407,8 @@ static void on_scores(server *srv, bool rebuilt) {
     if (bd == NULL)
         return;
     bd->need_full |= rebuilt;
-    if (bd->subs != NULL) {
-        bd->dirty = true;
-        schedule_push(srv);
-    }
+    bd->dirty = true; /* desks are told their own standing too */
+    schedule_push(srv);
 }
 
 /* ---- subscribing ---- */

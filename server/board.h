@@ -31,6 +31,10 @@ void board_alert(server *srv, const char *kind, const char *team, const char *us
 /* Shows subscribers watching `team` a notice sent to it. */
 void board_notice(server *srv, const envelope *notice, const char *team);
 
+/* A desk became ready: it is told its own standing (AgentScore) with the
+ * next push, and again whenever it changes. */
+void board_desk_opened(server *srv);
+
 void board_on_subscribe(request *req);
 
 #endif

@@ -27,14 +27,15 @@ struct agent {
     int64_t team_id;  /* 0: not loaded yet; -1: in no team */
     session *session; /* NULL while disconnected */
     Callfloor__AgentState state;
-    uint64_t since_ms;  /* uv_now when the state was entered */
-    char reason[128];   /* why paused */
-    hopper_lead lead;   /* lead.id != 0 while offered or on a call */
-    uint64_t call_id;   /* non-zero while on a call */
-    uint64_t offer_gen; /* tells a stale offer build from the current one */
-    bool dialing;       /* a Dial is in flight */
-    bool pause_alerted; /* supervisors were told of this long pause */
-    uv_timer_t timer;   /* the offer timeout, or the reconnect grace */
+    uint64_t since_ms;   /* uv_now when the state was entered */
+    char reason[128];    /* why paused */
+    hopper_lead lead;    /* lead.id != 0 while offered or on a call */
+    uint64_t call_id;    /* non-zero while on a call */
+    uint64_t offer_gen;  /* tells a stale offer build from the current one */
+    bool dialing;        /* a Dial is in flight */
+    bool pause_alerted;  /* supervisors were told of this long pause */
+    floor_standing told; /* the last AgentScore sent to the desk */
+    uv_timer_t timer;    /* the offer timeout, or the reconnect grace */
     agent *next;
 };
 
@@ -346,6 +347,8 @@ static void on_team_loaded(const db_reply *reply, void *arg) {
 }
 
 static void ready(request *req, agent *a) {
+    if (a->told.rank_today == UINT32_MAX)
+        board_desk_opened(a->srv); /* a new desk hears its standing once */
     if (a->team_id < 0) {
         request_fail(req, CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION, 0,
                      "you are in no team, so no campaign has leads for you; ask an admin to "
@@ -380,8 +383,10 @@ void floor_on_ready(request *req) {
     }
     /* The team is looked up again with each new session: an admin may have
      * moved the agent. */
-    if (new_session)
+    if (new_session) {
         a->team_id = 0;
+        memset(&a->told, 0xff, sizeof a->told); /* nothing told to this desk yet */
+    }
     if (a->team_id != 0) {
         ready(req, a);
         return;
@@ -573,6 +578,15 @@ void floor_each_long_pause(server *srv, uint64_t threshold_ms, floor_each_cb fn,
                         0};
         fn(&v, arg);
     }
+}
+
+void floor_each_desk(server *srv,
+                     void (*fn)(uint64_t user_id, int64_t team_id, session *s, floor_standing *told,
+                                void *arg),
+                     void *arg) {
+    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next)
+        if (a->session != NULL)
+            fn(a->user_id, a->team_id, a->session, &a->told, arg);
 }
 
 const char *floor_team_of(const server *srv, uint64_t user_id) {

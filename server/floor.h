@@ -50,6 +50,17 @@ void floor_each(const server *srv, floor_each_cb fn, void *arg);
 /* Calls `fn` for every agent paused longer than `threshold_ms` and not
  * reported yet during this pause; each long pause is reported once. */
 void floor_each_long_pause(server *srv, uint64_t threshold_ms, floor_each_cb fn, void *arg);
+/* What an agent's desk was last told of their standing (AgentScore). */
+typedef struct floor_standing {
+    uint32_t rank_today, team_today, applications_month, target_month;
+    int64_t points_today;
+} floor_standing;
+/* Calls `fn` for every agent with a desk open here; `fn` may update what
+ * the desk was last told and send it a push. */
+void floor_each_desk(server *srv,
+                     void (*fn)(uint64_t user_id, int64_t team_id, session *s, floor_standing *told,
+                                void *arg),
+                     void *arg);
 /* The team name of an agent known here ("" if none), by id or by name. */
 const char *floor_team_of(const server *srv, uint64_t user_id);
 const char *floor_team_by_name(const server *srv, const char *username);

@@ -151,6 +151,24 @@ static void draw_title(const tui *t) {
     draw_bar(0, _("callfloor · agent desk"), *v ? version : NULL);
 }
 
+/* The agent's own standing, on the identity line's right. */
+static void draw_standing(const tui *t, int x) {
+    const Callfloor__AgentScore *sc = t->work ? work_standing(t->work) : NULL;
+    if (sc == NULL)
+        return;
+    char line[256], target[64] = "";
+    if (sc->target_month)
+        snprintf(target, sizeof target, _(" of %u"), sc->target_month);
+    if (sc->rank_today)
+        snprintf(line, sizeof line,
+                 _("Today: rank %u of %u, %lld points · Month: %u%s applications"), sc->rank_today,
+                 sc->team_today, (long long)sc->points_today, sc->applications_month, target);
+    else
+        snprintf(line, sizeof line, _("Today: no results yet · Month: %u%s applications"),
+                 sc->applications_month, target);
+    put_styled(2, x, line, COLS - x - 1, A_BOLD);
+}
+
 static void draw_identity(const tui *t) {
     const desk_user *u = desk_get_user(t->d);
     char rest[512];
@@ -191,7 +209,8 @@ static void draw_connection(const tui *t) {
         pair = PAIR_BAD;
         break;
     }
-    put_styled(2, 1, line, COLS - 2, pair_attr(pair) | A_BOLD);
+    int used = put_styled(2, 1, line, COLS - 2, pair_attr(pair) | A_BOLD);
+    draw_standing(t, 1 + used + 4);
 }
 
 static void format_clock(time_t when, char *out, size_t cap) {

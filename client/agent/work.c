@@ -36,6 +36,8 @@ struct work {
     uint64_t call_id;
     int64_t since;
     char sending[65]; /* the key of the outcome awaiting its answer */
+    bool have_standing;
+    Callfloor__AgentScore standing;
 };
 
 static void changed(work *w, bool is_error, const char *fmt, ...)
@@ -95,6 +97,12 @@ static void on_push(desk *d, const envelope *push, void *arg) {
     } else if (push->body_case == CALLFLOOR__ENVELOPE__BODY_AGENT_STATUS) {
         set_status(w, push->agent_status);
         changed(w, true, "%s", push->agent_status->reason);
+    } else if (push->body_case == CALLFLOOR__ENVELOPE__BODY_AGENT_SCORE) {
+        w->standing = *push->agent_score;
+        w->standing.base.unknown_fields = NULL;
+        w->standing.base.n_unknown_fields = 0;
+        w->have_standing = true;
+        changed(w, false, NULL);
     } else if (push->body_case == CALLFLOOR__ENVELOPE__BODY_NOTICE) {
         changed(w, false, _("Notice from %s: %s"), push->notice->sender, push->notice->text);
     }
@@ -176,6 +184,10 @@ uint64_t work_call_id(const work *w) {
 
 int64_t work_since(const work *w) {
     return w->since;
+}
+
+const Callfloor__AgentScore *work_standing(const work *w) {
+    return w->have_standing ? &w->standing : NULL;
 }
 
 const char *work_pause_reason(const work *w) {

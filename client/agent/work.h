@@ -42,6 +42,8 @@ uint64_t work_call_id(const work *w);
 int64_t work_since(const work *w);
 /* Outcomes waiting in the outbox for the server. */
 size_t work_outbox_count(const work *w);
+/* The agent's own standing as last pushed, or NULL before the first. */
+const Callfloor__AgentScore *work_standing(const work *w);
 /* Why the agent is paused ("" when not). */
 const char *work_pause_reason(const work *w);
 

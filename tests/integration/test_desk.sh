@@ -165,6 +165,7 @@ cf_pty "type 7"
 cf_pty "type 12345"
 cf_pty "type \\r"
 cf_pty "expect recorded"
+cf_pty "expect Today: rank 2 of 3, 11 points"
 cf_pty "type q"
 cf_pty_exit
 [ "$(cf_psql "SELECT count(*) FROM applications a JOIN leads l ON l.id = a.lead_id WHERE l.external_id = 'F'")" = 1 ] ||
