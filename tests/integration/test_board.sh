@@ -2,8 +2,9 @@
 # test_board: the live leaderboard. Agents (script mode) end calls; a
 # callfloor-monitor --json subscriber's folded board converges to exactly
 # what SQL over score_events gives; a late subscriber's snapshot equals it;
-# a team's board holds only that team; a restarted daemon rebuilds the same
-# board; score_events cannot be edited.
+# a team's board holds only that team, and a watcher that never reads holds
+# up nobody; a restarted daemon rebuilds the same board; score_events cannot
+# be edited; floor states, alerts and notices reach the watchers.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -42,6 +43,11 @@ monitor() {
 monitor live
 live=$MONITOR_PID
 monitor team2 --team 二组
+# A watcher that subscribes and then never reads must not hold up anyone.
+"$CF_BUILD/tests/cf_rawwire" "$CALLFLOOR_SERVER" "$CALLFLOOR_CA" login-board-stall 25 \
+    >"$CF_WORK/stall.out" 2>&1 &
+stall=$!
+cf_defer kill "$stall"
 cf_expect_exit 0 cf_json_check 'doc["event"] == "board" and doc["snapshot"] and doc["rows"] == []' \
     <<<"$(grep '"event":"board"' "$CF_WORK/live.jsonl" | head -1)"
 

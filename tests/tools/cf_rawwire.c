@@ -11,6 +11,8 @@
  *   answered N of N once each     login-burst: so was every Ping of a burst
  *   cut off after N Pings (N.N s) login-noread: sending failed, the server
  *                                 hung up on a client that does not read
+ *   stalled N.N                   login-board-stall: watched the board and
+ *                                 read nothing for SECONDS
  *   established VERSION alpn=P    handshake-*: TLS is up, with this ALPN
  *   refused REASON (N.N s)        handshake-*: OpenSSL's reason
  * The times count from the TCP connection. Scenarios named login-* first
@@ -240,6 +242,15 @@ static int append_ping(buf *out, uint64_t id) {
 }
 
 /* One Ping frame, one byte per TLS record. */
+static int send_board_subscribe(wire *w, uint64_t id) {
+    Callfloor__BoardSubscribe msg = CALLFLOOR__BOARD_SUBSCRIBE__INIT;
+    envelope env = CALLFLOOR__ENVELOPE__INIT;
+    env.id = id;
+    env.body_case = CALLFLOOR__ENVELOPE__BODY_BOARD_SUBSCRIBE;
+    env.board_subscribe = &msg;
+    return send_envelope(w, &env);
+}
+
 static int send_ping_split(wire *w, uint64_t id) {
     buf out = BUF_INIT;
     int rc = append_ping(&out, id) < 0 ? -1 : 0;
@@ -488,6 +499,8 @@ static int run_scenario(wire *w, const char *name) {
         return send_ping_split(w, 3);
     if (strcmp(name, "login-burst") == 0)
         return send_ping_burst(w, 100);
+    if (strcmp(name, "login-board-stall") == 0)
+        return send_board_subscribe(w, 3);
     if (strcmp(name, "login-idle") == 0 || strcmp(name, "login-ping") == 0 ||
         strcmp(name, "login-noread") == 0)
         return 0;
@@ -547,6 +560,9 @@ static int tls_scenario(wire *w, const char *ca, const char *scenario, int secon
         ping_for(w, seconds);
     } else if (strcmp(scenario, "login-noread") == 0) {
         flood_without_reading(w);
+    } else if (strcmp(scenario, "login-board-stall") == 0) {
+        sleep_ms(seconds * 1000L);
+        printf("stalled %.1f\n", elapsed(w));
     } else if (strcmp(scenario, "login-burst") == 0) {
         read_burst_answers(w, 100);
     } else {
@@ -565,7 +581,8 @@ static void usage(void) {
             "    truncated, stall, no-hello, zero-id, bad-version, unauthenticated,\n"
             "    big-ping, vanish-login\n"
             "  TLS, logged in as CALLFLOOR_USER: login-oversize, login-big-ping, login-stall,\n"
-            "    login-idle, login-ping (for SECONDS, default 5), login-vanish,\n"
+            "    login-idle, login-ping (for SECONDS, default 5), login-board-stall\n"
+            "    (SECONDS too), login-vanish,\n"
             "    login-split, login-burst, login-noread\n");
 }
 
