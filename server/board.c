@@ -97,7 +97,7 @@ static ranked *rank_board(const server *srv, const subscriber *sub, size_t *n) {
 
 /* ---- sending ---- */
 
-static void fill_row(Callfloor__BoardRow *row, const ranked *r, uint32_t rank) {
+static void fill_row(const server *srv, Callfloor__BoardRow *row, const ranked *r, uint32_t rank) {
     callfloor__board_row__init(row);
     row->rank = rank;
     row->agent = (char *)r->a->username;
@@ -111,6 +111,9 @@ static void fill_row(Callfloor__BoardRow *row, const ranked *r, uint32_t rank) {
     row->activations = r->t->activations;
     row->talk_seconds = r->t->talk_seconds;
     row->target = r->a->target;
+    uint32_t month = r->a->totals[SCORE_MONTH].applications;
+    row->tier = score_tier_for(srv, r->a->team_id, month);
+    row->projected_tier = score_tier_for(srv, r->a->team_id, score_month_projection(srv, month));
 }
 
 static const sent_row *find_sent(const subscriber *sub, uint64_t user_id) {
@@ -142,7 +145,7 @@ static int build_board(const server *srv, subscriber *sub, bool whole, Callfloor
         if (!whole && before != NULL && before->rank == i + 1 &&
             memcmp(&before->totals, r[i].t, sizeof *r[i].t) == 0)
             continue;
-        fill_row(&(*rows)[k], &r[i], (uint32_t)(i + 1));
+        fill_row(srv, &(*rows)[k], &r[i], (uint32_t)(i + 1));
         (*ptrs)[k] = &(*rows)[k];
         k++;
     }

@@ -47,6 +47,7 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_SCORING_GET, ROLES_STAFF, false, score_on_rules_get},
     {CALLFLOOR__ENVELOPE__BODY_SCORING_SET, ROLES_ADMIN, false, score_on_rules_set},
     {CALLFLOOR__ENVELOPE__BODY_TARGET_SET, ROLES_STAFF, false, score_on_target_set},
+    {CALLFLOOR__ENVELOPE__BODY_TIER_SET, ROLES_ADMIN, false, score_on_tier_set},
     {CALLFLOOR__ENVELOPE__BODY_NOTICE_SEND, ROLES_STAFF, false, floor_on_notice_send},
     {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
 };

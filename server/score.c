@@ -11,6 +11,11 @@
 
 #define CHECK_MS 1000 /* how often the end of the day is looked for */
 
+typedef struct score_tier {
+    int64_t team_id;
+    uint32_t tier, applications;
+} score_tier;
+
 typedef struct pending_events {
     PGresult *res;
     int col;
@@ -28,7 +33,10 @@ typedef struct score {
      * count (an id above the highest it saw) are added once it is in. */
     pending_events *pending;
     size_t npending;
-    int64_t rebuild_at; /* unix seconds: the end of the current day */
+    int64_t rebuild_at;             /* unix seconds: the end of the current day */
+    int64_t month_start, month_end; /* unix seconds, for the projected tier */
+    score_tier *tiers;              /* by team (0: teams without their own), then threshold */
+    size_t ntiers;
     void (*on_change)(server *srv, bool rebuilt);
 } score;
 
@@ -82,7 +90,18 @@ static const char *const statements[][2] = {
                           " DO UPDATE SET applications = EXCLUDED.applications RETURNING id"},
     {"score_day_end",
      "SELECT extract(epoch FROM (date_trunc('day', now() AT TIME ZONE $1) + interval '1 day')"
+     " AT TIME ZONE $1)::bigint,"
+     " extract(epoch FROM date_trunc('month', now() AT TIME ZONE $1) AT TIME ZONE $1)::bigint,"
+     " extract(epoch FROM (date_trunc('month', now() AT TIME ZONE $1) + interval '1 month')"
      " AT TIME ZONE $1)::bigint"},
+    {"score_tiers", "SELECT coalesce(team_id, 0), tier, applications FROM bonus_tiers"
+                    " ORDER BY 1, applications, tier"},
+    {"score_tier_set",
+     "INSERT INTO bonus_tiers (team_id, tier, applications)"
+     " SELECT (SELECT id FROM teams WHERE name = $1), $2, $3"
+     " WHERE $1 = '' OR EXISTS (SELECT 1 FROM teams WHERE name = $1)"
+     " ON CONFLICT (team_id, tier) DO UPDATE SET applications = EXCLUDED.applications"
+     " RETURNING tier"},
 };
 
 int score_prepare_statements(db_pool *pool) {
@@ -194,6 +213,19 @@ void score_apply_events(server *srv, const PGresult *res, int col) {
 
 /* ---- rebuilding ---- */
 
+static void load_tiers(score *sc, const PGresult *res) {
+    size_t n = (size_t)PQntuples(res);
+    score_tier *tiers = calloc(n + 1, sizeof *tiers);
+    if (tiers == NULL)
+        return; /* the tiers of the last rebuild stay */
+    for (size_t i = 0; i < n; i++)
+        tiers[i] = (score_tier){db_int64(res, (int)i, 0), (uint32_t)db_int64(res, (int)i, 1),
+                                (uint32_t)db_int64(res, (int)i, 2)};
+    free(sc->tiers);
+    sc->tiers = tiers;
+    sc->ntiers = n;
+}
+
 static void on_rebuilt(const db_reply *reply, void *arg) {
     server *srv = arg;
     score *sc = srv->score;
@@ -230,6 +262,9 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
         add_events(sc, sc->pending[i].res, sc->pending[i].col, counted);
     drop_pending(sc);
     sc->rebuild_at = db_int64(reply->results[1], 0, 0);
+    sc->month_start = db_int64(reply->results[1], 0, 1);
+    sc->month_end = db_int64(reply->results[1], 0, 2);
+    load_tiers(sc, reply->results[2]);
     sc->ready = true;
     log_info("scores loaded: %zu agents with results this month", sc->n);
     changed(sc, true);
@@ -243,6 +278,7 @@ static void rebuild(server *srv) {
     const char *params[] = {srv->cfg.board_time_zone};
     db_txn_query(txn, "score_rebuild", 1, params);
     db_txn_query(txn, "score_day_end", 1, params);
+    db_txn_query(txn, "score_tiers", 0, NULL);
     sc->rebuilding = true;
     db_txn_commit(txn, on_rebuilt, srv);
 }
@@ -273,6 +309,7 @@ int score_start(server *srv, void (*on_change)(server *srv, bool rebuilt)) {
 static void on_timer_closed(uv_handle_t *h) {
     score *sc = h->data;
     drop_pending(sc);
+    free(sc->tiers);
     free(sc->agents);
     free(sc);
 }
@@ -296,6 +333,72 @@ size_t score_count(const server *srv) {
 
 const score_agent *score_agent_at(const server *srv, size_t i) {
     return &srv->score->agents[i];
+}
+
+/* ---- tiers ---- */
+
+static bool team_has_tiers(const score *sc, int64_t team_id) {
+    for (size_t i = 0; i < sc->ntiers; i++)
+        if (sc->tiers[i].team_id == team_id)
+            return true;
+    return false;
+}
+
+uint32_t score_tier_for(const server *srv, int64_t team_id, uint32_t applications) {
+    const score *sc = srv->score;
+    if (sc == NULL)
+        return 0;
+    int64_t which = team_has_tiers(sc, team_id) ? team_id : 0;
+    uint32_t tier = 0;
+    for (size_t i = 0; i < sc->ntiers; i++)
+        if (sc->tiers[i].team_id == which && applications >= sc->tiers[i].applications &&
+            sc->tiers[i].tier > tier)
+            tier = sc->tiers[i].tier;
+    return tier;
+}
+
+uint32_t score_month_projection(const server *srv, uint32_t applications) {
+    const score *sc = srv->score;
+    int64_t now = time(NULL);
+    if (sc == NULL || sc->month_end <= sc->month_start || now <= sc->month_start)
+        return applications;
+    double done = (double)(now - sc->month_start) / (double)(sc->month_end - sc->month_start);
+    /* A straight line from the month's start; the first hour says little. */
+    if (done < 1.0 / (31 * 24))
+        return applications;
+    double projected = applications / (done < 1.0 ? done : 1.0);
+    return projected > 1e6 ? 1000000u : (uint32_t)(projected + 0.5);
+}
+
+static void on_tier(const db_reply *reply, void *arg) {
+    request *req = arg;
+    const Callfloor__TierSet *t = req->msg->tier_set;
+    if (reply->status != DB_OK) {
+        request_fail_db(req, reply, "setting a bonus tier");
+    } else if (PQntuples(reply->results[0]) == 0) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__NOT_FOUND, 0,
+                     "no team named %s (callfloorctl team list shows them)", t->team);
+    } else {
+        log_info("conn %s: %s set bonus tier %u of %s at %u applications", conn_name(req->conn),
+                 req->username, t->tier, *t->team ? t->team : "every team", t->applications);
+        if (req->srv->score != NULL)
+            req->srv->score->stale = true;
+        request_ok(req);
+    }
+}
+
+void score_on_tier_set(request *req) {
+    const Callfloor__TierSet *t = req->msg->tier_set;
+    if (t->tier < 1 || t->tier > 9 || t->applications < 1 || t->applications > 100000) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
+                     "a bonus tier is 1 to 9, reached at 1 to 100000 applications in a month");
+        return;
+    }
+    char tier[8], count[16];
+    snprintf(tier, sizeof tier, "%u", t->tier);
+    snprintf(count, sizeof count, "%u", t->applications);
+    const char *params[] = {t->team, tier, count};
+    request_query(req, "score_tier_set", 3, params, on_tier, req);
 }
 
 /* ---- scoring rules and targets ---- */

@@ -50,7 +50,15 @@ bool score_ready(const server *srv);
 size_t score_count(const server *srv);
 const score_agent *score_agent_at(const server *srv, size_t i);
 
-/* Dispatch table handlers: scoring rules and targets. */
+/* The bonus tier `applications` this month earn in team `team_id` (the
+ * team's tiers, or the tiers of teams without their own); 0 for none. */
+uint32_t score_tier_for(const server *srv, int64_t team_id, uint32_t applications);
+/* `applications` so far this month drawn on in a straight line to the
+ * month's end, in the business time zone. */
+uint32_t score_month_projection(const server *srv, uint32_t applications);
+
+/* Dispatch table handlers: scoring rules, targets, bonus tiers. */
+void score_on_tier_set(request *req);
 void score_on_rules_get(request *req);
 void score_on_rules_set(request *req);
 void score_on_target_set(request *req);

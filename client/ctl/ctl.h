@@ -136,6 +136,7 @@ int ctl_run_complaint_resolve(ctl *x, const ctl_args *a);
 int ctl_run_campaign_scoring(ctl *x, const ctl_args *a);
 int ctl_run_target_set(ctl *x, const ctl_args *a);
 int ctl_run_notice_send(ctl *x, const ctl_args *a);
+int ctl_run_tier_set(ctl *x, const ctl_args *a);
 
 /* A progress bar on standard error for the imports: `done` of `size`
  * bytes, at file line `line`; `final` ends its line. Nothing when

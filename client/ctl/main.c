@@ -157,6 +157,17 @@ static const ctl_command commands[] = {
         "  --applications N     applications to reach, e.g. 20 (required)\n"),
      false, OPT_BIT(OPT_AGENT) | OPT_BIT(OPT_TEAM) | OPT_BIT(OPT_MONTH) | OPT_BIT(OPT_APPLICATIONS),
      OPT_BIT(OPT_MONTH) | OPT_BIT(OPT_APPLICATIONS), 0, false, ctl_run_target_set},
+    {"tier set", "TIER --applications N", "TIER --applications N [--team NAME]",
+     N_("Set the applications a month that earn a bonus tier (1-9)."),
+     N_("The leaderboard shows each agent's tier this month and the tier their pace\n"
+        "projects by the month's end. Without --team, the tier applies to the teams\n"
+        "that have no tiers of their own.\n"
+        "\n"
+        "Options:\n"
+        "  --applications N   applications in a month that reach the tier (required)\n"
+        "  --team NAME        the team the tier is for\n"),
+     true, OPT_BIT(OPT_APPLICATIONS) | OPT_BIT(OPT_TEAM), OPT_BIT(OPT_APPLICATIONS), 0, false,
+     ctl_run_tier_set},
     {"notice send", "TEXT --agent NAME|--team NAME", "TEXT (--agent NAME | --team NAME)",
      N_("Send a notice to the desks of an agent or a whole team."),
      N_("The desks that are open now show it at once, and so do the monitors\n"

@@ -166,3 +166,45 @@ int ctl_run_notice_send(ctl *x, const ctl_args *a) {
     }
     return CLI_EXIT_OK;
 }
+
+int ctl_run_tier_set(ctl *x, const ctl_args *a) {
+    const char *team = ctl_opt(a, OPT_TEAM), *count = ctl_opt(a, OPT_APPLICATIONS);
+    char *end;
+    unsigned long tier = strtoul(a->name, &end, 10);
+    if (*a->name < '1' || *a->name > '9' || *end != '\0' || tier > 9)
+        return ctl_usage_error(x, "tier set", _("TIER is a number from 1 to 9, not '%s'"), a->name);
+    unsigned long n = strtoul(count, &end, 10);
+    if (*count < '0' || *count > '9' || *end != '\0' || n == 0 || n > 100000)
+        return ctl_usage_error(x, "tier set",
+                               _("--applications is a number from 1 to 100000, not '%s'"), count);
+    Callfloor__TierSet msg = CALLFLOOR__TIER_SET__INIT;
+    msg.team = (char *)(team ? team : "");
+    msg.tier = (uint32_t)tier;
+    msg.applications = (uint32_t)n;
+    envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_TIER_SET;
+    req.tier_set = &msg;
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    envelope_free(reply);
+    if (x->json) {
+        json_writer w;
+        json_init(&w, &x->out);
+        json_object_begin(&w);
+        json_kv_bool(&w, "ok", true);
+        json_kv_string(&w, "team", team ? team : "");
+        json_kv_uint(&w, "tier", tier);
+        json_kv_uint(&w, "applications", n);
+        json_object_end(&w);
+    } else if (team) {
+        buf_appendf(&x->out, _("Team %s reaches bonus tier %lu at %lu applications a month.\n"),
+                    team, tier, n);
+    } else {
+        buf_appendf(&x->out,
+                    _("Teams without tiers of their own reach bonus tier %lu at %lu "
+                      "applications a month.\n"),
+                    tier, n);
+    }
+    return CLI_EXIT_OK;
+}

@@ -194,6 +194,8 @@ static void json_board_row(json_writer *w, const Callfloor__BoardRow *r) {
     json_kv_uint(w, "activations", r->activations);
     json_kv_uint(w, "talk_seconds", r->talk_seconds);
     json_kv_uint(w, "target", r->target);
+    json_kv_uint(w, "tier", r->tier);
+    json_kv_uint(w, "projected_tier", r->projected_tier);
     json_object_end(w);
 }
 

@@ -141,6 +141,9 @@ static void copy_row(monitor_row *to, const Callfloor__BoardRow *from) {
     to->approvals = from->approvals;
     to->activations = from->activations;
     to->talk_seconds = from->talk_seconds;
+    to->target = from->target;
+    to->tier = from->tier;
+    to->projected_tier = from->projected_tier;
 }
 
 /* Folds a Board (a snapshot or the rows that changed) into the table. */

@@ -26,6 +26,7 @@ typedef struct monitor_row {
     char team[129];
     int64_t points;
     uint32_t dials, connects, applications, approvals, activations, talk_seconds;
+    uint32_t target, tier, projected_tier;
 } monitor_row;
 /* Called when a new snapshot arrived, a refresh failed, or the connection
  * changed state. */

@@ -110,25 +110,29 @@ static int draw_teams(const screen *sc, int y, int rows, int cols) {
 /* The leaderboard: rank, agent, points, applications, connects, dials. */
 static int draw_board(const screen *sc, int y, int rows, int cols) {
     const monitor *m = &sc->m;
-    static const int x[] = {2, 8, 30, 40, 52, 62};
-    const char *head[] = {_("RANK"),         _("AGENT"),    _("POINTS"),
-                          _("APPLICATIONS"), _("CONNECTS"), _("DIALS")};
+    static const int x[] = {2, 8, 30, 40, 52, 62, 70};
+    const char *head[] = {_("RANK"),     _("AGENT"), _("POINTS"), _("APPLICATIONS"),
+                          _("CONNECTS"), _("DIALS"), _("TIER")};
     attron(A_BOLD);
-    for (size_t k = 0; k < 6 && x[k] < cols - 2; k++)
-        put(y, x[k], head[k], (k + 1 < 6 ? x[k + 1] : cols) - x[k] - 1);
+    for (size_t k = 0; k < 7 && x[k] < cols - 2; k++)
+        put(y, x[k], head[k], (k + 1 < 7 ? x[k + 1] : cols) - x[k] - 1);
     attroff(A_BOLD);
     y++;
     for (size_t i = 0; i < m->nrows && y < rows - 3; i++, y++) {
         const monitor_row *r = &m->rows[i];
-        char cells[6][160];
+        char cells[7][160];
         snprintf(cells[0], sizeof cells[0], "%u", r->rank);
         snprintf(cells[1], sizeof cells[1], "%s", *r->display_name ? r->display_name : r->agent);
         snprintf(cells[2], sizeof cells[2], "%lld", (long long)r->points);
-        snprintf(cells[3], sizeof cells[3], "%u", r->applications);
+        if (r->target)
+            snprintf(cells[3], sizeof cells[3], "%u/%u", r->applications, r->target);
+        else
+            snprintf(cells[3], sizeof cells[3], "%u", r->applications);
         snprintf(cells[4], sizeof cells[4], "%u", r->connects);
         snprintf(cells[5], sizeof cells[5], "%u", r->dials);
-        for (size_t k = 0; k < 6 && x[k] < cols - 2; k++)
-            put(y, x[k], cells[k], (k + 1 < 6 ? x[k + 1] : cols) - x[k] - 1);
+        snprintf(cells[6], sizeof cells[6], "%u→%u", r->tier, r->projected_tier);
+        for (size_t k = 0; k < 7 && x[k] < cols - 2; k++)
+            put(y, x[k], cells[k], (k + 1 < 7 ? x[k + 1] : cols) - x[k] - 1);
     }
     if (m->nrows == 0)
         put(y++, 2, _("No results yet in this period."), cols - 4);

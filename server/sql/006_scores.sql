@@ -127,3 +127,14 @@ BEGIN
         WHERE e.call_id = r.call_id ORDER BY e.id;
 END
 $$;
+
+-- Bonus tiers (DOMAIN item 10): reaching `applications` in a month earns
+-- `tier`. Per team; a row without a team applies to teams that have none.
+CREATE TABLE bonus_tiers (
+    team_id      bigint   REFERENCES teams (id) ON DELETE CASCADE,
+    tier         smallint NOT NULL,
+    applications integer  NOT NULL,
+    CONSTRAINT bonus_tiers_unique UNIQUE NULLS NOT DISTINCT (team_id, tier),
+    CONSTRAINT bonus_tiers_tier_check CHECK (tier BETWEEN 1 AND 9),
+    CONSTRAINT bonus_tiers_applications_check CHECK (applications BETWEEN 1 AND 100000)
+);

@@ -153,6 +153,32 @@ do
     sleep 0.2
 done
 
+# Bonus tiers: the team's own, else the ones for teams without their own.
+cf_expect_output_contains "tier 1 at 1 applications" cf_ctl tier set 1 --applications 1
+cf_expect_exit 0 cf_ctl tier set 2 --applications 2 --team 一组
+cf_expect_exit 2 cf_ctl tier set 0 --applications 2
+cf_expect_exit 1 cf_ctl tier set 3 --applications 2 --team 无此组
+cf_expect_exit 1 cf_as sue cf_ctl tier set 3 --applications 9
+deadline=$((SECONDS + 15))
+until python3 - "$CF_WORK/live.jsonl" <<'PY'
+import json, sys
+rows = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    ev = json.loads(line)
+    if ev.get("event") == "board":
+        if ev["snapshot"]:
+            rows = {}
+        for r in ev["rows"]:
+            rows[r["agent"]] = r
+ok = (rows.get("a3", {}).get("tier") == 1 and rows.get("a1", {}).get("tier") == 0
+      and all(r["projected_tier"] >= r["tier"] for r in rows.values()))
+sys.exit(0 if ok else 1)
+PY
+do
+    [ "$SECONDS" -lt "$deadline" ] || cf_fail "the bonus tiers did not reach the board"
+    sleep 0.2
+done
+
 # After a restart the board is rebuilt from the events, identical.
 cf_stop_daemon
 cf_start_daemon
