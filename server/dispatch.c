@@ -48,6 +48,8 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_SCORING_SET, ROLES_ADMIN, false, score_on_rules_set},
     {CALLFLOOR__ENVELOPE__BODY_TARGET_SET, ROLES_STAFF, false, score_on_target_set},
     {CALLFLOOR__ENVELOPE__BODY_TIER_SET, ROLES_ADMIN, false, score_on_tier_set},
+    {CALLFLOOR__ENVELOPE__BODY_QA_ITEMS, ROLES_STAFF, false, score_on_qa_items},
+    {CALLFLOOR__ENVELOPE__BODY_QA_REVIEW, ROLES_STAFF, false, score_on_qa_review},
     {CALLFLOOR__ENVELOPE__BODY_NOTICE_SEND, ROLES_STAFF, false, floor_on_notice_send},
     {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "label.h"
 #include "listener.h"
 #include "log.h"
 
@@ -94,6 +95,11 @@ static const char *const statements[][2] = {
      " extract(epoch FROM date_trunc('month', now() AT TIME ZONE $1) AT TIME ZONE $1)::bigint,"
      " extract(epoch FROM (date_trunc('month', now() AT TIME ZONE $1) + interval '1 month')"
      " AT TIME ZONE $1)::bigint"},
+    {"score_qa_items", "SELECT code, label, weight, instant_fail FROM qa_items"
+                       " ORDER BY weight DESC, code"},
+    {"score_qa_review",
+     "SELECT review_id, score, passed, user_id, username, display_name, team_id, team, kind,"
+     " points, talk_seconds, at_us, event_id FROM cf_qa_review($1, $2, $3::text[], $4)"},
     {"score_tiers", "SELECT coalesce(team_id, 0), tier, applications FROM bonus_tiers"
                     " ORDER BY 1, applications, tier"},
     {"score_tier_set",
@@ -399,6 +405,98 @@ void score_on_tier_set(request *req) {
     snprintf(count, sizeof count, "%u", t->applications);
     const char *params[] = {t->team, tier, count};
     request_query(req, "score_tier_set", 3, params, on_tier, req);
+}
+
+/* ---- quality reviews ---- */
+
+static void on_qa_items(const db_reply *reply, void *arg) {
+    request *req = arg;
+    if (reply->status != DB_OK) {
+        request_fail_db(req, reply, "listing the scorecard");
+        return;
+    }
+    const PGresult *res = reply->results[0];
+    int n = PQntuples(res);
+    Callfloor__QaItem *items = calloc((size_t)n + 1, sizeof *items);
+    Callfloor__QaItem **ptrs = calloc((size_t)n + 1, sizeof *ptrs);
+    if (items == NULL || ptrs == NULL) {
+        free(items);
+        free(ptrs);
+        request_fail(req, CALLFLOOR__ERROR_CODE__INTERNAL, 0, "the server is out of memory");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        callfloor__qa_item__init(&items[i]);
+        items[i].code = (char *)db_value(res, i, 0);
+        items[i].label = (char *)db_value(res, i, 1);
+        items[i].weight = (uint32_t)db_int64(res, i, 2);
+        items[i].instant_fail = db_bool(res, i, 3);
+        ptrs[i] = &items[i];
+    }
+    Callfloor__QaItemsReply r = CALLFLOOR__QA_ITEMS_REPLY__INIT;
+    r.n_items = (size_t)n;
+    r.items = ptrs;
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_QA_ITEMS_REPLY;
+    out.qa_items_reply = &r;
+    request_reply(req, &out);
+    free(items);
+    free(ptrs);
+}
+
+void score_on_qa_items(request *req) {
+    request_query(req, "score_qa_items", 0, NULL, on_qa_items, req);
+}
+
+static void on_qa_review(const db_reply *reply, void *arg) {
+    request *req = arg;
+    if (reply->status == DB_E_QUERY && strcmp(reply->sqlstate, "CF404") == 0) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__NOT_FOUND, 0, "%s", reply->message);
+        return;
+    }
+    if (reply->status == DB_E_QUERY && strcmp(reply->sqlstate, "CF400") == 0) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0, "%s", reply->message);
+        return;
+    }
+    if (reply->status != DB_OK || PQntuples(reply->results[0]) != 1) {
+        request_fail_db(req, reply, "recording a review");
+        return;
+    }
+    const PGresult *res = reply->results[0];
+    score_apply_events(req->srv, res, 3);
+    Callfloor__QaReviewReply r = CALLFLOOR__QA_REVIEW_REPLY__INIT;
+    r.review_id = (uint64_t)db_int64(res, 0, 0);
+    r.score = (uint32_t)db_int64(res, 0, 1);
+    r.passed = db_bool(res, 0, 2);
+    r.points = db_int64(res, 0, 9);
+    log_info("conn %s: %s reviewed call %llu: %u points, %s", conn_name(req->conn), req->username,
+             (unsigned long long)req->msg->qa_review->call_id, r.score,
+             r.passed ? "passed" : "failed");
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_QA_REVIEW_REPLY;
+    out.qa_review_reply = &r;
+    request_reply(req, &out);
+}
+
+void score_on_qa_review(request *req) {
+    const Callfloor__QaReview *q = req->msg->qa_review;
+    bool ok = q->call_id != 0 && q->n_failed <= 16 && strlen(q->notes) <= 2000 &&
+              (q->notes[0] == '\0' || label_valid(q->notes, 2000));
+    for (size_t i = 0; ok && i < q->n_failed; i++)
+        ok = label_valid(q->failed[i], 32);
+    char array[16 * 70 + 3], id[24], reviewer[24];
+    if (ok)
+        ok = db_text_array(array, sizeof array, q->failed, q->n_failed);
+    if (!ok) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
+                     "a review names an ended call, at most 16 failed scorecard items and notes "
+                     "of one line");
+        return;
+    }
+    snprintf(id, sizeof id, "%llu", (unsigned long long)q->call_id);
+    snprintf(reviewer, sizeof reviewer, "%llu", (unsigned long long)req->user_id);
+    const char *params[] = {id, reviewer, array, q->notes};
+    request_query(req, "score_qa_review", 4, params, on_qa_review, req);
 }
 
 /* ---- scoring rules and targets ---- */

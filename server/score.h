@@ -59,6 +59,8 @@ uint32_t score_month_projection(const server *srv, uint32_t applications);
 
 /* Dispatch table handlers: scoring rules, targets, bonus tiers. */
 void score_on_tier_set(request *req);
+void score_on_qa_items(request *req);
+void score_on_qa_review(request *req);
 void score_on_rules_get(request *req);
 void score_on_rules_set(request *req);
 void score_on_target_set(request *req);

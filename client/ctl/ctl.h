@@ -55,6 +55,8 @@ enum ctl_option {
     OPT_AGENT,
     OPT_MONTH,
     OPT_APPLICATIONS,
+    OPT_FAIL,
+    OPT_NOTES,
     OPT_COUNT
 };
 #define OPT_BIT(o) (1ul << (o))
@@ -137,6 +139,8 @@ int ctl_run_campaign_scoring(ctl *x, const ctl_args *a);
 int ctl_run_target_set(ctl *x, const ctl_args *a);
 int ctl_run_notice_send(ctl *x, const ctl_args *a);
 int ctl_run_tier_set(ctl *x, const ctl_args *a);
+int ctl_run_qa_items(ctl *x, const ctl_args *a);
+int ctl_run_qa_review(ctl *x, const ctl_args *a);
 
 /* A progress bar on standard error for the imports: `done` of `size`
  * bytes, at file line `line`; `final` ends its line. Nothing when

@@ -168,6 +168,18 @@ static const ctl_command commands[] = {
         "  --team NAME        the team the tier is for\n"),
      true, OPT_BIT(OPT_APPLICATIONS) | OPT_BIT(OPT_TEAM), OPT_BIT(OPT_APPLICATIONS), 0, false,
      ctl_run_tier_set},
+    {"qa items", "", "", N_("List the quality scorecard's items."), NULL, false, 0, 0, 0, false,
+     ctl_run_qa_items},
+    {"qa review", "CALL_ID [--fail ITEM]...", "CALL_ID [--fail ITEM]... [--notes TEXT]",
+     N_("Review an ended call against the quality scorecard."),
+     N_("Every item not named with --fail passed. The score is 100 less the failed\n"
+        "items' weights; the review passes with 80 or more and no instant-fail item\n"
+        "failed. A failed review costs the agent the campaign's qa-fail points.\n"
+        "\n"
+        "Options:\n"
+        "  --fail ITEM    an item the call failed (repeat for more; 'qa items' lists them)\n"
+        "  --notes TEXT   what the reviewer noticed\n"),
+     true, OPT_BIT(OPT_FAIL) | OPT_BIT(OPT_NOTES), 0, OPT_BIT(OPT_FAIL), false, ctl_run_qa_review},
     {"notice send", "TEXT --agent NAME|--team NAME", "TEXT (--agent NAME | --team NAME)",
      N_("Send a notice to the desks of an agent or a whole team."),
      N_("The desks that are open now show it at once, and so do the monitors\n"
@@ -410,6 +422,8 @@ static const char *const option_flags[OPT_COUNT] = {
     [OPT_AGENT] = "--agent",
     [OPT_MONTH] = "--month",
     [OPT_APPLICATIONS] = "--applications",
+    [OPT_FAIL] = "--fail",
+    [OPT_NOTES] = "--notes",
 };
 
 const char *ctl_opt(const ctl_args *a, enum ctl_option o) {

@@ -208,3 +208,80 @@ int ctl_run_tier_set(ctl *x, const ctl_args *a) {
     }
     return CLI_EXIT_OK;
 }
+
+/* ---- quality reviews ---- */
+
+static int add_item_row(cli_table *t, const void *item) {
+    const Callfloor__QaItem *q = item;
+    char weight[16];
+    snprintf(weight, sizeof weight, "%u", q->weight);
+    const char *row[] = {q->code, weight, q->instant_fail ? _("yes") : "", q->label};
+    return cli_table_add_row(t, row);
+}
+
+static void json_item(json_writer *w, const void *item) {
+    const Callfloor__QaItem *q = item;
+    json_object_begin(w);
+    json_kv_string(w, "code", q->code);
+    json_kv_string(w, "label", q->label);
+    json_kv_uint(w, "weight", q->weight);
+    json_kv_bool(w, "instant_fail", q->instant_fail);
+    json_object_end(w);
+}
+
+int ctl_run_qa_items(ctl *x, const ctl_args *a) {
+    (void)a;
+    envelope *reply;
+    int rc = ctl_call_empty(x, CALLFLOOR__ENVELOPE__BODY_QA_ITEMS,
+                            CALLFLOOR__ENVELOPE__BODY_QA_ITEMS_REPLY, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    const Callfloor__QaItemsReply *r = reply->qa_items_reply;
+    if (x->json) {
+        ctl_json_list(x, "items", json_item, (void *const *)r->items, r->n_items);
+    } else {
+        const char *header[] = {_("ITEM"), _("WEIGHT"), _("INSTANT FAIL"), _("WHAT IS CHECKED")};
+        rc = ctl_emit_rows(x, header, 4, add_item_row, (void *const *)r->items, r->n_items,
+                           _("The scorecard is empty.\n"));
+    }
+    envelope_free(reply);
+    return rc;
+}
+
+int ctl_run_qa_review(ctl *x, const ctl_args *a) {
+    char *end;
+    unsigned long long call = strtoull(a->name, &end, 10);
+    if (*end != '\0' || call == 0 || a->name[0] == '-')
+        return ctl_usage_error(x, "qa review", _("CALL_ID is a call's number, e.g. 42"));
+    const char *notes = ctl_opt(a, OPT_NOTES);
+    Callfloor__QaReview msg = CALLFLOOR__QA_REVIEW__INIT;
+    msg.call_id = call;
+    msg.n_failed = a->count[OPT_FAIL];
+    msg.failed = (char **)a->values[OPT_FAIL];
+    msg.notes = (char *)(notes ? notes : "");
+    envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_QA_REVIEW;
+    req.qa_review = &msg;
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_QA_REVIEW_REPLY, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    const Callfloor__QaReviewReply *r = reply->qa_review_reply;
+    if (x->json) {
+        json_writer w;
+        json_init(&w, &x->out);
+        json_object_begin(&w);
+        json_kv_uint(&w, "review_id", r->review_id);
+        json_kv_uint(&w, "score", r->score);
+        json_kv_bool(&w, "passed", r->passed);
+        json_kv_int(&w, "points", r->points);
+        json_object_end(&w);
+    } else if (r->passed) {
+        buf_appendf(&x->out, _("Call %llu passed its review with %u points.\n"), call, r->score);
+    } else {
+        buf_appendf(&x->out,
+                    _("Call %llu failed its review with %u points; the agent scores %lld.\n"), call,
+                    r->score, (long long)r->points);
+    }
+    envelope_free(reply);
+    return CLI_EXIT_OK;
+}

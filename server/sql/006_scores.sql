@@ -138,3 +138,86 @@ CREATE TABLE bonus_tiers (
     CONSTRAINT bonus_tiers_tier_check CHECK (tier BETWEEN 1 AND 9),
     CONSTRAINT bonus_tiers_applications_check CHECK (applications BETWEEN 1 AND 100000)
 );
+
+-- Quality review (DOMAIN item 12): a supervisor scores a recorded call
+-- against the scorecard. A review passes with 80 points or more and no
+-- instant-fail item failed; a failed review costs the agent the campaign's
+-- qa_fail_points.
+CREATE TABLE qa_items (
+    code         text     PRIMARY KEY,
+    label        text     NOT NULL,
+    weight       smallint NOT NULL,
+    instant_fail boolean  NOT NULL DEFAULT false,
+    CONSTRAINT qa_items_code_check CHECK (code ~ '^[a-z_]{1,32}$'),
+    CONSTRAINT qa_items_weight_check CHECK (weight BETWEEN 0 AND 100)
+);
+INSERT INTO qa_items (code, label, weight, instant_fail) VALUES
+    ('greeting', 'greeting and identity of the bank', 10, false),
+    ('identity', 'the customer''s identity checked', 15, true),
+    ('disclosure', 'fees, interest and risks disclosed truthfully', 25, true),
+    ('needs', 'needs understood before recommending', 20, false),
+    ('accuracy', 'product facts accurate, no promises beyond terms', 20, false),
+    ('courtesy', 'courtesy, no pressure', 10, false);
+
+CREATE TABLE qa_reviews (
+    id           bigserial   PRIMARY KEY,
+    call_id      bigint      NOT NULL REFERENCES calls (id),
+    reviewer_id  bigint      NOT NULL REFERENCES users (id),
+    score        smallint    NOT NULL,
+    passed       boolean     NOT NULL,
+    failed_items text[]      NOT NULL DEFAULT '{}',
+    notes        text        NOT NULL DEFAULT '',
+    reviewed_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT qa_reviews_notes_check CHECK (char_length(notes) <= 2000)
+);
+CREATE INDEX qa_reviews_call_idx ON qa_reviews (call_id);
+
+-- Records a review of call `p_call` by `p_reviewer` failing `p_failed`
+-- (item codes); the score is 100 less the failed items' weights. A failed
+-- review adds a qa_fail score event. Returns the review and, when one was
+-- added, the event in the shape the daemon folds into its board.
+CREATE FUNCTION cf_qa_review(p_call bigint, p_reviewer bigint, p_failed text[], p_notes text)
+RETURNS TABLE (review_id bigint, score integer, passed boolean, user_id bigint, username text,
+               display_name text, team_id bigint, team text, kind text, points integer,
+               talk_seconds integer, at_us bigint, event_id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    k calls;
+    unknown text;
+    s integer;
+    ok boolean;
+    rid bigint;
+    eid bigint;
+BEGIN
+    SELECT * INTO k FROM calls WHERE id = p_call;
+    IF NOT FOUND OR k.disposition IS NULL THEN
+        PERFORM cf_refuse('CF404', 'there is no ended call ' || p_call);
+    END IF;
+    SELECT string_agg(f, ', ') INTO unknown FROM unnest(p_failed) f
+        WHERE f NOT IN (SELECT code FROM qa_items);
+    IF unknown IS NOT NULL THEN
+        PERFORM cf_refuse('CF400', 'unknown scorecard item ' || unknown
+            || ' (callfloorctl qa items lists them)');
+    END IF;
+    SELECT 100 - coalesce(sum(weight), 0),
+           NOT coalesce(bool_or(instant_fail), false)
+        INTO s, ok FROM qa_items WHERE code = ANY (p_failed);
+    ok := ok AND s >= 80;
+    INSERT INTO qa_reviews (call_id, reviewer_id, score, passed, failed_items, notes)
+        VALUES (p_call, p_reviewer, s, ok, p_failed, p_notes) RETURNING id INTO rid;
+    IF NOT ok THEN
+        INSERT INTO score_events (agent_id, team_id, campaign_id, call_id, kind, points)
+            SELECT k.agent_id, u.team_id, k.campaign_id, k.id, 'qa_fail',
+                   (cf_scoring(k.campaign_id)).qa_fail_points
+            FROM users u WHERE u.id = k.agent_id
+            RETURNING id INTO eid;
+    END IF;
+    RETURN QUERY SELECT rid, s, ok, u.id, u.username, u.display_name, coalesce(t.id, 0),
+        coalesce(t.name, ''), e.kind, e.points, e.talk_seconds,
+        (extract(epoch FROM e.at) * 1000000)::bigint, e.id
+        FROM score_events e JOIN users u ON u.id = e.agent_id LEFT JOIN teams t ON t.id = u.team_id
+        WHERE e.id = eid
+        UNION ALL SELECT rid, s, ok, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        WHERE eid IS NULL;
+END
+$$;

@@ -179,6 +179,26 @@ do
     sleep 0.2
 done
 
+# Quality review: a pass changes nothing; a fail costs the agent points.
+cf_expect_output_contains "disclosure" cf_as sue cf_ctl qa items
+a1_call=$(cf_psql "SELECT min(k.id) FROM calls k JOIN users u ON u.id = k.agent_id WHERE u.username = 'a1'")
+cf_expect_output_contains "passed its review with 90 points" cf_as sue cf_ctl qa review "$a1_call" --fail greeting
+cf_expect_exit 0 cf_as sue cf_ctl --json qa review "$a1_call" --fail disclosure --notes 未说明年费
+cf_json_check 'not doc["passed"] and doc["score"] == 75 and doc["points"] == -10' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a review failing an instant-fail item passed: $CF_LAST_OUTPUT"
+cf_expect_exit 1 cf_as sue cf_ctl qa review "$a1_call" --fail nonsense
+grep -q "unknown scorecard item nonsense" <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "an unknown item was not named: $CF_LAST_OUTPUT"
+cf_expect_exit 1 cf_as sue cf_ctl qa review 999999
+cf_expect_exit 1 cf_as a1 cf_ctl qa review "$a1_call"
+want=$(expected '%')
+deadline=$((SECONDS + 15))
+until [ "$(fold "$CF_WORK/live.jsonl")" = "$want" ]; do
+    [ "$SECONDS" -lt "$deadline" ] ||
+        cf_fail "the failed review did not reach the board: $(fold "$CF_WORK/live.jsonl") instead of $want"
+    sleep 0.2
+done
+
 # After a restart the board is rebuilt from the events, identical.
 cf_stop_daemon
 cf_start_daemon
