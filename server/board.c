@@ -41,6 +41,7 @@ struct board {
     bool dirty;       /* the scores changed since the last push */
     bool need_full;   /* ... and rows may have gone: send whole boards */
     bool floor_dirty; /* an agent's state changed since the last push */
+    int open_timers;  /* while closing: the timers whose close callback is due */
 };
 
 static void on_push_timer(uv_timer_t *t);
@@ -527,9 +528,7 @@ int board_start(server *srv) {
 /* The board is freed once both its timers are closed. */
 static void on_board_timer_closed(uv_handle_t *h) {
     struct board *bd = h->data;
-    if (!uv_is_closing((uv_handle_t *)&bd->timer) || !uv_is_closing((uv_handle_t *)&bd->watch))
-        return;
-    if (h == (uv_handle_t *)&bd->watch)
+    if (--bd->open_timers == 0)
         free(bd);
 }
 
@@ -542,7 +541,7 @@ void board_close(server *srv) {
     srv->board = NULL;
     bd->timer.data = bd;
     bd->watch.data = bd;
-    /* libuv runs close callbacks in the order the handles were closed. */
+    bd->open_timers = 2;
     uv_close((uv_handle_t *)&bd->timer, on_board_timer_closed);
     uv_close((uv_handle_t *)&bd->watch, on_board_timer_closed);
     score_close(srv);
