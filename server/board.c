@@ -482,11 +482,10 @@ void board_on_subscribe(request *req) {
                      "week or month");
         return;
     }
-    if (watching(req->srv->board, request_session(req))) {
-        request_fail(req, CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION, 0,
-                     "this session already watches a board; open another session for another");
-        return;
-    }
+    /* A new subscription replaces the session's earlier one (another team
+     * or period). */
+    if (watching(req->srv->board, request_session(req)))
+        board_session_closed(req->srv, request_session(req));
     if (*m->team == '\0') {
         subscribe(req, 0);
         return;

@@ -41,14 +41,13 @@ static const char *const statements[][2] = {
      "SELECT x.id, x.call_id, u.username, c.name, l.name, l.phone_masked, x.details,"
      " extract(epoch FROM x.opened_at)::bigint, extract(epoch FROM x.due_at)::bigint,"
      " coalesce(extract(epoch FROM x.resolved_at)::bigint, 0), coalesce(r.username, ''),"
-     " coalesce(x.resolution, '')"
+     " coalesce(x.resolution, ''), coalesce(x.upheld, false)"
      " FROM complaints x JOIN users u ON u.id = x.agent_id JOIN leads l ON l.id = x.lead_id"
      " JOIN campaigns c ON c.id = l.campaign_id LEFT JOIN users r ON r.id = x.resolved_by"
      " WHERE $1 OR x.resolved_at IS NULL ORDER BY x.due_at, x.id"},
     {"outcome_complaint_resolve",
-     "WITH done AS (UPDATE complaints SET resolved_at = now(), resolved_by = $2, resolution = $3"
-     " WHERE id = $1 AND resolved_at IS NULL RETURNING id)"
-     " SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM complaints WHERE id = $1)"},
+     "SELECT found, resolved, user_id, username, display_name, team_id, team, kind, points,"
+     " talk_seconds, at_us, event_id FROM cf_resolve_complaint($1, $2, $3, $4)"},
 };
 
 int outcome_prepare_statements(db_pool *pool) {
@@ -292,6 +291,7 @@ static void on_complaints(const db_reply *reply, void *arg) {
         c[i].resolved_at = db_int64(res, i, 9);
         c[i].resolved_by = (char *)db_value(res, i, 10);
         c[i].resolution = (char *)db_value(res, i, 11);
+        c[i].upheld = db_bool(res, i, 12);
         cp[i] = &c[i];
     }
     Callfloor__ComplaintListReply r = CALLFLOOR__COMPLAINT_LIST_REPLY__INIT;
@@ -313,13 +313,15 @@ void outcome_on_complaint_list(request *req) {
 static void on_resolved(const db_reply *reply, void *arg) {
     request *req = arg;
     uint64_t id = req->msg->complaint_resolve->id;
-    if (reply->status != DB_OK) {
+    const PGresult *res = reply->status == DB_OK ? reply->results[0] : NULL;
+    if (res == NULL || PQntuples(res) != 1) {
         request_fail_db(req, reply, "resolving a complaint");
-    } else if (db_int64(reply->results[0], 0, 0) == 1) {
-        log_info("conn %s: %s resolved complaint %llu", conn_name(req->conn), req->username,
-                 (unsigned long long)id);
+    } else if (db_bool(res, 0, 1)) {
+        score_apply_events(req->srv, res, 2);
+        log_info("conn %s: %s resolved complaint %llu%s", conn_name(req->conn), req->username,
+                 (unsigned long long)id, req->msg->complaint_resolve->upheld ? " (upheld)" : "");
         request_ok(req);
-    } else if (db_int64(reply->results[0], 0, 1) == 0) {
+    } else if (!db_bool(res, 0, 0)) {
         request_fail(req, CALLFLOOR__ERROR_CODE__NOT_FOUND, 0,
                      "no complaint %llu (callfloorctl complaint list shows the open ones)",
                      (unsigned long long)id);
@@ -340,6 +342,6 @@ void outcome_on_complaint_resolve(request *req) {
     char id[24], by[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
     snprintf(by, sizeof by, "%llu", (unsigned long long)req->user_id);
-    const char *params[] = {id, by, r->resolution};
-    request_query(req, "outcome_complaint_resolve", 3, params, on_resolved, req);
+    const char *params[] = {id, by, r->resolution, r->upheld ? "true" : "false"};
+    request_query(req, "outcome_complaint_resolve", 4, params, on_resolved, req);
 }

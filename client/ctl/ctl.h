@@ -57,6 +57,7 @@ enum ctl_option {
     OPT_APPLICATIONS,
     OPT_FAIL,
     OPT_NOTES,
+    OPT_UPHELD,
     OPT_COUNT
 };
 #define OPT_BIT(o) (1ul << (o))

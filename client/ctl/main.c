@@ -232,11 +232,14 @@ static const ctl_command commands[] = {
         "Options:\n"
         "  --status open|all   only the open ones (default), or all of them\n"),
      false, OPT_BIT(OPT_STATUS), 0, 0, false, ctl_run_complaint_list},
-    {"complaint resolve", "ID --resolution TEXT", "ID --resolution TEXT",
+    {"complaint resolve", "ID --resolution TEXT", "ID --resolution TEXT [--upheld yes|no]",
      N_("Close a complaint, saying how it was resolved."),
      N_("Options:\n"
-        "  --resolution TEXT   what was done, e.g. 已致电客户道歉 (required)\n"),
-     true, OPT_BIT(OPT_RESOLUTION), OPT_BIT(OPT_RESOLUTION), 0, false, ctl_run_complaint_resolve},
+        "  --resolution TEXT   what was done, e.g. 已致电客户道歉 (required)\n"
+        "  --upheld yes|no     the agent was at fault (default no): it costs them the\n"
+        "                      campaign's complaint points on the leaderboard\n"),
+     true, OPT_BIT(OPT_RESOLUTION) | OPT_BIT(OPT_UPHELD), OPT_BIT(OPT_RESOLUTION), 0, false,
+     ctl_run_complaint_resolve},
     {"help", "[COMMAND]", "[COMMAND]", N_("Show the help for all commands, or for one."), NULL,
      false, 0, 0, 0, false, NULL},
 };
@@ -424,6 +427,7 @@ static const char *const option_flags[OPT_COUNT] = {
     [OPT_APPLICATIONS] = "--applications",
     [OPT_FAIL] = "--fail",
     [OPT_NOTES] = "--notes",
+    [OPT_UPHELD] = "--upheld",
 };
 
 const char *ctl_opt(const ctl_args *a, enum ctl_option o) {

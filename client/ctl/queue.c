@@ -91,6 +91,7 @@ static void json_complaint(json_writer *w, const void *item) {
     json_time_or_null(w, "resolved_at", c->resolved_at);
     json_kv_string(w, "resolved_by", c->resolved_by);
     json_kv_string(w, "resolution", c->resolution);
+    json_kv_bool(w, "upheld", c->upheld);
     json_object_end(w);
 }
 
@@ -143,6 +144,10 @@ int ctl_run_complaint_resolve(ctl *x, const ctl_args *a) {
     Callfloor__ComplaintResolve msg = CALLFLOOR__COMPLAINT_RESOLVE__INIT;
     msg.id = id;
     msg.resolution = (char *)ctl_opt(a, OPT_RESOLUTION);
+    const char *upheld = ctl_opt(a, OPT_UPHELD);
+    if (upheld != NULL && strcmp(upheld, "yes") != 0 && strcmp(upheld, "no") != 0)
+        return ctl_usage_error(x, "complaint resolve", _("--upheld is yes or no"));
+    msg.upheld = upheld != NULL && strcmp(upheld, "yes") == 0;
     envelope req = CALLFLOOR__ENVELOPE__INIT;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_COMPLAINT_RESOLVE;
     req.complaint_resolve = &msg;

@@ -230,6 +230,8 @@ static void on_push(redial *r, const envelope *push, void *arg) {
 void monitor_watch_board(monitor *m, const char *team, Callfloor__Period period) {
     m->team = team;
     m->period = period;
+    if (m->session != NULL && redial_current(m->session) == REDIAL_READY)
+        subscribe_board(m);
 }
 
 static void on_session_changed(redial *r, void *arg) {

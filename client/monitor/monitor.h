@@ -72,8 +72,8 @@ struct monitor {
 /* Starts the session and the refreshes. Returns 0 or -ENOMEM. */
 int monitor_start(monitor *m, uv_loop_t *loop, const client_options *opts, unsigned interval_ms,
                   monitor_changed_cb changed, void *arg);
-/* Which leaderboard to watch; call before monitor_start's session is up
- * (right after monitor_start). `team` must outlive the monitor. */
+/* Which leaderboard to watch; call right after monitor_start, or later to
+ * switch (the board is asked for again). `team` must outlive the monitor. */
 void monitor_watch_board(monitor *m, const char *team, Callfloor__Period period);
 /* Refreshes now (when connected and no refresh is under way). */
 void monitor_refresh(monitor *m);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ncurses.h>
@@ -35,6 +36,7 @@ typedef struct screen {
     int exit_signal;
     int exit_code;
     bool ended;
+    char team[256]; /* the team the board shows, chosen with 't' */
 } screen;
 
 static void put(int y, int x, const char *s, int max_cols) {
@@ -110,6 +112,11 @@ static int draw_teams(const screen *sc, int y, int rows, int cols) {
 /* The leaderboard: rank, agent, points, applications, connects, dials. */
 static int draw_board(const screen *sc, int y, int rows, int cols) {
     const monitor *m = &sc->m;
+    static const char *const periods[] = {N_("today"), N_("this week"), N_("this month")};
+    char title[300];
+    snprintf(title, sizeof title, _("Leaderboard, %s, %s"),
+             m->team && *m->team ? m->team : _("every team"), _(periods[m->period % 3]));
+    put(y++, 2, title, cols - 4);
     static const int x[] = {2, 8, 30, 40, 52, 62, 70};
     const char *head[] = {_("RANK"),     _("AGENT"), _("POINTS"), _("APPLICATIONS"),
                           _("CONNECTS"), _("DIALS"), _("TIER")};
@@ -139,6 +146,48 @@ static int draw_board(const screen *sc, int y, int rows, int cols) {
     return y + 1;
 }
 
+static const char *state_label(Callfloor__AgentState s) {
+    switch (s) {
+    case CALLFLOOR__AGENT_STATE__AGENT_READY:
+        return _("ready");
+    case CALLFLOOR__AGENT_STATE__AGENT_OFFERED:
+        return _("offered");
+    case CALLFLOOR__AGENT_STATE__AGENT_ON_CALL:
+        return _("on a call");
+    case CALLFLOOR__AGENT_STATE__AGENT_WRAP_UP:
+        return _("wrap-up");
+    case CALLFLOOR__AGENT_STATE__AGENT_PAUSED:
+        return _("paused");
+    default:
+        return _("offline");
+    }
+}
+
+/* Who is doing what, and for how long. */
+static int draw_floor_agents(const screen *sc, int y, int rows, int cols) {
+    const Callfloor__Floor *f = sc->m.floor_last ? sc->m.floor_last->floor : NULL;
+    if (f == NULL || f->n_agents == 0)
+        return y;
+    attron(A_BOLD);
+    put(y, 2, _("AGENT"), 20);
+    put(y, 24, _("STATE"), 20);
+    put(y++, 46, _("FOR"), cols - 48);
+    attroff(A_BOLD);
+    time_t now = time(NULL);
+    for (size_t i = 0; i < f->n_agents && y < rows - 4; i++, y++) {
+        const Callfloor__FloorAgent *a = f->agents[i];
+        char state[160], since[32];
+        snprintf(state, sizeof state, "%s%s%s", state_label(a->state), *a->reason ? " · " : "",
+                 a->reason);
+        long long s = now > a->since ? (long long)(now - a->since) : 0;
+        snprintf(since, sizeof since, "%02lld:%02lld", s / 60, s % 60);
+        put(y, 2, *a->display_name ? a->display_name : a->agent, 20);
+        put(y, 24, state, 20);
+        put(y, 46, since, cols - 48);
+    }
+    return y + 1;
+}
+
 static void draw(screen *sc) {
     int rows, cols;
     getmaxyx(stdscr, rows, cols);
@@ -148,6 +197,7 @@ static void draw(screen *sc) {
     if (sc->m.status != NULL) {
         y = draw_floor(sc, y, cols);
         y = draw_board(sc, y, rows, cols);
+        y = draw_floor_agents(sc, y, rows, cols);
         draw_teams(sc, y, rows, cols);
     } else if (redial_current(sc->m.session) != REDIAL_GAVE_UP) {
         put(y, 2, _("Waiting for the first snapshot..."), cols - 4);
@@ -161,7 +211,7 @@ static void draw(screen *sc) {
         put(rows - 2, 2, sc->m.problem, cols - 4);
     attron(A_REVERSE);
     mvhline(rows - 1, 0, ' ', cols);
-    put(rows - 1, 1, _("r refresh   q quit"), cols - 2);
+    put(rows - 1, 1, _("p period   t team   r refresh   q quit"), cols - 2);
     attroff(A_REVERSE);
     refresh();
 }
@@ -187,6 +237,19 @@ static void end_screen(screen *sc, int exit_code, int signum) {
     fcntl(STDIN_FILENO, F_SETFL, sc->stdin_flags);
 }
 
+/* Cycles the board through every team, then all of them. */
+static void next_team(screen *sc) {
+    const Callfloor__TeamListReply *list = sc->m.teams ? sc->m.teams->team_list_reply : NULL;
+    const char *team = sc->m.team ? sc->m.team : "";
+    size_t next = 0;
+    for (size_t k = 0; list != NULL && k < list->n_teams; k++)
+        if (strcmp(list->teams[k]->name, team) == 0)
+            next = k + 1;
+    snprintf(sc->team, sizeof sc->team, "%s",
+             list != NULL && next < list->n_teams ? list->teams[next]->name : "");
+    monitor_watch_board(&sc->m, sc->team, sc->m.period);
+}
+
 static void on_input(uv_poll_t *p, int status, int events) {
     screen *sc = p->data;
     wint_t ch;
@@ -203,6 +266,10 @@ static void on_input(uv_poll_t *p, int status, int events) {
             end_screen(sc, CLI_EXIT_OK, 0);
         else if (kind == OK && (ch == 'r' || ch == 'R'))
             monitor_refresh(&sc->m);
+        else if (kind == OK && (ch == 'p' || ch == 'P'))
+            monitor_watch_board(&sc->m, sc->m.team, (sc->m.period + 1) % 3);
+        else if (kind == OK && (ch == 't' || ch == 'T'))
+            next_team(sc);
         else if (kind == OK && ch == 12) /* Ctrl-L */
             clearok(stdscr, TRUE);
     }

@@ -221,3 +221,49 @@ BEGIN
         WHERE eid IS NULL;
 END
 $$;
+
+-- Whether a resolved complaint was upheld (the agent was at fault): an
+-- upheld one costs the agent the campaign's complaint points.
+ALTER TABLE complaints ADD COLUMN upheld boolean,
+    ADD CONSTRAINT complaints_upheld_check CHECK ((upheld IS NULL) = (resolved_at IS NULL));
+
+-- Resolves complaint `p_id`. `found`: it exists; `resolved`: this call
+-- resolved it (false: it was resolved already). An upheld complaint adds a
+-- complaint_upheld score event, returned in the shape the daemon folds
+-- into its board.
+CREATE FUNCTION cf_resolve_complaint(p_id bigint, p_by bigint, p_resolution text,
+                                     p_upheld boolean)
+RETURNS TABLE (found boolean, resolved boolean, user_id bigint, username text,
+               display_name text, team_id bigint, team text, kind text, points integer,
+               talk_seconds integer, at_us bigint, event_id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    x complaints;
+    k calls;
+    eid bigint;
+BEGIN
+    SELECT * INTO x FROM complaints WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND OR x.resolved_at IS NOT NULL THEN
+        RETURN QUERY SELECT x.id IS NOT NULL, false, NULL::bigint, NULL::text, NULL::text,
+            NULL::bigint, NULL::text, NULL::text, NULL::integer, NULL::integer, NULL::bigint,
+            NULL::bigint;
+        RETURN;
+    END IF;
+    UPDATE complaints SET resolved_at = now(), resolved_by = p_by, resolution = p_resolution,
+        upheld = p_upheld WHERE id = p_id;
+    IF p_upheld THEN
+        SELECT * INTO k FROM calls WHERE id = x.call_id;
+        INSERT INTO score_events (agent_id, team_id, campaign_id, call_id, kind, points)
+            SELECT k.agent_id, u.team_id, k.campaign_id, k.id, 'complaint_upheld',
+                   (cf_scoring(k.campaign_id)).complaint_points
+            FROM users u WHERE u.id = k.agent_id RETURNING id INTO eid;
+    END IF;
+    RETURN QUERY SELECT true, true, u.id, u.username, u.display_name, coalesce(t.id, 0),
+        coalesce(t.name, ''), e.kind, e.points, e.talk_seconds,
+        (extract(epoch FROM e.at) * 1000000)::bigint, e.id
+        FROM score_events e JOIN users u ON u.id = e.agent_id LEFT JOIN teams t ON t.id = u.team_id
+        WHERE e.id = eid
+        UNION ALL SELECT true, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        WHERE eid IS NULL;
+END
+$$;

@@ -115,7 +115,10 @@ cf_json_check 'len(doc["complaints"]) == 1 and doc["complaints"][0]["details"] =
     cf_fail "the complaint is not listed: $CF_LAST_OUTPUT"
 complaint=$(cf_psql "SELECT id FROM complaints")
 cf_expect_exit 2 cf_ctl complaint resolve "$complaint"
-cf_expect_output_contains "is resolved" cf_as sue cf_ctl complaint resolve "$complaint" --resolution 已致电道歉
+cf_expect_exit 2 cf_as sue cf_ctl complaint resolve "$complaint" --resolution x --upheld maybe
+cf_expect_output_contains "is resolved" cf_as sue cf_ctl complaint resolve "$complaint" --resolution 已致电道歉 --upheld yes
+[ "$(cf_psql "SELECT points FROM score_events WHERE kind = 'complaint_upheld'")" = -20 ] ||
+    cf_fail "an upheld complaint did not cost the agent the campaign's complaint points"
 cf_expect_exit 1 cf_as sue cf_ctl complaint resolve "$complaint" --resolution again
 cf_expect_output_contains "No open complaints" cf_ctl complaint list
 

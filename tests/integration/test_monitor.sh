@@ -87,6 +87,11 @@ cf_pty expect "Database pool:"
 cf_pty resize 30 100
 cf_pty expect "一组"
 cf_pty type r
+cf_pty expect "Leaderboard, every team, today"
+cf_pty type p
+cf_pty expect "Leaderboard, every team, this week"
+cf_pty type t
+cf_pty expect "Leaderboard, 一组, this week"
 cf_pty type q
 cf_pty_exit
 [ "$CF_PTY_REPLY" = "ok exit=0 restored=1" ] || cf_fail "q did not end the monitor cleanly: $CF_PTY_REPLY"
