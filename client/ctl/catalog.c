@@ -447,18 +447,15 @@ static int set_paused(ctl *x, const char *name, bool paused) {
     Callfloor__CampaignSetPaused msg = CALLFLOOR__CAMPAIGN_SET_PAUSED__INIT;
     msg.name = (char *)name;
     msg.paused = paused;
-    envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_SET_PAUSED;
     req.campaign_set_paused = &msg;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    int rc = ctl_call_ok(x, &req);
     if (rc != CLI_EXIT_OK)
         return rc;
-    envelope_free(reply);
     if (x->json) {
         json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_kv_bool(&w, "ok", true);
+        ctl_json_ok_begin(x, &w);
         json_kv_string(&w, "campaign", name);
         json_kv_bool(&w, "paused", paused);
         json_object_end(&w);

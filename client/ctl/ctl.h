@@ -86,6 +86,12 @@ const char *ctl_opt(const ctl_args *a, enum ctl_option o);
  * `want` for the caller to free; otherwise the failure has been reported
  * and its exit code is returned. */
 int ctl_call(ctl *x, envelope *req, Callfloor__Envelope__BodyCase want, envelope **reply);
+/* Sends a request answered with Ok. Returns CLI_EXIT_OK, or the exit code
+ * of the failure it reported. */
+int ctl_call_ok(ctl *x, envelope *req);
+/* Starts the JSON answer {"ok":true,...} of a command answered with Ok;
+ * the caller adds its members and ends the object. */
+void ctl_json_ok_begin(ctl *x, json_writer *w);
 /* The same for a request whose message has no fields (Status, the lists),
  * given by its body case. */
 int ctl_call_empty(ctl *x, Callfloor__Envelope__BodyCase body, Callfloor__Envelope__BodyCase want,

@@ -148,9 +148,7 @@ int ctl_run_dnc_remove(ctl *x, const ctl_args *a) {
     envelope_free(reply);
     if (x->json) {
         json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_kv_bool(&w, "ok", true);
+        ctl_json_ok_begin(x, &w);
         json_kv_string(&w, "phone", masked);
         json_object_end(&w);
     } else {

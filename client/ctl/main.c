@@ -624,6 +624,20 @@ int ctl_call(ctl *x, envelope *req, Callfloor__Envelope__BodyCase want, envelope
     return report(x, &f);
 }
 
+int ctl_call_ok(ctl *x, envelope *req) {
+    envelope *reply;
+    int rc = ctl_call(x, req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    if (rc == CLI_EXIT_OK)
+        envelope_free(reply);
+    return rc;
+}
+
+void ctl_json_ok_begin(ctl *x, json_writer *w) {
+    json_init(w, &x->out);
+    json_object_begin(w);
+    json_kv_bool(w, "ok", true);
+}
+
 /* The list requests and Status carry an empty message; the Envelope's
  * descriptor says where each one goes, so one function sends them all. */
 int ctl_call_empty(ctl *x, Callfloor__Envelope__BodyCase body, Callfloor__Envelope__BodyCase want,
@@ -885,9 +899,7 @@ static int run_user_add(ctl *x, const ctl_args *a) {
 /* The commands answered with Ok print the same JSON shape. */
 static void ok_json(ctl *x, const char *username, int disabled) {
     json_writer w;
-    json_init(&w, &x->out);
-    json_object_begin(&w);
-    json_kv_bool(&w, "ok", true);
+    ctl_json_ok_begin(x, &w);
     json_kv_string(&w, "username", username);
     if (disabled >= 0)
         json_kv_bool(&w, "disabled", disabled);
@@ -901,11 +913,9 @@ static int run_user_passwd(ctl *x, const ctl_args *a) {
     envelope req = CALLFLOOR__ENVELOPE__INIT;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_USER_PASSWD;
     req.user_passwd = &msg;
-    envelope *reply;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    int rc = ctl_call_ok(x, &req);
     if (rc != CLI_EXIT_OK)
         return rc;
-    envelope_free(reply);
     if (x->json)
         ok_json(x, a->name, -1);
     else
@@ -921,11 +931,9 @@ static int set_disabled(ctl *x, const char *username, bool disabled) {
     envelope req = CALLFLOOR__ENVELOPE__INIT;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_USER_SET_DISABLED;
     req.user_set_disabled = &msg;
-    envelope *reply;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    int rc = ctl_call_ok(x, &req);
     if (rc != CLI_EXIT_OK)
         return rc;
-    envelope_free(reply);
     if (x->json)
         ok_json(x, username, disabled);
     else if (disabled)

@@ -151,16 +151,12 @@ int ctl_run_complaint_resolve(ctl *x, const ctl_args *a) {
     envelope req = CALLFLOOR__ENVELOPE__INIT;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_COMPLAINT_RESOLVE;
     req.complaint_resolve = &msg;
-    envelope *reply;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    int rc = ctl_call_ok(x, &req);
     if (rc != CLI_EXIT_OK)
         return rc;
-    envelope_free(reply);
     if (x->json) {
         json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_kv_bool(&w, "ok", true);
+        ctl_json_ok_begin(x, &w);
         json_kv_uint(&w, "id", id);
         json_object_end(&w);
     } else {

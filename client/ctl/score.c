@@ -116,18 +116,15 @@ int ctl_run_target_set(ctl *x, const ctl_args *a) {
     msg.team = (char *)(team ? team : "");
     msg.month = (char *)month;
     msg.applications = (uint32_t)n;
-    envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_TARGET_SET;
     req.target_set = &msg;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    int rc = ctl_call_ok(x, &req);
     if (rc != CLI_EXIT_OK)
         return rc;
-    envelope_free(reply);
     if (x->json) {
         json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_kv_bool(&w, "ok", true);
+        ctl_json_ok_begin(x, &w);
         json_kv_string(&w, agent ? "agent" : "team", agent ? agent : team);
         json_kv_string(&w, "month", month);
         json_kv_uint(&w, "applications", n);
@@ -147,18 +144,15 @@ int ctl_run_notice_send(ctl *x, const ctl_args *a) {
     msg.agent = (char *)(agent ? agent : "");
     msg.team = (char *)(team ? team : "");
     msg.text = (char *)a->name;
-    envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_NOTICE_SEND;
     req.notice_send = &msg;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    int rc = ctl_call_ok(x, &req);
     if (rc != CLI_EXIT_OK)
         return rc;
-    envelope_free(reply);
     if (x->json) {
         json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_kv_bool(&w, "ok", true);
+        ctl_json_ok_begin(x, &w);
         json_kv_string(&w, agent ? "agent" : "team", agent ? agent : team);
         json_object_end(&w);
     } else {
@@ -181,18 +175,15 @@ int ctl_run_tier_set(ctl *x, const ctl_args *a) {
     msg.team = (char *)(team ? team : "");
     msg.tier = (uint32_t)tier;
     msg.applications = (uint32_t)n;
-    envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
     req.body_case = CALLFLOOR__ENVELOPE__BODY_TIER_SET;
     req.tier_set = &msg;
-    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);
+    int rc = ctl_call_ok(x, &req);
     if (rc != CLI_EXIT_OK)
         return rc;
-    envelope_free(reply);
     if (x->json) {
         json_writer w;
-        json_init(&w, &x->out);
-        json_object_begin(&w);
-        json_kv_bool(&w, "ok", true);
+        ctl_json_ok_begin(x, &w);
         json_kv_string(&w, "team", team ? team : "");
         json_kv_uint(&w, "tier", tier);
         json_kv_uint(&w, "applications", n);

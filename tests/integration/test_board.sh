@@ -64,22 +64,35 @@ p2=$!
 p3=$!
 wait "$p1" "$p2" "$p3" || cf_fail "an agent failed (see $CF_WORK/a*.out)"
 
-# fold FILE: the board a subscriber holds after its lines, as JSON rows in
-# rank order (rank, agent, points, applications, connects, dials).
-fold() {
+# board_rows FILE: the rows a subscriber holds after its lines (each
+# snapshot replaces them, each change replaces its agents' rows), as a JSON
+# object by agent.
+board_rows() {
     python3 - "$1" <<'PY'
 import json, sys
 rows = {}
 for line in open(sys.argv[1], encoding="utf-8"):
     ev = json.loads(line)
-    if ev.get("event") != "board":
-        continue
-    if ev["snapshot"]:
-        rows = {}
-    for r in ev["rows"]:
-        rows[r["agent"]] = [r["rank"], r["agent"], r["points"], r["applications"], r["connects"], r["dials"]]
-print(json.dumps(sorted(rows.values())))
+    if ev.get("event") == "board":
+        if ev["snapshot"]:
+            rows = {}
+        for r in ev["rows"]:
+            rows[r["agent"]] = r
+print(json.dumps(rows, ensure_ascii=False))
 PY
+}
+# fold FILE: those rows in rank order as [rank, agent, points, applications,
+# connects, dials].
+fold() {
+    board_rows "$1" | python3 -c '
+import json, sys
+rows = json.load(sys.stdin).values()
+print(json.dumps(sorted([r["rank"], r["agent"], r["points"], r["applications"], r["connects"], r["dials"]] for r in rows)))'
+}
+# rows_hold FILE EXPRESSION: the Python EXPRESSION holds for `rows`, the
+# rows a subscriber holds by agent.
+rows_hold() {
+    board_rows "$1" | python3 -c 'import json, sys; rows = json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$2"
 }
 expected() {
     cf_psql "SELECT json_agg(json_build_array(rank, agent, points, apps, connects, dials) ORDER BY rank)
@@ -135,19 +148,8 @@ cf_expect_exit 2 cf_ctl target set --agent a1 --team 二组 --month "$MONTH" --a
 cf_expect_exit 1 cf_ctl target set --agent ghost --month "$MONTH" --applications 5
 cf_expect_exit 1 cf_ctl target set --agent a1 --month 2026-13 --applications 5
 deadline=$((SECONDS + 15))
-until python3 - "$CF_WORK/live.jsonl" <<'PY'
-import json, sys
-rows = {}
-for line in open(sys.argv[1], encoding="utf-8"):
-    ev = json.loads(line)
-    if ev.get("event") == "board":
-        if ev["snapshot"]:
-            rows = {}
-        for r in ev["rows"]:
-            rows[r["agent"]] = r
-sys.exit(0 if rows.get("a1", {}).get("target") == 20 and rows.get("a3", {}).get("target") == 30
-         and rows.get("a2", {}).get("target") == 0 else 1)
-PY
+until rows_hold "$CF_WORK/live.jsonl" \
+    'rows.get("a1", {}).get("target") == 20 and rows.get("a3", {}).get("target") == 30 and rows.get("a2", {}).get("target") == 0'
 do
     [ "$SECONDS" -lt "$deadline" ] || cf_fail "the targets did not reach the board"
     sleep 0.2
@@ -160,20 +162,8 @@ cf_expect_exit 2 cf_ctl tier set 0 --applications 2
 cf_expect_exit 1 cf_ctl tier set 3 --applications 2 --team 无此组
 cf_expect_exit 1 cf_as sue cf_ctl tier set 3 --applications 9
 deadline=$((SECONDS + 15))
-until python3 - "$CF_WORK/live.jsonl" <<'PY'
-import json, sys
-rows = {}
-for line in open(sys.argv[1], encoding="utf-8"):
-    ev = json.loads(line)
-    if ev.get("event") == "board":
-        if ev["snapshot"]:
-            rows = {}
-        for r in ev["rows"]:
-            rows[r["agent"]] = r
-ok = (rows.get("a3", {}).get("tier") == 1 and rows.get("a1", {}).get("tier") == 0
-      and all(r["projected_tier"] >= r["tier"] for r in rows.values()))
-sys.exit(0 if ok else 1)
-PY
+until rows_hold "$CF_WORK/live.jsonl" \
+    'rows.get("a3", {}).get("tier") == 1 and rows.get("a1", {}).get("tier") == 0 and all(r["projected_tier"] >= r["tier"] for r in rows.values())'
 do
     [ "$SECONDS" -lt "$deadline" ] || cf_fail "the bonus tiers did not reach the board"
     sleep 0.2
