@@ -544,38 +544,35 @@ bool floor_holds_lead(const server *srv, int64_t lead_id) {
     return false;
 }
 
+/* The agent as supervisors see them; `since` in wall-clock seconds. */
+static floor_view view_of(const server *srv, const agent *a) {
+    uint64_t age_s = (uv_now(srv->loop) - a->since_ms) / 1000;
+    floor_view v = {a->username,
+                    a->display_name,
+                    a->team,
+                    a->team_id,
+                    a->state,
+                    a->reason,
+                    (int64_t)time(NULL) - (int64_t)age_s,
+                    a->lead.campaign_id};
+    return v;
+}
+
 void floor_each(const server *srv, floor_each_cb fn, void *arg) {
-    uint64_t now_ms = uv_now(srv->loop);
-    time_t now = time(NULL);
     for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next) {
-        floor_view v = {a->username,
-                        a->display_name,
-                        a->team,
-                        a->team_id,
-                        a->state,
-                        a->reason,
-                        (int64_t)now - (int64_t)((now_ms - a->since_ms) / 1000),
-                        a->lead.campaign_id};
+        floor_view v = view_of(srv, a);
         fn(&v, arg);
     }
 }
 
 void floor_each_long_pause(server *srv, uint64_t threshold_ms, floor_each_cb fn, void *arg) {
     uint64_t now_ms = uv_now(srv->loop);
-    time_t now = time(NULL);
     for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next) {
         if (a->state != CALLFLOOR__AGENT_STATE__AGENT_PAUSED || a->pause_alerted ||
             now_ms - a->since_ms < threshold_ms)
             continue;
         a->pause_alerted = true;
-        floor_view v = {a->username,
-                        a->display_name,
-                        a->team,
-                        a->team_id,
-                        a->state,
-                        a->reason,
-                        (int64_t)now - (int64_t)((now_ms - a->since_ms) / 1000),
-                        0};
+        floor_view v = view_of(srv, a);
         fn(&v, arg);
     }
 }
