@@ -12,6 +12,8 @@
 #include "i18n.h"
 #include "pii.h"
 
+#define MAX_TALK_SECONDS 86400 /* what the server accepts */
+
 const char *const work_dispositions[WORK_NDISPOSITIONS] = {
     "NO_ANSWER",
     "BUSY",
@@ -286,7 +288,10 @@ int work_outcome(work *w, const char *disposition, int64_t callback_at, const ch
     o.disposition = (char *)disposition;
     o.notes = (char *)notes;
     o.callback_at = callback_at;
-    o.talk_seconds = w->since ? (uint32_t)(time(NULL) - w->since) : 0;
+    /* The server takes at most a day; a call left open longer (a desk left
+     * overnight) must still be endable. */
+    int64_t talk = w->since ? (int64_t)time(NULL) - w->since : 0;
+    o.talk_seconds = (uint32_t)(talk < 0 ? 0 : talk > MAX_TALK_SECONDS ? MAX_TALK_SECONDS : talk);
     if (app != NULL) {
         disclosure = app->disclosure;
         prescreen = app->prescreen;
