@@ -19,6 +19,7 @@
 #   CF_PGDIR           the PostgreSQL fixture (default: $CF_BUILD/tests/pg)
 #   CF_RECONNECT_GRACE queue.reconnect_grace of the daemon (default 2m)
 #   CF_PAUSE_ALERT     board.pause_alert of the daemon (default 15m)
+#   CF_BOARD_TZ        board.time_zone of the daemon (default Asia/Shanghai)
 #   CF_DAEMON_WRAPPER  a command line that runs the daemon, e.g.
 #                      "valgrind --leak-check=full --error-exitcode=99"
 #
@@ -190,7 +191,7 @@ reconnect_grace = ${CF_RECONNECT_GRACE:-2m}
 callback_grace = 15m
 
 [board]
-time_zone = Asia/Shanghai
+time_zone = $(cf__ini_quote "${CF_BOARD_TZ:-Asia/Shanghai}")
 interval = 200ms
 pause_alert = ${CF_PAUSE_ALERT:-15m}
 
