@@ -25,7 +25,8 @@ void board_session_closed(server *srv, session *s);
  * Subscribers also get the floor of their team right after subscribing. */
 void board_floor_changed(server *srv);
 /* Pushes an alert at once to the subscribers who watch `team` or every
- * team. `kind` names it: complaint, application_refused, long_pause. */
+ * team ("" reaches only those). `kind` names it: complaint,
+ * application_refused, long_pause, hopper_dry. */
 void board_alert(server *srv, const char *kind, const char *team, const char *username,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Shows subscribers watching `team` a notice sent to it. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "board.h"
 #include "floor.h"
 #include "log.h"
 
@@ -27,6 +28,7 @@ typedef struct campaign_hopper {
     hopper_lead *leads;
     size_t n, cap;
     bool claiming;         /* a claim is in flight */
+    bool dry_alerted;      /* supervisors were told it ran dry; cleared by new leads */
     uint64_t dry_until;    /* uv_now before which an empty claim is not retried */
     uint64_t wanted_until; /* uv_now until which agents here may want its leads */
 } campaign_hopper;
@@ -82,6 +84,21 @@ static const char *const statements[][2] = {
      " WHERE l.id IN (SELECT q.id FROM leads q JOIN campaigns c ON c.id = q.campaign_id"
      " WHERE q.callback_owner IS NOT NULL AND q.campaign_id = ANY ($4::bigint[]) AND" ELIGIBLE
      " ORDER BY q.next_eligible_at LIMIT $3 FOR UPDATE OF q SKIP LOCKED)" CLAIMED},
+    /* Why a campaign has nothing to offer, counted by rule, for the alert. */
+    {"hopper_dry_reason",
+     "SELECT CASE WHEN count(*) = 0 THEN 'it has no open leads left'"
+     " ELSE format('of its %s open leads, %s rest after a call, %s are outside calling hours or"
+     " days, %s are at an attempt cap, %s are on the do-not-call list, %s are held by agents',"
+     " count(*), count(*) FILTER (WHERE q.next_eligible_at > now()),"
+     " count(*) FILTER (WHERE NOT cf_in_window(coalesce(q.time_zone, c.time_zone),"
+     " c.window_start, c.window_end, c.days, now())),"
+     " count(*) FILTER (WHERE q.attempts >= c.max_attempts OR (q.attempts_day ="
+     " (now() AT TIME ZONE coalesce(q.time_zone, c.time_zone))::date"
+     " AND q.attempts_today >= c.max_attempts_per_day)),"
+     " count(*) FILTER (WHERE EXISTS (SELECT 1 FROM dnc d WHERE d.phone_hmac = q.phone_hmac)),"
+     " count(*) FILTER (WHERE q.lease_expires_at > now())) END"
+     " FROM leads q JOIN campaigns c ON c.id = q.campaign_id"
+     " WHERE q.campaign_id = $1 AND q.status = 'open'"},
     {"hopper_renew", "UPDATE leads SET lease_expires_at = now() + $2::interval"
                      " WHERE lease_owner = $1 AND id = ANY ($3::bigint[])"},
     /* Leases of this daemon that nothing here holds (a release that failed,
@@ -223,6 +240,39 @@ static campaign_hopper *add_claimed(hopper *h, const PGresult *res, int r) {
     return c;
 }
 
+/* ---- a hopper running dry ---- */
+
+static void on_dry_reason(const db_reply *reply, void *arg) {
+    claim *cl = arg;
+    server *srv = cl->srv;
+    campaign_hopper *c = srv->hopper ? find_campaign(srv->hopper, cl->campaign_id) : NULL;
+    free(cl);
+    if (c != NULL && reply->status == DB_OK && PQntuples(reply->results[0]) == 1)
+        board_alert(srv, "hopper_dry", "", "",
+                    "campaign %s has no lead its agents may call now: %s", c->name,
+                    db_value(reply->results[0], 0, 0));
+}
+
+/* Agents wait and the campaign has nothing: supervisors hear why, once
+ * until leads come again. */
+static void report_dry(server *srv, campaign_hopper *c) {
+    if (c->dry_alerted || uv_now(srv->loop) >= c->wanted_until || srv->db == NULL)
+        return;
+    claim *cl = malloc(sizeof *cl);
+    db_txn *txn = cl ? db_txn_begin(srv->db) : NULL;
+    if (txn == NULL) {
+        free(cl);
+        return;
+    }
+    *cl = (claim){srv, c->id};
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)c->id);
+    const char *params[] = {id};
+    db_txn_query(txn, "hopper_dry_reason", 1, params);
+    c->dry_alerted = true;
+    db_txn_commit(txn, on_dry_reason, cl);
+}
+
 static void on_claimed(const db_reply *reply, void *arg) {
     claim *cl = arg;
     server *srv = cl->srv;
@@ -239,8 +289,13 @@ static void on_claimed(const db_reply *reply, void *arg) {
     int rows = reply->status == DB_OK ? PQntuples(reply->results[0]) : 0;
     if (reply->status != DB_OK)
         log_warn("claiming leads failed: %s", reply->message);
-    if (rows == 0 && one != NULL) /* nothing eligible: retry on a later tick */
+    if (rows == 0 && one != NULL) { /* nothing eligible: retry on a later tick */
         one->dry_until = uv_now(srv->loop) + TICK_MS;
+        if (one->n == 0 && reply->status == DB_OK)
+            report_dry(srv, one);
+    } else if (one != NULL) {
+        one->dry_alerted = false;
+    }
     for (int r = 0; r < rows; r++)
         add_claimed(h, reply->results[0], r);
     for (size_t i = 0; rows > 0 && i < h->ncampaigns; i++)

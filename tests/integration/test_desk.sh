@@ -122,11 +122,17 @@ cf_expect_output_contains "is resolved" cf_as sue cf_ctl complaint resolve "$com
 cf_expect_exit 1 cf_as sue cf_ctl complaint resolve "$complaint" --resolution again
 cf_expect_output_contains "No open complaints" cf_ctl complaint list
 
-# Nothing left for ann's team that may be called now: ready waits.
+# Nothing left for ann's team that may be called now: ready waits, and
+# the supervisors watching every team hear why.
+CALLFLOOR_USER=sue CALLFLOOR_PASSWORD=sue$CF_PASSWORD_SUFFIX "$CF_BUILD/bin/callfloor-monitor" \
+    --json --interval 60 >"$CF_WORK/monitor.jsonl" 2>&1 &
+cf_defer kill $!
+cf_wait_for "$CF_WORK/monitor.jsonl" '"event":"board"'
 cf_agent ann <<'IN'
 {"cmd":"ready"}
 {"cmd":"pause","reason":"lunch"}
 IN
+cf_wait_for "$CF_WORK/monitor.jsonl" "campaign 春季 has no lead its agents may call now: of its 3 open leads, 1 rest after a call, 1 are outside calling hours or days, 0 are at an attempt cap, 1 are on the do-not-call list, 0 are held by agents"
 cf_events ann "ev == [{'event': 'status', 'state': 'ready'}, {'event': 'status', 'state': 'paused', 'reason': 'lunch'}]"
 
 # An agent of a team without campaigns waits; nobody dials a lead not
