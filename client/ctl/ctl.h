@@ -86,6 +86,8 @@ const char *ctl_opt(const ctl_args *a, enum ctl_option o);
  * `want` for the caller to free; otherwise the failure has been reported
  * and its exit code is returned. */
 int ctl_call(ctl *x, envelope *req, Callfloor__Envelope__BodyCase want, envelope **reply);
+/* Reads a whole number from 1 to `max` (digits only) into `out`. */
+bool ctl_parse_number(const char *s, unsigned long long max, unsigned long long *out);
 /* Sends a request answered with Ok. Returns CLI_EXIT_OK, or the exit code
  * of the failure it reported. */
 int ctl_call_ok(ctl *x, envelope *req);

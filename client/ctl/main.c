@@ -624,6 +624,18 @@ int ctl_call(ctl *x, envelope *req, Callfloor__Envelope__BodyCase want, envelope
     return report(x, &f);
 }
 
+bool ctl_parse_number(const char *s, unsigned long long max, unsigned long long *out) {
+    if (*s < '0' || *s > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0' || errno != 0 || v == 0 || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
 int ctl_call_ok(ctl *x, envelope *req) {
     envelope *reply;
     int rc = ctl_call(x, req, CALLFLOOR__ENVELOPE__BODY_OK, &reply);

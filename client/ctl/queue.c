@@ -27,9 +27,8 @@ static void json_why(json_writer *w, const void *item) {
 }
 
 int ctl_run_leads_why(ctl *x, const ctl_args *a) {
-    char *end;
-    unsigned long long id = strtoull(a->name, &end, 10);
-    if (*end != '\0' || id == 0 || a->name[0] == '-')
+    unsigned long long id;
+    if (!ctl_parse_number(a->name, UINT64_MAX, &id))
         return ctl_usage_error(x, "leads why", _("LEAD_ID is a lead's number, e.g. 42"));
     Callfloor__LeadWhy msg = CALLFLOOR__LEAD_WHY__INIT;
     msg.lead_id = id;
@@ -137,9 +136,8 @@ int ctl_run_complaint_list(ctl *x, const ctl_args *a) {
 }
 
 int ctl_run_complaint_resolve(ctl *x, const ctl_args *a) {
-    char *end;
-    unsigned long long id = strtoull(a->name, &end, 10);
-    if (*end != '\0' || id == 0 || a->name[0] == '-')
+    unsigned long long id;
+    if (!ctl_parse_number(a->name, UINT64_MAX, &id))
         return ctl_usage_error(x, "complaint resolve", _("ID is a complaint's number, e.g. 7"));
     Callfloor__ComplaintResolve msg = CALLFLOOR__COMPLAINT_RESOLVE__INIT;
     msg.id = id;

@@ -7,6 +7,8 @@
 #include "ctl.h"
 #include "i18n.h"
 
+#define MAX_APPLICATIONS 100000 /* in a month, as the server accepts */
+
 /* The options of 'campaign scoring', in ScoringRules' order. */
 static const enum ctl_option point_options[] = {OPT_CONNECT,   OPT_APPLICATION, OPT_APPROVED,
                                                 OPT_ACTIVATED, OPT_QA_FAIL,     OPT_COMPLAINT};
@@ -104,11 +106,10 @@ int ctl_run_campaign_scoring(ctl *x, const ctl_args *a) {
 int ctl_run_target_set(ctl *x, const ctl_args *a) {
     const char *agent = ctl_opt(a, OPT_AGENT), *team = ctl_opt(a, OPT_TEAM);
     const char *month = ctl_opt(a, OPT_MONTH), *count = ctl_opt(a, OPT_APPLICATIONS);
-    char *end;
-    unsigned long n = strtoul(count, &end, 10);
+    unsigned long long n;
     if ((agent == NULL) == (team == NULL))
         return ctl_usage_error(x, "target set", _("give either --agent NAME or --team NAME"));
-    if (*count < '0' || *count > '9' || *end != '\0' || n == 0 || n > 100000)
+    if (!ctl_parse_number(count, MAX_APPLICATIONS, &n))
         return ctl_usage_error(x, "target set",
                                _("--applications is a number from 1 to 100000, not '%s'"), count);
     Callfloor__TargetSet msg = CALLFLOOR__TARGET_SET__INIT;
@@ -131,7 +132,7 @@ int ctl_run_target_set(ctl *x, const ctl_args *a) {
         json_object_end(&w);
     } else {
         buf_appendf(&x->out, _("The target of %s for %s is %lu applications.\n"),
-                    agent ? agent : team, month, n);
+                    agent ? agent : team, month, (unsigned long)n);
     }
     return CLI_EXIT_OK;
 }
@@ -163,12 +164,10 @@ int ctl_run_notice_send(ctl *x, const ctl_args *a) {
 
 int ctl_run_tier_set(ctl *x, const ctl_args *a) {
     const char *team = ctl_opt(a, OPT_TEAM), *count = ctl_opt(a, OPT_APPLICATIONS);
-    char *end;
-    unsigned long tier = strtoul(a->name, &end, 10);
-    if (*a->name < '1' || *a->name > '9' || *end != '\0' || tier > 9)
+    unsigned long long tier, n;
+    if (!ctl_parse_number(a->name, 9, &tier))
         return ctl_usage_error(x, "tier set", _("TIER is a number from 1 to 9, not '%s'"), a->name);
-    unsigned long n = strtoul(count, &end, 10);
-    if (*count < '0' || *count > '9' || *end != '\0' || n == 0 || n > 100000)
+    if (!ctl_parse_number(count, MAX_APPLICATIONS, &n))
         return ctl_usage_error(x, "tier set",
                                _("--applications is a number from 1 to 100000, not '%s'"), count);
     Callfloor__TierSet msg = CALLFLOOR__TIER_SET__INIT;
@@ -190,12 +189,12 @@ int ctl_run_tier_set(ctl *x, const ctl_args *a) {
         json_object_end(&w);
     } else if (team) {
         buf_appendf(&x->out, _("Team %s reaches bonus tier %lu at %lu applications a month.\n"),
-                    team, tier, n);
+                    team, (unsigned long)tier, (unsigned long)n);
     } else {
         buf_appendf(&x->out,
                     _("Teams without tiers of their own reach bonus tier %lu at %lu "
                       "applications a month.\n"),
-                    tier, n);
+                    (unsigned long)tier, (unsigned long)n);
     }
     return CLI_EXIT_OK;
 }
@@ -240,9 +239,8 @@ int ctl_run_qa_items(ctl *x, const ctl_args *a) {
 }
 
 int ctl_run_qa_review(ctl *x, const ctl_args *a) {
-    char *end;
-    unsigned long long call = strtoull(a->name, &end, 10);
-    if (*end != '\0' || call == 0 || a->name[0] == '-')
+    unsigned long long call;
+    if (!ctl_parse_number(a->name, UINT64_MAX, &call))
         return ctl_usage_error(x, "qa review", _("CALL_ID is a call's number, e.g. 42"));
     const char *notes = ctl_opt(a, OPT_NOTES);
     Callfloor__QaReview msg = CALLFLOOR__QA_REVIEW__INIT;
