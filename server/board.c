@@ -111,8 +111,9 @@ static void fill_row(const server *srv, Callfloor__BoardRow *row, const ranked *
     row->approvals = r->t->approvals;
     row->activations = r->t->activations;
     row->talk_seconds = r->t->talk_seconds;
+    row->qa_passed = r->t->qa_passed;
     row->target = r->a->target;
-    uint32_t month = r->a->totals[SCORE_MONTH].applications;
+    uint32_t month = r->a->totals[SCORE_MONTH].qa_passed;
     row->tier = score_tier_for(srv, r->a->team_id, month);
     row->projected_tier = score_tier_for(srv, r->a->team_id, score_month_projection(srv, month));
 }
@@ -144,7 +145,7 @@ static int build_board(const server *srv, subscriber *sub, bool whole, Callfloor
         sent[i] = (sent_row){r[i].a->user_id, (uint32_t)(i + 1), *r[i].t};
         const sent_row *before = whole ? NULL : find_sent(sub, r[i].a->user_id);
         if (!whole && before != NULL && before->rank == i + 1 &&
-            memcmp(&before->totals, r[i].t, sizeof *r[i].t) == 0)
+            score_totals_same(&before->totals, r[i].t))
             continue;
         fill_row(srv, &(*rows)[k], &r[i], (uint32_t)(i + 1));
         (*ptrs)[k] = &(*rows)[k];
@@ -210,7 +211,7 @@ static void add_floor_agent(const floor_view *v, void *arg) {
     fb->ptrs[fb->n++] = a;
 }
 
-static void add_floor_queue(const char *campaign, unsigned depth, void *arg) {
+static void add_floor_queue(const char *campaign, unsigned depth, int64_t eligible, void *arg) {
     floor_build *fb = arg;
     if (fb->nq == fb->qcap)
         return;
@@ -218,6 +219,7 @@ static void add_floor_queue(const char *campaign, unsigned depth, void *arg) {
     callfloor__floor_queue__init(q);
     q->campaign = (char *)campaign;
     q->hopper = depth;
+    q->eligible = eligible;
     fb->qptrs[fb->nq++] = q;
 }
 
@@ -226,9 +228,10 @@ static void count_one(const floor_view *v, void *arg) {
     (*(size_t *)arg)++;
 }
 
-static void count_queue(const char *campaign, unsigned depth, void *arg) {
+static void count_queue(const char *campaign, unsigned depth, int64_t eligible, void *arg) {
     (void)campaign;
     (void)depth;
+    (void)eligible;
     (*(size_t *)arg)++;
 }
 

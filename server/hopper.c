@@ -14,8 +14,11 @@
 #define RELOAD_EVERY_TICK 5 /* campaigns are reloaded every fifth tick */
 /* A campaign no agent here asked for in this long has its hopper emptied,
  * so that agents of other daemons get its leads. */
-#define WANTED_MS  60000
-#define NAME_BYTES 256
+#define WANTED_MS 60000
+/* How often the eligible leads left in the database are counted for the
+ * floor view: a count reads a campaign's whole open backlog. */
+#define COUNT_EVERY_TICK 10
+#define NAME_BYTES       256
 
 typedef struct campaign_hopper {
     int64_t id;
@@ -31,6 +34,7 @@ typedef struct campaign_hopper {
     bool dry_alerted;      /* supervisors were told it ran dry; cleared by new leads */
     uint64_t dry_until;    /* uv_now before which an empty claim is not retried */
     uint64_t wanted_until; /* uv_now until which agents here may want its leads */
+    int64_t eligible;      /* open leads in the database one could claim now; -1: not counted */
 } campaign_hopper;
 
 typedef struct hopper {
@@ -44,6 +48,7 @@ typedef struct hopper {
     bool releasing; /* freeing what an earlier run of this instance held */
     bool started;   /* ... done: claims may begin */
     bool claiming_callbacks;
+    bool counting;
     void (*on_leads)(server *srv);
 } hopper;
 
@@ -99,6 +104,10 @@ static const char *const statements[][2] = {
      " count(*) FILTER (WHERE q.lease_expires_at > now())) END"
      " FROM leads q JOIN campaigns c ON c.id = q.campaign_id"
      " WHERE q.campaign_id = $1 AND q.status = 'open'"},
+    /* The leads of the campaigns $1 that could be claimed now. */
+    {"hopper_eligible_count",
+     "SELECT q.campaign_id, count(*) FROM leads q JOIN campaigns c ON c.id = q.campaign_id"
+     " WHERE q.campaign_id = ANY ($1::bigint[]) AND" ELIGIBLE " GROUP BY q.campaign_id"},
     {"hopper_renew", "UPDATE leads SET lease_expires_at = now() + $2::interval"
                      " WHERE lease_owner = $1 AND id = ANY ($3::bigint[])"},
     /* Leases of this daemon that nothing here holds (a release that failed,
@@ -482,6 +491,8 @@ static void on_campaigns(const db_reply *reply, void *arg) {
         if (grown == NULL)
             return;
         memset(grown + h->ncampaigns, 0, (rows - h->ncampaigns) * sizeof *grown);
+        for (size_t r = h->ncampaigns; r < rows; r++)
+            grown[r].eligible = -1;
         h->campaigns = grown;
         h->ncampaigns = rows;
     }
@@ -572,6 +583,50 @@ static void release_stale(server *srv) {
     db_txn_commit(txn, on_stale_released, srv);
 }
 
+/* ---- the eligible leads left, for supervisors ---- */
+
+static void on_counted(const db_reply *reply, void *arg) {
+    server *srv = arg;
+    hopper *h = srv->hopper;
+    if (h == NULL)
+        return;
+    h->counting = false;
+    if (reply->status != DB_OK) {
+        log_warn("counting the eligible leads failed: %s", reply->message);
+        return;
+    }
+    const PGresult *res = reply->results[0];
+    uint64_t now = uv_now(srv->loop);
+    bool changed = false;
+    for (size_t i = 0; i < h->ncampaigns; i++) {
+        campaign_hopper *c = &h->campaigns[i];
+        int64_t n = now < c->wanted_until ? 0 : -1; /* a wanted campaign missing counts 0 */
+        for (int r = 0; r < PQntuples(res); r++)
+            if (db_int64(res, r, 0) == c->id)
+                n = db_int64(res, r, 1);
+        changed |= n != c->eligible;
+        c->eligible = n;
+    }
+    if (changed)
+        board_floor_changed(srv);
+}
+
+/* Counts, for the campaigns agents here work, the leads one could claim. */
+static void count_eligible(server *srv) {
+    hopper *h = srv->hopper;
+    char *wanted = h->counting ? NULL : wanted_campaigns(srv);
+    db_txn *txn = wanted ? db_txn_begin(srv->db) : NULL;
+    if (txn == NULL) {
+        free(wanted);
+        return;
+    }
+    const char *params[] = {wanted};
+    db_txn_query(txn, "hopper_eligible_count", 1, params);
+    h->counting = true;
+    db_txn_commit(txn, on_counted, srv);
+    free(wanted);
+}
+
 /* Campaigns nobody here wants any more give their leads back. */
 static void release_unwanted(server *srv) {
     hopper *h = srv->hopper;
@@ -590,8 +645,10 @@ static void on_tick(uv_timer_t *t) {
         release_stale(srv);
         return;
     }
-    if (h->ticks++ % RELOAD_EVERY_TICK == 0)
+    if (h->ticks % RELOAD_EVERY_TICK == 0)
         load_campaigns(srv);
+    if (h->ticks++ % COUNT_EVERY_TICK == 1)
+        count_eligible(srv);
     uint64_t now = uv_now(srv->loop);
     if (now - h->renewed_at >= srv->cfg.lease_ttl_ms / 3) {
         h->renewed_at = now;
@@ -655,9 +712,13 @@ uint32_t hopper_offer_timeout_ms(const server *srv, int64_t campaign_id) {
 }
 
 void hopper_each_campaign(const server *srv,
-                          void (*fn)(const char *campaign, unsigned depth, void *arg), void *arg) {
-    for (size_t i = 0; srv->hopper && i < srv->hopper->ncampaigns; i++)
-        fn(srv->hopper->campaigns[i].name, (unsigned)srv->hopper->campaigns[i].n, arg);
+                          void (*fn)(const char *campaign, unsigned depth, int64_t eligible,
+                                     void *arg),
+                          void *arg) {
+    for (size_t i = 0; srv->hopper && i < srv->hopper->ncampaigns; i++) {
+        const campaign_hopper *c = &srv->hopper->campaigns[i];
+        fn(c->name, (unsigned)c->n, c->eligible, arg);
+    }
 }
 
 unsigned hopper_depth(const server *srv) {

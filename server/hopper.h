@@ -47,9 +47,14 @@ void hopper_release(server *srv, int64_t lead_id);
  * and its offer timeout in milliseconds. */
 const char *hopper_campaign_name(const server *srv, int64_t campaign_id);
 uint32_t hopper_offer_timeout_ms(const server *srv, int64_t campaign_id);
-/* Calls `fn` with every campaign's name and the leads its hopper holds. */
+/* Calls `fn` with every campaign's name, the leads its hopper holds, and
+ * the leads in the database that could be claimed now and no daemon holds
+ * (counted every few seconds for campaigns agents here work; -1 for the
+ * others and until first counted). */
 void hopper_each_campaign(const server *srv,
-                          void (*fn)(const char *campaign, unsigned depth, void *arg), void *arg);
+                          void (*fn)(const char *campaign, unsigned depth, int64_t eligible,
+                                     void *arg),
+                          void *arg);
 /* Leads held in memory across all campaigns. */
 unsigned hopper_depth(const server *srv);
 

@@ -47,7 +47,9 @@ typedef struct score {
 
 static const char *const statements[][2] = {
     /* Per agent and period: dials, connects, applications, approvals,
-     * activations, talk time, points, the time of the last scoring event. */
+     * activations, talk time, points, the time of the last scoring event,
+     * the highest event id counted, the month's target, QA-passed
+     * applications. */
     {"score_rebuild",
      "WITH b AS (SELECT date_trunc('day', now() AT TIME ZONE $1) AT TIME ZONE $1 AS d,"
      " date_trunc('week', now() AT TIME ZONE $1) AT TIME ZONE $1 AS w,"
@@ -64,7 +66,8 @@ static const char *const statements[][2] = {
      " coalesce((SELECT g.applications FROM targets g, b WHERE g.agent_id = u.id"
      " AND g.month = (b.m AT TIME ZONE $1)::date),"
      " (SELECT g.applications FROM targets g, b WHERE g.team_id = u.team_id"
-     " AND g.month = (b.m AT TIME ZONE $1)::date), 0)"
+     " AND g.month = (b.m AT TIME ZONE $1)::date), 0),"
+     " count(*) FILTER (WHERE e.kind = 'qa_pass')"
      " FROM p JOIN score_events e ON e.at >= p.since JOIN users u ON u.id = e.agent_id"
      " LEFT JOIN teams t ON t.id = u.team_id GROUP BY u.id, t.id, p.period ORDER BY u.id"},
     {"score_rules_get",
@@ -151,6 +154,13 @@ static void changed(score *sc, bool rebuilt) {
 
 /* ---- updates ---- */
 
+bool score_totals_same(const score_totals *a, const score_totals *b) {
+    return a->dials == b->dials && a->connects == b->connects &&
+           a->applications == b->applications && a->approvals == b->approvals &&
+           a->activations == b->activations && a->talk_seconds == b->talk_seconds &&
+           a->qa_passed == b->qa_passed && a->points == b->points && a->reached_at == b->reached_at;
+}
+
 static void add_event(score_totals *t, const char *kind, int64_t points, uint32_t talk,
                       int64_t at) {
     if (strcmp(kind, "dial") == 0) {
@@ -164,6 +174,8 @@ static void add_event(score_totals *t, const char *kind, int64_t points, uint32_
         t->approvals++;
     } else if (strcmp(kind, "activated") == 0) {
         t->activations++;
+    } else if (strcmp(kind, "qa_pass") == 0) {
+        t->qa_passed++;
     }
     t->points += points;
     if (points != 0)
@@ -261,6 +273,7 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
         t->points = db_int64(res, r, 12);
         t->reached_at = db_int64(res, r, 13);
         a->target = (uint32_t)db_int64(res, r, 15);
+        t->qa_passed = (uint32_t)db_int64(res, r, 16);
     }
     int64_t counted = PQntuples(res) > 0 ? db_int64(res, 0, 14) : 0;
     sc->stale = false;
@@ -456,6 +469,10 @@ static void on_qa_review(const db_reply *reply, void *arg) {
     }
     if (reply->status == DB_E_QUERY && strcmp(reply->sqlstate, "CF400") == 0) {
         request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0, "%s", reply->message);
+        return;
+    }
+    if (reply->status == DB_E_QUERY && strcmp(reply->sqlstate, "CF409") == 0) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__ALREADY_EXISTS, 0, "%s", reply->message);
         return;
     }
     if (reply->status != DB_OK || PQntuples(reply->results[0]) != 1) {

@@ -15,6 +15,9 @@ enum { SCORE_DAY, SCORE_WEEK, SCORE_MONTH, SCORE_PERIODS };
 
 typedef struct score_totals {
     uint32_t dials, connects, applications, approvals, activations, talk_seconds;
+    /* Applications whose call passed its quality review: the bonus tier
+     * counts these. */
+    uint32_t qa_passed;
     int64_t points;
     /* Unix microseconds of the last event that brought points: of two
      * agents level on points and applications, the one who got there first
@@ -31,6 +34,10 @@ typedef struct score_agent {
     score_totals totals[SCORE_PERIODS];
     uint32_t target; /* this month's target of applications (theirs, else the team's); 0: none */
 } score_agent;
+
+/* True when `a` and `b` hold the same results (field by field: the struct
+ * has padding). */
+bool score_totals_same(const score_totals *a, const score_totals *b);
 
 int score_prepare_statements(db_pool *pool);
 /* Creates srv->score and starts the first rebuild; `on_change` is called
@@ -50,7 +57,7 @@ bool score_ready(const server *srv);
 size_t score_count(const server *srv);
 const score_agent *score_agent_at(const server *srv, size_t i);
 
-/* The bonus tier `applications` this month earn in team `team_id` (the
+/* The bonus tier `applications` (QA-passed) this month earn in team `team_id` (the
  * team's tiers, or the tiers of teams without their own); 0 for none. */
 uint32_t score_tier_for(const server *srv, int64_t team_id, uint32_t applications);
 /* `applications` so far this month drawn on in a straight line to the

@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "i18n.h"
+#include "lineedit.h"
 #include "pii.h"
 #include "role.h"
 #include "textfit.h"
@@ -34,11 +35,8 @@ enum {
     MIN_LINES = 6,
     MIN_COLS = 24,
     BODY_TOP = 5,
-    CHAR_CTRL_H = 8,
     CHAR_CTRL_L = 12,
-    CHAR_CTRL_U = 21,
     CHAR_ESCAPE = 27,
-    CHAR_DELETE = 127,
 };
 
 enum { PAIR_GOOD = 1, PAIR_WARN, PAIR_BAD };
@@ -85,8 +83,7 @@ typedef struct tui {
     int stdin_flags;
     int exit_signal;
     tui_mode mode;
-    size_t entry_len;
-    char entry[CLI_PASSWORD_MAX + 1];
+    lineedit entry;
     char first[CLI_PASSWORD_MAX + 1];
     bool note_is_error;
     uint64_t note_until; /* loop time */
@@ -468,7 +465,7 @@ static int draw_note(const tui *t, int y) {
                                  ? _("Call back in how many hours (1-720; Esc cancels): ")
                                  : _("What did the customer complain about (Esc cancels)? "),
                              COLS - 2);
-        return x + put_text(y, x, t->entry, COLS - x - 1);
+        return x + put_text(y, x, t->entry.text, COLS - x - 1);
     }
     if (t->mode == MODE_CHANGING || uv_now(t->loop) < t->note_until)
         put_wrapped(y, 1, t->note, COLS - 2, y + 2,
@@ -523,9 +520,8 @@ static void draw(tui *t) {
 /* ---- leaving ---- */
 
 static void forget_entries(tui *t) {
-    pii_wipe(t->entry, sizeof t->entry);
+    lineedit_reset(&t->entry, CLI_PASSWORD_MAX);
     pii_wipe(t->first, sizeof t->first);
-    t->entry_len = 0;
 }
 
 static void end_screen(tui *t) {
@@ -639,7 +635,7 @@ static void start_outcome(tui *t, size_t k) {
 
 static void submit_callback(tui *t) {
     char *end;
-    long hours = strtol(t->entry, &end, 10);
+    long hours = strtol(t->entry.text, &end, 10);
     if (*end != '\0' || hours < 1 || hours > MAX_HOURS) {
         set_note(t, true, "%s", _("Type a whole number of hours from 1 to 720."));
         return;
@@ -650,12 +646,12 @@ static void submit_callback(tui *t) {
 }
 
 static void submit_complaint(tui *t) {
-    if (t->entry_len == 0) {
+    if (t->entry.len == 0) {
         set_note(t, true, "%s", _("Say in a few words what the customer complained about."));
         return;
     }
     t->mode = MODE_DESK;
-    work_outcome(t->work, "COMPLAINT", 0, t->entry, NULL);
+    work_outcome(t->work, "COMPLAINT", 0, t->entry.text, NULL);
     forget_entries(t);
 }
 
@@ -705,15 +701,14 @@ static void submit_entry(tui *t) {
         submit_complaint(t);
         return;
     }
-    if (t->entry_len == 0) {
+    if (t->entry.len == 0) {
         end_password_entry(t);
         set_note(t, true, "%s", _("No password entered; nothing was changed."));
     } else if (t->mode == MODE_ASK_NEW) {
-        memcpy(t->first, t->entry, t->entry_len + 1);
-        pii_wipe(t->entry, sizeof t->entry);
-        t->entry_len = 0;
+        memcpy(t->first, t->entry.text, t->entry.len + 1);
+        lineedit_reset(&t->entry, CLI_PASSWORD_MAX);
         t->mode = MODE_ASK_REPEAT;
-    } else if (strcmp(t->first, t->entry) != 0) {
+    } else if (strcmp(t->first, t->entry.text) != 0) {
         end_password_entry(t);
         set_note(t, true, "%s",
                  _("The two passwords differ; nothing was changed (press p to try again)."));
@@ -722,53 +717,23 @@ static void submit_entry(tui *t) {
     }
 }
 
-static void append_char(tui *t, wchar_t wc) {
-    char mb[MB_LEN_MAX];
-    mbstate_t state;
-    memset(&state, 0, sizeof state);
-    size_t n = wcrtomb(mb, wc, &state);
-    if (n == (size_t)-1)
-        return;
-    if (t->entry_len + n > CLI_PASSWORD_MAX) {
-        if (t->mode == MODE_ASK_NEW || t->mode == MODE_ASK_REPEAT)
-            set_note(t, true, _("The password cannot be longer than %d bytes."), CLI_PASSWORD_MAX);
-    } else {
-        memcpy(t->entry + t->entry_len, mb, n);
-        t->entry_len += n;
-        t->entry[t->entry_len] = '\0';
-    }
-    pii_wipe(mb, sizeof mb);
-}
-
-/* Removes the last character, all of its UTF-8 bytes. */
-static void erase_last_char(tui *t) {
-    while (t->entry_len > 0 && ((unsigned char)t->entry[t->entry_len - 1] & 0xC0) == 0x80)
-        t->entry[--t->entry_len] = '\0';
-    if (t->entry_len > 0)
-        t->entry[--t->entry_len] = '\0';
-}
-
 static void password_key(tui *t, bool is_key_code, wint_t ch) {
-    if (is_key_code) {
-        if (ch == KEY_ENTER)
-            submit_entry(t);
-        else if (ch == KEY_BACKSPACE)
-            erase_last_char(t);
-        return;
-    }
-    if (ch == L'\n' || ch == L'\r') {
+    switch (lineedit_key(&t->entry, is_key_code, ch)) {
+    case LINEEDIT_SUBMIT:
         submit_entry(t);
-    } else if (ch == CHAR_ESCAPE) {
+        break;
+    case LINEEDIT_CANCEL: {
         bool password = t->mode == MODE_ASK_NEW || t->mode == MODE_ASK_REPEAT;
         end_password_entry(t);
         set_note(t, false, "%s", password ? _("Password change cancelled.") : _("Cancelled."));
-    } else if (ch == CHAR_DELETE || ch == CHAR_CTRL_H) {
-        erase_last_char(t);
-    } else if (ch == CHAR_CTRL_U) {
-        pii_wipe(t->entry, sizeof t->entry);
-        t->entry_len = 0;
-    } else if (ch >= L' ') {
-        append_char(t, (wchar_t)ch);
+        break;
+    }
+    case LINEEDIT_TOO_LONG:
+        if (t->mode == MODE_ASK_NEW || t->mode == MODE_ASK_REPEAT)
+            set_note(t, true, _("The password cannot be longer than %d bytes."), CLI_PASSWORD_MAX);
+        break;
+    case LINEEDIT_EDITED:
+        break;
     }
 }
 
@@ -928,6 +893,7 @@ int tui_run(uv_loop_t *loop, desk *d, int *exit_signal) {
     *exit_signal = 0;
     t.loop = loop;
     t.d = d;
+    lineedit_reset(&t.entry, CLI_PASSWORD_MAX);
     t.work = work_create(d, on_work_change, &t);
     if (t.work == NULL) {
         desk_destroy(d);

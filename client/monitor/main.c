@@ -51,7 +51,8 @@ static void print_help(void) {
              "itself (after 1 s, doubling up to 30 s). Needs a supervisor or admin.\n"
              "\n"
              "Keys: p switches the period (day, week, month), t the team (each in turn,\n"
-             "then all), r refreshes now, q quits.\n"
+             "then all), n sends a notice to a team or to @agent, a reviews a call\n"
+             "against the quality scorecard, r refreshes now, q quits.\n"
              "\n"
              "Options:\n"
              "  --team NAME         the leaderboard of this team (default: every team)\n"
@@ -197,6 +198,7 @@ static void json_board_row(json_writer *w, const Callfloor__BoardRow *r) {
     json_kv_uint(w, "target", r->target);
     json_kv_uint(w, "tier", r->tier);
     json_kv_uint(w, "projected_tier", r->projected_tier);
+    json_kv_uint(w, "qa_passed", r->qa_passed);
     json_object_end(w);
 }
 
@@ -249,6 +251,7 @@ static void json_floor(json_writer *w, const Callfloor__Floor *f) {
         json_object_begin(w);
         json_kv_string(w, "campaign", f->queues[i]->campaign);
         json_kv_uint(w, "hopper", f->queues[i]->hopper);
+        json_kv_int(w, "eligible", f->queues[i]->eligible);
         json_object_end(w);
     }
     json_array_end(w);

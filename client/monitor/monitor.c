@@ -144,6 +144,7 @@ static void copy_row(monitor_row *to, const Callfloor__BoardRow *from) {
     to->target = from->target;
     to->tier = from->tier;
     to->projected_tier = from->projected_tier;
+    to->qa_passed = from->qa_passed;
 }
 
 /* Folds a Board (a snapshot or the rows that changed) into the table. */
@@ -232,6 +233,75 @@ void monitor_watch_board(monitor *m, const char *team, Callfloor__Period period)
     m->period = period;
     if (m->session != NULL && redial_current(m->session) == REDIAL_READY)
         subscribe_board(m);
+}
+
+/* ---- a supervisor's actions ---- */
+
+static void say(monitor *m, bool is_error, const char *sentence) {
+    snprintf(m->answer, sizeof m->answer, "%s", sentence);
+    m->answer_is_error = is_error;
+}
+
+static void on_action(client *c, int status, const envelope *reply, void *arg) {
+    monitor *m = arg;
+    char line[CLI_MESSAGE_MAX];
+    cli_failure f;
+    (void)c;
+    if (m->stopping)
+        return;
+    if (status < 0 || reply->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR) {
+        if (status < 0)
+            cli_failure_from_status(&f, status, _("the connection was lost"),
+                                    CALLFLOOR__ERROR_CODE__ERROR_CODE_UNSPECIFIED);
+        else
+            cli_failure_from_error(&f, reply->error);
+        snprintf(line, sizeof line, _("Not done: %s"), f.message);
+        say(m, true, line);
+    } else if (reply->body_case == CALLFLOOR__ENVELOPE__BODY_QA_REVIEW_REPLY) {
+        const Callfloor__QaReviewReply *r = reply->qa_review_reply;
+        if (r->passed)
+            snprintf(line, sizeof line, _("Review %llu recorded: %u points, passed."),
+                     (unsigned long long)r->review_id, r->score);
+        else
+            snprintf(line, sizeof line,
+                     _("Review %llu recorded: %u points, failed; %lld points to the agent."),
+                     (unsigned long long)r->review_id, r->score, (long long)r->points);
+        say(m, false, line);
+    } else {
+        say(m, false, _("Notice sent."));
+    }
+    changed(m);
+}
+
+static int send_action(monitor *m, envelope *req) {
+    client *c = m->session ? redial_client(m->session) : NULL;
+    int rc = c ? client_request(c, req, on_action, m) : CLIENT_E_CLOSED;
+    if (rc < 0)
+        say(m, true, _("Not connected: try again once the monitor is connected."));
+    return rc;
+}
+
+int monitor_send_notice(monitor *m, const char *team, const char *agent, const char *text) {
+    Callfloor__NoticeSend msg = CALLFLOOR__NOTICE_SEND__INIT;
+    msg.team = (char *)team;
+    msg.agent = (char *)agent;
+    msg.text = (char *)text;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_NOTICE_SEND;
+    req.notice_send = &msg;
+    return send_action(m, &req);
+}
+
+int monitor_review(monitor *m, uint64_t call_id, char **failed, size_t nfailed, const char *notes) {
+    Callfloor__QaReview msg = CALLFLOOR__QA_REVIEW__INIT;
+    msg.call_id = call_id;
+    msg.failed = failed;
+    msg.n_failed = nfailed;
+    msg.notes = (char *)notes;
+    envelope req = CALLFLOOR__ENVELOPE__INIT;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_QA_REVIEW;
+    req.qa_review = &msg;
+    return send_action(m, &req);
 }
 
 static void on_session_changed(redial *r, void *arg) {

@@ -27,6 +27,7 @@ typedef struct monitor_row {
     int64_t points;
     uint32_t dials, connects, applications, approvals, activations, talk_seconds;
     uint32_t target, tier, projected_tier;
+    uint32_t qa_passed; /* applications whose call passed review: the tier counts these */
 } monitor_row;
 /* Called when a new snapshot arrived, a refresh failed, or the connection
  * changed state. */
@@ -67,6 +68,9 @@ struct monitor {
     envelope *event_last;
     uint64_t event_seq;
     char alert_line[CLI_MESSAGE_MAX]; /* the newest alert or notice, for the screen */
+    /* The answer to the last notice sent or review made, as a sentence. */
+    char answer[CLI_MESSAGE_MAX];
+    bool answer_is_error;
 };
 
 /* Starts the session and the refreshes. Returns 0 or -ENOMEM. */
@@ -77,6 +81,12 @@ int monitor_start(monitor *m, uv_loop_t *loop, const client_options *opts, unsig
 void monitor_watch_board(monitor *m, const char *team, Callfloor__Period period);
 /* Refreshes now (when connected and no refresh is under way). */
 void monitor_refresh(monitor *m);
+/* Sends `text` to the open desks of `team` or of `agent` (one of the two
+ * is ""), or reviews ended call `call_id` failing the `nfailed` scorecard
+ * items `failed`. The answer lands in m->answer; returns 0, or a negative
+ * CLIENT_E_* code (nothing was sent) with m->answer saying why. */
+int monitor_send_notice(monitor *m, const char *team, const char *agent, const char *text);
+int monitor_review(monitor *m, uint64_t call_id, char **failed, size_t nfailed, const char *notes);
 /* Stops everything; the loop must run once more to release it all. */
 void monitor_stop(monitor *m);
 

@@ -1,7 +1,9 @@
 /* The monitor's full screen (ncursesw): a header with the server and the
- * connection, the floor's numbers, the teams table, and a footer with the
- * keys. Keys are read when the loop sees the terminal readable, so the view
- * stays live; the terminal is restored however the monitor ends. */
+ * connection, the floor's numbers, the leaderboard, the agents and queues,
+ * the teams table, and a footer with the keys. A supervisor sends a notice
+ * ('n') or reviews a call ('a') through prompts on the bottom rows. Keys
+ * are read when the loop sees the terminal readable, so the view stays
+ * live; the terminal is restored however the monitor ends. */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <fcntl.h>
 #include <signal.h>
@@ -15,14 +17,30 @@
 
 #include "cli.h"
 #include "i18n.h"
+#include "lineedit.h"
 #include "monitor.h"
 #include "textfit.h"
 
-#define TICK_MS   1000
-#define MAX_WIDTH 512
+#define TICK_MS     1000
+#define MAX_WIDTH   512
+#define NOTICE_MAX  500 /* bytes, as the server accepts */
+#define NOTES_MAX   2000
+#define MAX_FAILED  32
+#define BAR_CELLS   10
+#define CHAR_CTRL_L 12
 
 static const int quit_signals[] = {SIGINT, SIGTERM, SIGHUP};
 #define NQUIT (sizeof quit_signals / sizeof quit_signals[0])
+
+/* What the bottom prompt asks for; BROWSING when there is none. */
+typedef enum ask {
+    BROWSING,
+    ASK_NOTICE_TO,   /* a team, or @agent */
+    ASK_NOTICE_TEXT, /* the notice */
+    ASK_CALL,        /* the number of the call to review */
+    ASK_FAILED,      /* the scorecard items it failed */
+    ASK_NOTES,       /* the reviewer's notes */
+} ask;
 
 typedef struct screen {
     uv_loop_t *loop;
@@ -37,6 +55,11 @@ typedef struct screen {
     int exit_code;
     bool ended;
     char team[256]; /* the team the board shows, chosen with 't' */
+    ask asking;
+    lineedit entry;
+    char notice_to[LINEEDIT_MAX + 1]; /* the answers of the prompts so far */
+    uint64_t call_id;
+    char failed[LINEEDIT_MAX + 1];
 } screen;
 
 static void put(int y, int x, const char *s, int max_cols) {
@@ -109,7 +132,25 @@ static int draw_teams(const screen *sc, int y, int rows, int cols) {
     return y;
 }
 
-/* The leaderboard: rank, agent, points, applications, connects, dials. */
+/* "[#####.....] 10/20": this period's applications against the month's
+ * target; "-" when there is none. */
+static void target_bar(const monitor_row *r, char *out, size_t cap) {
+    if (r->target == 0) {
+        snprintf(out, cap, "-");
+        return;
+    }
+    char bar[BAR_CELLS + 1];
+    unsigned full = r->applications >= r->target
+                        ? BAR_CELLS
+                        : (unsigned)(r->applications * BAR_CELLS / r->target);
+    for (unsigned k = 0; k < BAR_CELLS; k++)
+        bar[k] = k < full ? '#' : '.';
+    bar[BAR_CELLS] = '\0';
+    snprintf(out, cap, "[%s] %u/%u", bar, r->applications, r->target);
+}
+
+/* The leaderboard: rank, agent, points, applications, the QA-passed ones,
+ * progress to the target, connects, dials, tier reached and projected. */
 static int draw_board(const screen *sc, int y, int rows, int cols) {
     const monitor *m = &sc->m;
     static const char *const periods[] = {N_("today"), N_("this week"), N_("this month")};
@@ -117,29 +158,29 @@ static int draw_board(const screen *sc, int y, int rows, int cols) {
     snprintf(title, sizeof title, _("Leaderboard, %s, %s"),
              m->team && *m->team ? m->team : _("every team"), _(periods[m->period % 3]));
     put(y++, 2, title, cols - 4);
-    static const int x[] = {2, 8, 30, 40, 52, 62, 70};
-    const char *head[] = {_("RANK"),     _("AGENT"), _("POINTS"), _("APPLICATIONS"),
-                          _("CONNECTS"), _("DIALS"), _("TIER")};
+    static const int x[] = {2, 7, 24, 32, 38, 43, 61, 68, 74};
+    enum { NCOLS = sizeof x / sizeof x[0] };
+    const char *head[NCOLS] = {_("RANK"),   _("AGENT"), _("POINTS"), _("APPS"), _("QA"),
+                               _("TARGET"), _("CONN."), _("DIALS"),  _("TIER")};
     attron(A_BOLD);
-    for (size_t k = 0; k < 7 && x[k] < cols - 2; k++)
-        put(y, x[k], head[k], (k + 1 < 7 ? x[k + 1] : cols) - x[k] - 1);
+    for (size_t k = 0; k < NCOLS && x[k] < cols - 2; k++)
+        put(y, x[k], head[k], (k + 1 < NCOLS ? x[k + 1] : cols) - x[k] - 1);
     attroff(A_BOLD);
     y++;
-    for (size_t i = 0; i < m->nrows && y < rows - 3; i++, y++) {
+    for (size_t i = 0; i < m->nrows && y < rows - 4; i++, y++) {
         const monitor_row *r = &m->rows[i];
-        char cells[7][160];
+        char cells[NCOLS][160];
         snprintf(cells[0], sizeof cells[0], "%u", r->rank);
         snprintf(cells[1], sizeof cells[1], "%s", *r->display_name ? r->display_name : r->agent);
         snprintf(cells[2], sizeof cells[2], "%lld", (long long)r->points);
-        if (r->target)
-            snprintf(cells[3], sizeof cells[3], "%u/%u", r->applications, r->target);
-        else
-            snprintf(cells[3], sizeof cells[3], "%u", r->applications);
-        snprintf(cells[4], sizeof cells[4], "%u", r->connects);
-        snprintf(cells[5], sizeof cells[5], "%u", r->dials);
-        snprintf(cells[6], sizeof cells[6], "%u→%u", r->tier, r->projected_tier);
-        for (size_t k = 0; k < 7 && x[k] < cols - 2; k++)
-            put(y, x[k], cells[k], (k + 1 < 7 ? x[k + 1] : cols) - x[k] - 1);
+        snprintf(cells[3], sizeof cells[3], "%u", r->applications);
+        snprintf(cells[4], sizeof cells[4], "%u", r->qa_passed);
+        target_bar(r, cells[5], sizeof cells[5]);
+        snprintf(cells[6], sizeof cells[6], "%u", r->connects);
+        snprintf(cells[7], sizeof cells[7], "%u", r->dials);
+        snprintf(cells[8], sizeof cells[8], "%u→%u", r->tier, r->projected_tier);
+        for (size_t k = 0; k < NCOLS && x[k] < cols - 2; k++)
+            put(y, x[k], cells[k], (k + 1 < NCOLS ? x[k + 1] : cols) - x[k] - 1);
     }
     if (m->nrows == 0)
         put(y++, 2, _("No results yet in this period."), cols - 4);
@@ -188,6 +229,68 @@ static int draw_floor_agents(const screen *sc, int y, int rows, int cols) {
     return y + 1;
 }
 
+/* Each campaign's queue: leads held here ready, and eligible in the
+ * database. */
+static int draw_queues(const screen *sc, int y, int rows, int cols) {
+    const Callfloor__Floor *f = sc->m.floor_last ? sc->m.floor_last->floor : NULL;
+    if (f == NULL || f->n_queues == 0)
+        return y;
+    attron(A_BOLD);
+    put(y, 2, _("CAMPAIGN"), 20);
+    put(y, 24, _("READY HERE"), 20);
+    put(y++, 46, _("ELIGIBLE"), cols - 48);
+    attroff(A_BOLD);
+    for (size_t i = 0; i < f->n_queues && y < rows - 4; i++, y++) {
+        const Callfloor__FloorQueue *q = f->queues[i];
+        char hopper[16], eligible[32];
+        snprintf(hopper, sizeof hopper, "%u", q->hopper);
+        if (q->eligible < 0)
+            snprintf(eligible, sizeof eligible, "%s", _("not counted"));
+        else
+            snprintf(eligible, sizeof eligible, "%lld", (long long)q->eligible);
+        put(y, 2, q->campaign, 20);
+        put(y, 24, hopper, 20);
+        put(y, 46, eligible, cols - 48);
+    }
+    return y + 1;
+}
+
+/* The prompt on the row above the footer, with what was typed so far. */
+static void draw_prompt(const screen *sc, int y, int cols) {
+    const char *label = "";
+    char with_team[300];
+    switch (sc->asking) {
+    case ASK_NOTICE_TO:
+        if (sc->m.team && *sc->m.team) {
+            snprintf(with_team, sizeof with_team,
+                     _("Notice to which team, or @agent (Enter: %s; Esc cancels): "), sc->m.team);
+            label = with_team;
+        } else {
+            label = _("Notice to which team, or @agent (Esc cancels): ");
+        }
+        break;
+    case ASK_NOTICE_TEXT:
+        label = _("Notice text (Enter sends): ");
+        break;
+    case ASK_CALL:
+        label = _("Review which call (its number; Esc cancels): ");
+        break;
+    case ASK_FAILED:
+        label = _("Failed scorecard items, separated by spaces (Enter: none; see callfloorctl qa "
+                  "items): ");
+        break;
+    case ASK_NOTES:
+        label = _("Reviewer's notes (Enter: none): ");
+        break;
+    case BROWSING:
+        return;
+    }
+    int width = (int)cli_display_width(label);
+    put(y, 2, label, cols - 4);
+    if (2 + width < cols - 2)
+        put(y, 2 + width, sc->entry.text, cols - 4 - width);
+}
+
 static void draw(screen *sc) {
     int rows, cols;
     getmaxyx(stdscr, rows, cols);
@@ -198,20 +301,29 @@ static void draw(screen *sc) {
         y = draw_floor(sc, y, cols);
         y = draw_board(sc, y, rows, cols);
         y = draw_floor_agents(sc, y, rows, cols);
+        y = draw_queues(sc, y, rows, cols);
         draw_teams(sc, y, rows, cols);
     } else if (redial_current(sc->m.session) != REDIAL_GAVE_UP) {
         put(y, 2, _("Waiting for the first snapshot..."), cols - 4);
     }
     if (sc->m.alert_line[0])
-        put(rows - 3, 2, sc->m.alert_line, cols - 4);
+        put(rows - 4, 2, sc->m.alert_line, cols - 4);
+    if (sc->m.answer[0]) {
+        attron(sc->m.answer_is_error ? A_BOLD : A_NORMAL);
+        put(rows - 3, 2, sc->m.answer, cols - 4);
+        attroff(A_BOLD);
+    }
     const char *problem = sc->m.problem[0] ? sc->m.problem : redial_reason(sc->m.session);
-    if (problem[0] && redial_current(sc->m.session) != REDIAL_READY)
+    if (sc->asking != BROWSING)
+        draw_prompt(sc, rows - 2, cols);
+    else if (problem[0] && redial_current(sc->m.session) != REDIAL_READY)
         put(rows - 2, 2, problem, cols - 4);
     else if (sc->m.problem[0])
         put(rows - 2, 2, sc->m.problem, cols - 4);
     attron(A_REVERSE);
     mvhline(rows - 1, 0, ' ', cols);
-    put(rows - 1, 1, _("p period   t team   r refresh   q quit"), cols - 2);
+    put(rows - 1, 1, _("p period   t team   n notice   a review a call   r refresh   q quit"),
+        cols - 2);
     attroff(A_REVERSE);
     refresh();
 }
@@ -250,6 +362,123 @@ static void next_team(screen *sc) {
     monitor_watch_board(&sc->m, sc->team, sc->m.period);
 }
 
+/* ---- prompts ---- */
+
+static void start_asking(screen *sc, ask what, size_t max) {
+    sc->asking = what;
+    lineedit_reset(&sc->entry, max);
+}
+
+static void send_notice(screen *sc) {
+    const char *to = sc->notice_to[0] ? sc->notice_to : (sc->m.team ? sc->m.team : "");
+    bool to_agent = to[0] == '@';
+    monitor_send_notice(&sc->m, to_agent ? "" : to, to_agent ? to + 1 : "", sc->entry.text);
+}
+
+/* Splits the failed items at spaces and commas, and sends the review. */
+static void send_review(screen *sc) {
+    char *items[MAX_FAILED];
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(sc->failed, " ,", &save); tok != NULL && n < MAX_FAILED;
+         tok = strtok_r(NULL, " ,", &save))
+        items[n++] = tok;
+    monitor_review(&sc->m, sc->call_id, items, n, sc->entry.text);
+}
+
+/* Enter on a prompt: keeps the answer and asks the next question, or
+ * sends. A wrong answer is said and asked again. */
+static void answer(screen *sc) {
+    char *end;
+    switch (sc->asking) {
+    case ASK_NOTICE_TO:
+        if (sc->entry.len == 0 && !(sc->m.team && *sc->m.team)) {
+            snprintf(sc->m.answer, sizeof sc->m.answer, "%s",
+                     _("Name a team, or an agent after @, e.g. @wang.li."));
+            sc->m.answer_is_error = true;
+            return;
+        }
+        snprintf(sc->notice_to, sizeof sc->notice_to, "%s", sc->entry.text);
+        start_asking(sc, ASK_NOTICE_TEXT, NOTICE_MAX);
+        return;
+    case ASK_NOTICE_TEXT:
+        if (sc->entry.len == 0)
+            return;
+        send_notice(sc);
+        break;
+    case ASK_CALL:
+        sc->call_id = strtoull(sc->entry.text, &end, 10);
+        if (sc->entry.len == 0 || *end != '\0' || sc->call_id == 0) {
+            snprintf(sc->m.answer, sizeof sc->m.answer, "%s",
+                     _("Type the call's number, e.g. 42."));
+            sc->m.answer_is_error = true;
+            lineedit_reset(&sc->entry, 20);
+            return;
+        }
+        start_asking(sc, ASK_FAILED, LINEEDIT_MAX);
+        return;
+    case ASK_FAILED:
+        snprintf(sc->failed, sizeof sc->failed, "%s", sc->entry.text);
+        start_asking(sc, ASK_NOTES, NOTES_MAX);
+        return;
+    case ASK_NOTES:
+        send_review(sc);
+        break;
+    case BROWSING:
+        break;
+    }
+    sc->asking = BROWSING;
+    lineedit_reset(&sc->entry, 0);
+}
+
+static void prompt_key(screen *sc, bool is_key_code, wint_t ch) {
+    switch (lineedit_key(&sc->entry, is_key_code, ch)) {
+    case LINEEDIT_SUBMIT:
+        answer(sc);
+        break;
+    case LINEEDIT_CANCEL:
+        sc->asking = BROWSING;
+        lineedit_reset(&sc->entry, 0);
+        snprintf(sc->m.answer, sizeof sc->m.answer, "%s", _("Cancelled."));
+        sc->m.answer_is_error = false;
+        break;
+    case LINEEDIT_TOO_LONG:
+    case LINEEDIT_EDITED:
+        break;
+    }
+}
+
+static void browse_key(screen *sc, wint_t ch) {
+    switch (ch) {
+    case L'q':
+    case L'Q':
+        end_screen(sc, CLI_EXIT_OK, 0);
+        break;
+    case L'r':
+    case L'R':
+        monitor_refresh(&sc->m);
+        break;
+    case L'p':
+    case L'P':
+        monitor_watch_board(&sc->m, sc->m.team, (sc->m.period + 1) % 3);
+        break;
+    case L't':
+    case L'T':
+        next_team(sc);
+        break;
+    case L'n':
+    case L'N':
+        start_asking(sc, ASK_NOTICE_TO, 128);
+        break;
+    case L'a':
+    case L'A':
+        start_asking(sc, ASK_CALL, 20);
+        break;
+    default:
+        break;
+    }
+}
+
 static void on_input(uv_poll_t *p, int status, int events) {
     screen *sc = p->data;
     wint_t ch;
@@ -262,16 +491,12 @@ static void on_input(uv_poll_t *p, int status, int events) {
     while (!sc->ended && (kind = get_wch(&ch)) != ERR) {
         if (kind == KEY_CODE_YES && ch == KEY_RESIZE)
             draw(sc);
-        else if (kind == OK && (ch == 'q' || ch == 'Q'))
-            end_screen(sc, CLI_EXIT_OK, 0);
-        else if (kind == OK && (ch == 'r' || ch == 'R'))
-            monitor_refresh(&sc->m);
-        else if (kind == OK && (ch == 'p' || ch == 'P'))
-            monitor_watch_board(&sc->m, sc->m.team, (sc->m.period + 1) % 3);
-        else if (kind == OK && (ch == 't' || ch == 'T'))
-            next_team(sc);
-        else if (kind == OK && ch == 12) /* Ctrl-L */
+        else if (kind == OK && ch == CHAR_CTRL_L)
             clearok(stdscr, TRUE);
+        else if (sc->asking != BROWSING)
+            prompt_key(sc, kind == KEY_CODE_YES, ch);
+        else if (kind == OK)
+            browse_key(sc, ch);
     }
     if (!sc->ended)
         draw(sc);

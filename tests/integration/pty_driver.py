@@ -97,7 +97,10 @@ for line in sys.stdin:
     if cmd == "expect":
         reply = expect(arg)
     elif cmd == "type":
-        os.write(master, arg.encode().decode("unicode_escape").encode("utf-8"))
+        # Characters beyond Latin-1 become \\u escapes first, so that the
+        # escape decoding leaves them whole.
+        text = arg.encode("latin-1", "backslashreplace").decode("unicode_escape")
+        os.write(master, text.encode("utf-8"))
         pump(0.1)
         reply = "ok"
     elif cmd == "resize":

@@ -161,21 +161,38 @@ cf_expect_exit 0 cf_ctl tier set 2 --applications 2 --team 一组
 cf_expect_exit 2 cf_ctl tier set 0 --applications 2
 cf_expect_exit 1 cf_ctl tier set 3 --applications 2 --team 无此组
 cf_expect_exit 1 cf_as sue cf_ctl tier set 3 --applications 9
+# Tiers count only applications whose call passed its quality review: none
+# yet, until a3's application call passes.
+sleep 1
+rows_hold "$CF_WORK/live.jsonl" 'all(r["tier"] == 0 and r["qa_passed"] == 0 for r in rows.values())' ||
+    cf_fail "an application counted toward a tier before its review: $(board_rows "$CF_WORK/live.jsonl")"
+call_of() {
+    cf_psql "SELECT min(k.id) FROM calls k JOIN users u ON u.id = k.agent_id
+             WHERE u.username = '$1' AND k.disposition = '$2'"
+}
+cf_expect_output_contains "passed its review with 100 points" \
+    cf_as sue cf_ctl qa review "$(call_of a3 APPLICATION_SUBMITTED)"
 deadline=$((SECONDS + 15))
 until rows_hold "$CF_WORK/live.jsonl" \
-    'rows.get("a3", {}).get("tier") == 1 and rows.get("a1", {}).get("tier") == 0 and all(r["projected_tier"] >= r["tier"] for r in rows.values())'
+    'rows.get("a3", {}).get("tier") == 1 and rows["a3"]["qa_passed"] == 1 and rows.get("a1", {}).get("tier") == 0 and all(r["projected_tier"] >= r["tier"] for r in rows.values())'
 do
     [ "$SECONDS" -lt "$deadline" ] || cf_fail "the bonus tiers did not reach the board"
     sleep 0.2
 done
 
-# Quality review: a pass changes nothing; a fail costs the agent points.
+# Quality review: a pass costs nothing; a fail costs the agent points; a
+# review is final.
 cf_expect_output_contains "disclosure" cf_as sue cf_ctl qa items
-a1_call=$(cf_psql "SELECT min(k.id) FROM calls k JOIN users u ON u.id = k.agent_id WHERE u.username = 'a1'")
+a1_call=$(call_of a1 APPLICATION_SUBMITTED)
 cf_expect_output_contains "passed its review with 90 points" cf_as sue cf_ctl qa review "$a1_call" --fail greeting
-cf_expect_exit 0 cf_as sue cf_ctl --json qa review "$a1_call" --fail disclosure --notes 未说明年费
+cf_expect_exit 1 cf_as sue cf_ctl qa review "$a1_call" --fail disclosure
+grep -q "reviewed on .* with 90 points (passed); a review is final" <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a second review of a call was not refused clearly: $CF_LAST_OUTPUT"
+cf_expect_exit 0 cf_as sue cf_ctl --json qa review "$(call_of a1 NOT_INTERESTED)" --fail disclosure --notes 未说明年费
 cf_json_check 'not doc["passed"] and doc["score"] == 75 and doc["points"] == -10' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "a review failing an instant-fail item passed: $CF_LAST_OUTPUT"
+[ "$(cf_psql "SELECT count(*) FROM score_events WHERE kind = 'qa_pass'")" = 2 ] ||
+    cf_fail "each passed application call should count once toward the tier"
 cf_expect_exit 1 cf_as sue cf_ctl qa review "$a1_call" --fail nonsense
 grep -q "unknown scorecard item nonsense" <<<"$CF_LAST_OUTPUT" ||
     cf_fail "an unknown item was not named: $CF_LAST_OUTPUT"
@@ -226,6 +243,53 @@ printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"d
     '{"cmd":"outcome","disposition":"APPLICATION_SUBMITTED","product":"CB01"}' | cf_agent a3
 cf_events a3 "ev[-1]['event'] == 'error'"
 cf_wait_for "$CF_WORK/rebuilt.jsonl" '"kind":"application_refused"'
+
+# The queue shows the leads in the database that could be offered now.
+deadline=$((SECONDS + 25))
+until grep '"event":"floor"' "$CF_WORK/rebuilt.jsonl" | python3 -c '
+import json, sys
+sys.exit(0 if any(q["eligible"] >= 0 for l in sys.stdin for q in json.loads(l)["queues"]) else 1)'
+do
+    [ "$SECONDS" -lt "$deadline" ] || cf_fail "the eligible leads were never counted"
+    sleep 0.5
+done
+
+# From the monitor's screen: the month's board with the QA column and the
+# target bars, the queues; a notice to one agent; a call reviewed, and a
+# second review of it refused.
+printf '%s\n' '{"cmd":"ready"}' '{"cmd":"pause","reason":"培训"}' '{"cmd":"wait","event":"notice"}' |
+    cf_agent a2 &
+notified=$!
+cf_pty_start screen env CALLFLOOR_USER=sue CALLFLOOR_PASSWORD=sue$CF_PASSWORD_SUFFIX \
+    "$MONITOR" --period month
+cf_pty resize 40 110
+cf_pty expect "Leaderboard, every team, this month"
+cf_pty expect "[..........] 1/20"
+cf_pty expect "READY HERE"
+cf_wait_for "$CF_WORK/a2.out" '"reason":"培训"'
+cf_pty type n
+cf_pty type '@a2\r'
+cf_pty type '请回电客户\r'
+cf_pty expect "Notice sent."
+wait "$notified" || cf_fail "a2's desk did not get the notice from the monitor"
+cf_events a2 "ev[-1]['event'] == 'notice' and ev[-1]['text'] == '请回电客户'"
+review_call=$(call_of a2 APPLICATION_SUBMITTED)
+cf_pty type a
+cf_pty type "x\\r"
+cf_pty expect "Type the call's number"
+cf_pty type "\x15${review_call}\\r"
+cf_pty type 'greeting courtesy\r'
+cf_pty type '语速太快\r'
+cf_pty expect "80 points, passed."
+cf_pty type a
+cf_pty type "${review_call}\\r"
+cf_pty type '\r'
+cf_pty type '\r'
+cf_pty expect "a review is final"
+cf_pty type q
+cf_pty_exit
+[ "$(cf_psql "SELECT score || ' ' || passed || ' ' || notes FROM qa_reviews WHERE call_id = $review_call")" = "80 true 语速太快" ] ||
+    cf_fail "the review from the monitor was not recorded as typed"
 
 # Points are never edited in place.
 if cf_psql "UPDATE score_events SET points = 1000" 2>"$CF_WORK/update.err"; then
