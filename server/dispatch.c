@@ -10,6 +10,7 @@
 #include "leads.h"
 #include "outcome.h"
 #include "role.h"
+#include "results.h"
 #include "score.h"
 
 /* Who may send what. Finer checks that depend on the request's content
@@ -51,6 +52,8 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_QA_ITEMS, ROLES_STAFF, false, score_on_qa_items},
     {CALLFLOOR__ENVELOPE__BODY_QA_REVIEW, ROLES_STAFF, false, score_on_qa_review},
     {CALLFLOOR__ENVELOPE__BODY_NOTICE_SEND, ROLES_STAFF, false, floor_on_notice_send},
+    {CALLFLOOR__ENVELOPE__BODY_RESULTS_IMPORT, ROLES_ADMIN, false, results_on_import},
+    {CALLFLOOR__ENVELOPE__BODY_CSAT_IMPORT, ROLES_ADMIN, false, results_on_csat_import},
     {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
 };
 

@@ -138,6 +138,10 @@ int ctl_run_dnc_import(ctl *x, const ctl_args *a);
 /* Lead lists (leads.c). */
 int ctl_run_leads_import(ctl *x, const ctl_args *a);
 
+/* The bank's results and satisfaction surveys (results.c). */
+int ctl_run_results_import(ctl *x, const ctl_args *a);
+int ctl_run_csat_import(ctl *x, const ctl_args *a);
+
 /* The queue: why a lead is or is not dialable, complaints (queue.c). */
 int ctl_run_leads_why(ctl *x, const ctl_args *a);
 int ctl_run_complaint_list(ctl *x, const ctl_args *a);

@@ -219,6 +219,31 @@ static const ctl_command commands[] = {
         "Options:\n"
         "  --rejects FILE   also write the invalid rows' lines and reasons to FILE (CSV)\n"),
      2, OPT_BIT(OPT_REJECTS), 0, 0, false, ctl_run_leads_import},
+    {"results import", "FILE", "FILE [--rejects FILE]",
+     N_("Import the bank's decisions on applications (CSV)."),
+     N_("FILE is UTF-8 CSV with the columns application (its number), result\n"
+        "(approved, declined, issued or activated) and date (YYYY-MM-DD, in the\n"
+        "business time zone). An application is approved or declined, then its card\n"
+        "issued, then activated, each on or after the date before; a row that breaks\n"
+        "the order, names an unknown application or a future date is rejected with\n"
+        "its line, and the others are applied, each whole. A result already known\n"
+        "with the same date is counted, not applied again, so a file may be imported\n"
+        "twice. Approvals and activations score on the leaderboard at once.\n"
+        "\n"
+        "Options:\n"
+        "  --rejects FILE   also write the rejected rows' lines and reasons to FILE (CSV)\n"),
+     true, OPT_BIT(OPT_REJECTS), 0, 0, false, ctl_run_results_import},
+    {"csat import", "FILE", "FILE [--rejects FILE]",
+     N_("Import customer satisfaction surveys (CSV)."),
+     N_("FILE is UTF-8 CSV with the columns score (1 very dissatisfied to 5 very\n"
+        "satisfied; required), call (the call's number), agent (user name; needed\n"
+        "without a call), customer (the lead's number), comment and date (YYYY-MM-DD;\n"
+        "default today). What a row says must agree with its call. A call already\n"
+        "surveyed with the same score is counted, not imported again.\n"
+        "\n"
+        "Options:\n"
+        "  --rejects FILE   also write the rejected rows' lines and reasons to FILE (CSV)\n"),
+     true, OPT_BIT(OPT_REJECTS), 0, 0, false, ctl_run_csat_import},
     {"leads why", "LEAD_ID", "LEAD_ID", N_("Explain why a lead may or may not be dialled now."),
      N_("Lists every rule that keeps the lead from being called at this moment: the\n"
         "do-not-call list, the calling window and days in the customer's own time\n"
