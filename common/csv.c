@@ -320,3 +320,24 @@ int csv_map_header(const csv_record *header, const char *const *known, size_t nk
     }
     return 0;
 }
+
+int csv_append_field(buf *out, const char *s) {
+    size_t len = strlen(s);
+    bool quote =
+        strpbrk(s, ",\"\r\n") != NULL ||
+        (len > 0 && (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' || s[len - 1] == '\t'));
+    if (!quote)
+        return buf_append(out, s, len);
+    int rc = buf_append(out, "\"", 1);
+    /* Each quote inside is written twice: the run up to and including it,
+     * then one more. */
+    for (const char *p = s; rc == 0 && *p;) {
+        const char *q = strchr(p, '"');
+        size_t run = q ? (size_t)(q - p) + 1 : strlen(p);
+        rc = buf_append(out, p, run);
+        if (rc == 0 && q != NULL)
+            rc = buf_append(out, "\"", 1);
+        p += run;
+    }
+    return rc == 0 ? buf_append(out, "\"", 1) : rc;
+}

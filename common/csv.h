@@ -27,6 +27,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
+
 #define CSV_FIELD_MAX  4096
 #define CSV_FIELDS_MAX 64
 
@@ -111,5 +113,10 @@ const char *csv_strerror(int code);
  * position in `header` of the first offending cell, so it can be named. */
 int csv_map_header(const csv_record *header, const char *const *known, size_t nknown, int *index,
                    size_t *bad);
+
+/* Writing: appends `s` as one RFC 4180 field, quoted (with its quotes
+ * doubled) when it holds a comma, a quote, a line break, or blanks at
+ * either end. Returns 0 or -ENOMEM. */
+int csv_append_field(buf *out, const char *s);
 
 #endif

@@ -132,6 +132,44 @@ void json_double(json_writer *w, double v) {
     buf_append_str(w->out, text);
 }
 
+/* Whether `s` is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool is_json_number(const char *s) {
+    if (*s == '-')
+        s++;
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        while (*s >= '0' && *s <= '9')
+            s++;
+    else
+        return false;
+    if (*s == '.') {
+        if (!(*++s >= '0' && *s <= '9'))
+            return false;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (!(*s >= '0' && *s <= '9'))
+            return false;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    return *s == '\0';
+}
+
+void json_number_text(json_writer *w, const char *text) {
+    if (!is_json_number(text)) {
+        json_null(w);
+        return;
+    }
+    separate(w);
+    buf_append_str(w->out, text);
+}
+
 void json_bool(json_writer *w, bool v) {
     separate(w);
     buf_append_str(w->out, v ? "true" : "false");

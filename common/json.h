@@ -33,6 +33,9 @@ void json_uint(json_writer *w, uint64_t v);
 void json_double(json_writer *w, double v);
 void json_bool(json_writer *w, bool v);
 void json_null(json_writer *w);
+/* A number given as text (e.g. PostgreSQL's numeric output), written as it
+ * is when it has JSON's number form, otherwise as null. */
+void json_number_text(json_writer *w, const char *text);
 /* Shorthands for a key followed by a value. */
 void json_kv_string(json_writer *w, const char *key, const char *s);
 void json_kv_int(json_writer *w, const char *key, int64_t v);

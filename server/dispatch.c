@@ -10,6 +10,7 @@
 #include "leads.h"
 #include "outcome.h"
 #include "role.h"
+#include "report.h"
 #include "results.h"
 #include "score.h"
 
@@ -54,6 +55,7 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_NOTICE_SEND, ROLES_STAFF, false, floor_on_notice_send},
     {CALLFLOOR__ENVELOPE__BODY_RESULTS_IMPORT, ROLES_ADMIN, false, results_on_import},
     {CALLFLOOR__ENVELOPE__BODY_CSAT_IMPORT, ROLES_ADMIN, false, results_on_csat_import},
+    {CALLFLOOR__ENVELOPE__BODY_REPORT_REQUEST, ROLES_STAFF, false, report_on_request},
     {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
 };
 

@@ -23,6 +23,7 @@
 #include "migrate.h"
 #include "outcome.h"
 #include "passwd.h"
+#include "report.h"
 #include "results.h"
 #include "score.h"
 #include "server.h"
@@ -256,7 +257,7 @@ static int start_services(daemon_state *d, SSL_CTX *ctx) {
         leads_prepare_statements(srv->db) < 0 || floor_prepare_statements(srv->db) < 0 ||
         hopper_prepare_statements(srv->db) < 0 || outcome_prepare_statements(srv->db) < 0 ||
         score_prepare_statements(srv->db) < 0 || board_prepare_statements(srv->db) < 0 ||
-        results_prepare_statements(srv->db) < 0) {
+        results_prepare_statements(srv->db) < 0 || report_prepare_statements(srv->db) < 0) {
         log_error("cannot build the statement catalog");
         return -1;
     }

@@ -58,6 +58,12 @@ enum ctl_option {
     OPT_FAIL,
     OPT_NOTES,
     OPT_UPHELD,
+    OPT_FROM,
+    OPT_TO,
+    OPT_BY,
+    OPT_CAMPAIGN,
+    OPT_FORMAT,
+    OPT_OUT,
     OPT_COUNT
 };
 #define OPT_BIT(o) (1ul << (o))
@@ -138,6 +144,13 @@ int ctl_run_dnc_import(ctl *x, const ctl_args *a);
 /* Lead lists (leads.c). */
 int ctl_run_leads_import(ctl *x, const ctl_args *a);
 
+/* Reports and the call export (report.c). */
+int ctl_run_report_kpi(ctl *x, const ctl_args *a);
+int ctl_run_report_slots(ctl *x, const ctl_args *a);
+int ctl_run_report_trend(ctl *x, const ctl_args *a);
+int ctl_run_report_monthly(ctl *x, const ctl_args *a);
+int ctl_run_calls_export(ctl *x, const ctl_args *a);
+
 /* The bank's results and satisfaction surveys (results.c). */
 int ctl_run_results_import(ctl *x, const ctl_args *a);
 int ctl_run_csat_import(ctl *x, const ctl_args *a);
@@ -161,6 +174,8 @@ int ctl_run_qa_review(ctl *x, const ctl_args *a);
 void ctl_progress(bool enabled, long long done, long long size, unsigned line, bool final);
 
 /* Their rows in the command table (see ctl_command in main.c). */
+#define CTL_REPORT_OPTIONS \
+    (OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO) | OPT_BIT(OPT_CAMPAIGN) | OPT_BIT(OPT_FORMAT))
 #define CTL_CATALOG_OPTIONS_PRODUCT                                                       \
     (OPT_BIT(OPT_NAME) | OPT_BIT(OPT_KIND) | OPT_BIT(OPT_ANNUAL_FEE) | OPT_BIT(OPT_APR) | \
      OPT_BIT(OPT_DISCLOSURE) | OPT_BIT(OPT_SEGMENT))

@@ -244,6 +244,78 @@ static const ctl_command commands[] = {
         "Options:\n"
         "  --rejects FILE   also write the rejected rows' lines and reasons to FILE (CSV)\n"),
      true, OPT_BIT(OPT_REJECTS), 0, 0, false, ctl_run_csat_import},
+    {"report kpi", "--from DATE --to DATE",
+     "--from DATE --to DATE [--by GROUP] [--campaign NAME] [--format FORMAT]",
+     N_("Report the KPIs of a period: dials, connect and conversion rates, cards..."),
+     N_("Dials, connects, connect rate (接通率), conversations, applications, conversion\n"
+        "rate (转化率), approvals, cards issued (发卡量), activations, activation rate\n"
+        "(活卡率), average talk and handle time, complaints, satisfaction, QA pass\n"
+        "rate, points and target attainment. docs/REPORTS.md defines each column.\n"
+        "\n"
+        "Options:\n"
+        "  --from DATE       the first day, e.g. 2026-12-01 (required)\n"
+        "  --to DATE         the last day, included (required)\n"
+        "  --by GROUP        agent (default), team, campaign, product, hour or weekday\n"
+        "                    (the customer's local hour and weekday)\n"
+        "  --campaign NAME   only this campaign\n"
+        "  --format FORMAT   table (default), csv or json\n"),
+     false, CTL_REPORT_OPTIONS | OPT_BIT(OPT_BY), OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO), 0, false,
+     ctl_run_report_kpi},
+    {"report slots", "--from DATE --to DATE",
+     "--from DATE --to DATE [--campaign NAME] [--format FORMAT]",
+     N_("Report when customers answer: connect and conversion rate by weekday and hour."),
+     N_("Hours and weekdays are the customer's own. The best times (the highest connect\n"
+        "rates among the slots with at least 10 dials) are named first; --format svg\n"
+        "draws a heat map per campaign.\n"
+        "\n"
+        "Options:\n"
+        "  --from DATE       the first day (required)\n"
+        "  --to DATE         the last day, included (required)\n"
+        "  --campaign NAME   only this campaign\n"
+        "  --format FORMAT   table (default), csv, json or svg\n"),
+     false, CTL_REPORT_OPTIONS, OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO), 0, false,
+     ctl_run_report_slots},
+    {"report trend", "--from DATE --to DATE",
+     "--from DATE --to DATE [--by day|week|month] [--campaign NAME] [--format FORMAT]",
+     N_("Report a period day by day, week by week or month by month."),
+     N_("Dials, connects, applications and what became of them per day (default),\n"
+        "week or month; --format svg draws dials as bars and the connect and\n"
+        "conversion rates as lines.\n"
+        "\n"
+        "Options:\n"
+        "  --from DATE       the first day (required)\n"
+        "  --to DATE         the last day, included (required)\n"
+        "  --by PERIOD       day (default), week or month\n"
+        "  --campaign NAME   only this campaign\n"
+        "  --format FORMAT   table (default), csv, json or svg\n"),
+     false, CTL_REPORT_OPTIONS | OPT_BIT(OPT_BY), OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO), 0, false,
+     ctl_run_report_trend},
+    {"report monthly", "--month YYYY-MM --out DIR", "--month YYYY-MM --out DIR [--campaign NAME]",
+     N_("Write a month's report for the team meeting: one HTML file with tables and charts."),
+     N_("The file, DIR/callfloor-YYYY-MM.html, holds the KPIs by team, agent, campaign\n"
+        "and product, the month day by day, and when customers answer; it needs\n"
+        "nothing but a browser.\n"
+        "\n"
+        "Options:\n"
+        "  --month YYYY-MM   the month, e.g. 2026-12 (required)\n"
+        "  --out DIR         the directory to write to, made if missing (required)\n"
+        "  --campaign NAME   only this campaign\n"),
+     false, OPT_BIT(OPT_MONTH) | OPT_BIT(OPT_OUT) | OPT_BIT(OPT_CAMPAIGN),
+     OPT_BIT(OPT_MONTH) | OPT_BIT(OPT_OUT), 0, false, ctl_run_report_monthly},
+    {"calls export", "--from DATE --to DATE",
+     "--from DATE --to DATE [--campaign NAME] [--format FORMAT]",
+     N_("Export the calls of a period for audit, with masked phone numbers."),
+     N_("One row per ended call: when, agent, team, campaign, customer (lead), the\n"
+        "masked number, outcome, talk time, recording, application and complaint.\n"
+        "Written as it arrives, so a month of calls takes little memory.\n"
+        "\n"
+        "Options:\n"
+        "  --from DATE       the first day (required)\n"
+        "  --to DATE         the last day, included (required)\n"
+        "  --campaign NAME   only this campaign\n"
+        "  --format FORMAT   csv (default), json or table\n"),
+     false, CTL_REPORT_OPTIONS, OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO), 0, false,
+     ctl_run_calls_export},
     {"leads why", "LEAD_ID", "LEAD_ID", N_("Explain why a lead may or may not be dialled now."),
      N_("Lists every rule that keeps the lead from being called at this moment: the\n"
         "do-not-call list, the calling window and days in the customer's own time\n"
@@ -453,6 +525,12 @@ static const char *const option_flags[OPT_COUNT] = {
     [OPT_FAIL] = "--fail",
     [OPT_NOTES] = "--notes",
     [OPT_UPHELD] = "--upheld",
+    [OPT_FROM] = "--from",
+    [OPT_TO] = "--to",
+    [OPT_BY] = "--by",
+    [OPT_CAMPAIGN] = "--campaign",
+    [OPT_FORMAT] = "--format",
+    [OPT_OUT] = "--out",
 };
 
 const char *ctl_opt(const ctl_args *a, enum ctl_option o) {

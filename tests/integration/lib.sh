@@ -464,7 +464,7 @@ cf_json_check() {
     python3 -c '
 import json, sys
 doc = json.loads(sys.stdin.read())
-if not eval(sys.argv[1]):
+if not eval("(" + sys.argv[1] + ")"):
     sys.exit("assertion failed: %s\n%s" % (sys.argv[1], json.dumps(doc, ensure_ascii=False)))
 ' "$1"
 }

@@ -387,6 +387,22 @@ static header_case map(const char *text) {
     return h;
 }
 
+/* Writing: a field is quoted only when it must be, and what is written
+ * reads back as it was. */
+static void test_append_field(void **state) {
+    (void)state;
+    const char *in[] = {"plain", "张伟", "a,b", "say \"hi\"", "two\nlines", " padded", "", "\"\""};
+    const char *want[] = {"plain",          "张伟",        "\"a,b\"", "\"say \"\"hi\"\"\"",
+                          "\"two\nlines\"", "\" padded\"", "",        "\"\"\"\"\"\""};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        buf b = BUF_INIT;
+        assert_int_equal(csv_append_field(&b, in[i]), 0);
+        assert_int_equal(buf_append(&b, "", 1), 0);
+        assert_string_equal((const char *)buf_head(&b), want[i]);
+        buf_free(&b);
+    }
+}
+
 static void test_header_mapping(void **state) {
     (void)state;
     header_case h = map("\xEF\xBB\xBF Phone ,NAME,\"External ID\"\r\n");
@@ -470,6 +486,7 @@ int main(void) {
         cmocka_unit_test(test_million_rows),
         cmocka_unit_test(test_stop),
         cmocka_unit_test(test_header_mapping),
+        cmocka_unit_test(test_append_field),
         cmocka_unit_test(test_tolerated_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

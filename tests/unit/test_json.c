@@ -133,6 +133,22 @@ static void test_integers(void **state) {
     buf_free(&b);
 }
 
+/* Numbers as PostgreSQL writes them pass as they are; anything else is
+ * null rather than broken JSON. */
+static void test_number_text(void **state) {
+    (void)state;
+    buf b = BUF_INIT;
+    json_writer w;
+    json_init(&w, &b);
+    json_array_begin(&w);
+    const char *in[] = {"0", "-12", "0.6667", "180.0", "1e-5", "12.", ".5", "01", "NaN", "", "1,5"};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        json_number_text(&w, in[i]);
+    json_array_end(&w);
+    assert_string_equal(text_of(&b), "[0,-12,0.6667,180.0,1e-5,null,null,null,null,null,null]");
+    buf_free(&b);
+}
+
 static const char *doubles_text(buf *b) {
     json_writer w;
     json_init(&w, b);
@@ -243,6 +259,7 @@ int main(void) {
         cmocka_unit_test(test_nesting_and_commas),
         cmocka_unit_test(test_keys_are_escaped),
         cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_number_text),
         cmocka_unit_test(test_doubles),
         cmocka_unit_test(test_doubles_ignore_locale_decimal_comma),
     };

@@ -1,0 +1,269 @@
+-- 009_reports: the numbers managers run the floor on (DOMAIN items 8, 9,
+-- 11, 16), computed here so that every client gets the same figures. A
+-- period is a range of whole days [p_from, p_to] in the business time zone
+-- p_zone; teams are the agents' teams as they are now. A rate whose
+-- denominator is zero is NULL, not zero: nothing was there to measure.
+
+CREATE INDEX calls_started_idx ON calls (started_at);
+CREATE INDEX score_events_campaign_at_idx ON score_events (campaign_id, at);
+
+-- Whether a disposition means somebody was spoken to.
+CREATE FUNCTION cf_connected(p_disposition text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_disposition NOT IN ('NO_ANSWER', 'BUSY', 'VOICEMAIL', 'WRONG_NUMBER')
+$$;
+
+-- The ended calls of a period (of campaign p_campaign, or all with ''),
+-- with what reports group them by. The hour and weekday are the
+-- customer's own, since they say when customers answer.
+CREATE FUNCTION cf_report_calls(p_from date, p_to date, p_campaign text, p_zone text)
+RETURNS TABLE (call_id bigint, started_at timestamptz, agent text, agent_name text, team text,
+               campaign text, product text, product_name text, hour text, weekday integer,
+               connected boolean, talk integer, handle numeric, disposition text)
+LANGUAGE sql STABLE AS $$
+    SELECT k.id, k.started_at, u.username, u.display_name, coalesce(t.name, ''), c.name, p.code,
+           p.name, lpad(extract(hour FROM k.started_at AT TIME ZONE z.zone)::text, 2, '0'),
+           extract(isodow FROM k.started_at AT TIME ZONE z.zone)::integer,
+           cf_connected(k.disposition), k.talk_seconds,
+           extract(epoch FROM k.ended_at - k.started_at), k.disposition
+    FROM calls k
+    JOIN users u ON u.id = k.agent_id
+    LEFT JOIN teams t ON t.id = u.team_id
+    JOIN campaigns c ON c.id = k.campaign_id
+    JOIN leads l ON l.id = k.lead_id
+    CROSS JOIN LATERAL (SELECT coalesce(l.time_zone, c.time_zone) AS zone) z
+    LEFT JOIN applications a ON a.call_id = k.id
+    LEFT JOIN products p ON p.id = a.product_id
+    WHERE k.started_at >= p_from::timestamp AT TIME ZONE p_zone
+      AND k.started_at < (p_to + 1)::timestamp AT TIME ZONE p_zone
+      AND k.disposition IS NOT NULL
+      AND (p_campaign = '' OR c.name = p_campaign)
+$$;
+
+CREATE FUNCTION cf_rate(p_part numeric, p_whole numeric) RETURNS numeric
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT round(p_part / nullif(p_whole, 0), 4)
+$$;
+
+-- Each agent's target of applications for the period: the month's target
+-- (their own, else their team's) in proportion to the month's days the
+-- period covers.
+CREATE FUNCTION cf_report_targets(p_from date, p_to date)
+RETURNS TABLE (agent text, team text, target numeric)
+LANGUAGE sql STABLE AS $$
+    WITH months AS (
+        SELECT m::date AS month, greatest(m::date, p_from) AS first_day,
+               least((m + interval '1 month')::date - 1, p_to) AS last_day,
+               (m + interval '1 month')::date - m::date AS days
+        FROM generate_series(date_trunc('month', p_from), date_trunc('month', p_to),
+                             interval '1 month') m)
+    SELECT u.username, coalesce(t.name, ''),
+           sum(coalesce(mine.applications, ours.applications, 0)
+               * (mo.last_day - mo.first_day + 1)::numeric / mo.days)
+    FROM users u
+    LEFT JOIN teams t ON t.id = u.team_id
+    CROSS JOIN months mo
+    LEFT JOIN targets mine ON mine.agent_id = u.id AND mine.month = mo.month
+    LEFT JOIN targets ours ON ours.team_id = u.team_id AND ours.month = mo.month
+    WHERE u.role = 'agent'
+    GROUP BY u.username, t.name
+$$;
+
+-- The KPIs of a period grouped by p_by: agent, team, campaign, product,
+-- hour or weekday. Definitions (docs/REPORTS.md):
+--   dials            ended calls
+--   connects         calls where somebody was spoken to
+--   conversations    connects with at least 60 seconds of talk
+--   applications     calls that ended with an application
+--   approvals, cards_issued, activations: of those applications, the ones
+--                    the bank approved, issued a card for, saw activated
+--   connect_rate     connects / dials (接通率)
+--   conversion_rate  applications / connects (转化率)
+--   activation_rate  activations / cards_issued (活卡率)
+--   avg_talk_seconds talk per connect; avg_handle_seconds: from the call's
+--                    start to its outcome, per dial
+--   complaints, qa_reviews and qa_pass_rate: of the period's calls;
+--   csat: surveys of the period's calls, and for agents and teams also the
+--         surveys without a call dated in the period
+--   points           score events of the period (agent, team, campaign)
+--   target           the period's share of the monthly targets (agent, team)
+--   target_attainment applications / target
+-- By product, only the application figures apply; the others are NULL.
+CREATE FUNCTION cf_report_kpi(p_from date, p_to date, p_by text, p_campaign text, p_zone text)
+RETURNS TABLE (key text, name text, dials bigint, connects bigint, connect_rate numeric,
+               conversations bigint, applications bigint, conversion_rate numeric,
+               approvals bigint, cards_issued bigint, activations bigint,
+               activation_rate numeric, avg_talk_seconds numeric, avg_handle_seconds numeric,
+               complaints bigint, csat_surveys bigint, csat_average numeric, qa_reviews bigint,
+               qa_pass_rate numeric, points bigint, target numeric, target_attainment numeric)
+LANGUAGE sql STABLE AS $$
+    WITH k AS (
+        SELECT r.*,
+               CASE p_by WHEN 'agent' THEN r.agent WHEN 'team' THEN r.team
+                         WHEN 'campaign' THEN r.campaign WHEN 'product' THEN r.product
+                         WHEN 'hour' THEN r.hour ELSE r.weekday::text END AS g,
+               CASE p_by WHEN 'agent' THEN r.agent_name WHEN 'product' THEN r.product_name
+                         WHEN 'hour' THEN r.hour || ':00'
+                         WHEN 'weekday' THEN (ARRAY['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat',
+                                                    'Sun'])[r.weekday]
+                         ELSE '' END AS gname
+        FROM cf_report_calls(p_from, p_to, p_campaign, p_zone) r),
+    per_call AS (
+        SELECT g, min(gname) AS gname, count(*) AS dials,
+               count(*) FILTER (WHERE connected) AS connects,
+               count(*) FILTER (WHERE connected AND talk >= 60) AS conversations,
+               count(*) FILTER (WHERE disposition = 'APPLICATION_SUBMITTED') AS applications,
+               sum(talk) FILTER (WHERE connected) AS talk, avg(handle) AS handle
+        FROM k WHERE g IS NOT NULL GROUP BY g),
+    apps AS (
+        SELECT k.g, count(a.approved_at) AS approvals, count(a.issued_at) AS issued,
+               count(a.activated_at) AS activations
+        FROM k JOIN applications a ON a.call_id = k.call_id GROUP BY k.g),
+    complained AS (
+        SELECT k.g, count(*) AS n FROM k JOIN complaints x ON x.call_id = k.call_id GROUP BY k.g),
+    reviewed AS (
+        SELECT k.g, count(*) AS n, count(*) FILTER (WHERE r.passed) AS passed
+        FROM k JOIN qa_reviews r ON r.call_id = k.call_id GROUP BY k.g),
+    surveyed AS (
+        SELECT g, count(*) AS n, avg(score) AS average FROM (
+            SELECT k.g, s.score FROM k JOIN csat s ON s.call_id = k.call_id
+            UNION ALL
+            SELECT CASE p_by WHEN 'agent' THEN u.username ELSE coalesce(t.name, '') END, s.score
+            FROM csat s JOIN users u ON u.id = s.agent_id LEFT JOIN teams t ON t.id = u.team_id
+            WHERE s.call_id IS NULL AND p_by IN ('agent', 'team') AND p_campaign = ''
+              AND s.surveyed_on BETWEEN p_from AND p_to) x
+        GROUP BY g),
+    scored AS (
+        SELECT CASE p_by WHEN 'agent' THEN u.username WHEN 'team' THEN coalesce(t.name, '')
+                         ELSE c.name END AS g,
+               sum(e.points) AS points
+        FROM score_events e
+        JOIN users u ON u.id = e.agent_id
+        LEFT JOIN teams t ON t.id = u.team_id
+        JOIN campaigns c ON c.id = e.campaign_id
+        WHERE p_by IN ('agent', 'team', 'campaign')
+          AND e.at >= p_from::timestamp AT TIME ZONE p_zone
+          AND e.at < (p_to + 1)::timestamp AT TIME ZONE p_zone
+          AND (p_campaign = '' OR c.name = p_campaign)
+        GROUP BY 1),
+    targeted AS (
+        SELECT CASE p_by WHEN 'agent' THEN agent ELSE team END AS g, sum(target) AS target
+        FROM cf_report_targets(p_from, p_to)
+        WHERE p_by IN ('agent', 'team') AND p_campaign = ''
+        GROUP BY 1 HAVING sum(target) > 0),
+    keys AS (
+        SELECT g FROM per_call UNION SELECT g FROM surveyed UNION SELECT g FROM scored
+        UNION SELECT g FROM targeted)
+    SELECT keys.g,
+           coalesce(pc.gname, CASE WHEN p_by = 'agent'
+                                   THEN (SELECT display_name FROM users WHERE username = keys.g)
+                                   ELSE '' END),
+           d.dials, d.connects, cf_rate(d.connects, d.dials), d.conversations,
+           coalesce(pc.applications, 0), cf_rate(pc.applications, d.connects),
+           coalesce(ap.approvals, 0), coalesce(ap.issued, 0), coalesce(ap.activations, 0),
+           cf_rate(ap.activations, ap.issued), round(d.talk::numeric / nullif(d.connects, 0), 1),
+           round(d.handle, 1), d.complaints, coalesce(sv.n, 0), round(sv.average, 2), d.reviews,
+           cf_rate(d.passed, d.reviews),
+           CASE WHEN p_by IN ('agent', 'team', 'campaign') THEN coalesce(sc.points, 0) END,
+           round(tg.target, 1),
+           cf_rate(coalesce(pc.applications, 0), tg.target)
+    FROM keys
+    LEFT JOIN per_call pc ON pc.g = keys.g
+    LEFT JOIN apps ap ON ap.g = keys.g
+    LEFT JOIN surveyed sv ON sv.g = keys.g
+    LEFT JOIN scored sc ON sc.g = keys.g
+    LEFT JOIN targeted tg ON tg.g = keys.g
+    LEFT JOIN complained cm ON cm.g = keys.g
+    LEFT JOIN reviewed rv ON rv.g = keys.g
+    -- By product the call figures do not apply: a call sells no product
+    -- until it ends in an application.
+    CROSS JOIN LATERAL (SELECT
+        CASE WHEN p_by <> 'product' THEN coalesce(pc.dials, 0) END AS dials,
+        CASE WHEN p_by <> 'product' THEN coalesce(pc.connects, 0) END AS connects,
+        CASE WHEN p_by <> 'product' THEN coalesce(pc.conversations, 0) END AS conversations,
+        CASE WHEN p_by <> 'product' THEN pc.talk END AS talk,
+        CASE WHEN p_by <> 'product' THEN pc.handle END AS handle,
+        coalesce(cm.n, 0) AS complaints, coalesce(rv.n, 0) AS reviews,
+        coalesce(rv.passed, 0) AS passed) d
+    ORDER BY CASE WHEN p_by IN ('hour', 'weekday') THEN lpad(keys.g, 2, '0') ELSE keys.g END
+$$;
+
+-- Connects and applications by the customer's weekday and hour, per
+-- campaign: when do customers answer, and when do they buy (DOMAIN
+-- item 8). `connect_rank` orders a campaign's weekday-and-hour slots with
+-- at least 10 dials by connect rate, 1 the best.
+CREATE FUNCTION cf_report_slots(p_from date, p_to date, p_campaign text, p_zone text)
+RETURNS TABLE (campaign text, weekday integer, hour text, dials bigint, connects bigint,
+               connect_rate numeric, applications bigint, conversion_rate numeric,
+               connect_rank bigint)
+LANGUAGE sql STABLE AS $$
+    WITH slots AS (
+        SELECT campaign, weekday, hour, count(*) AS dials,
+               count(*) FILTER (WHERE connected) AS connects,
+               count(*) FILTER (WHERE disposition = 'APPLICATION_SUBMITTED') AS applications
+        FROM cf_report_calls(p_from, p_to, p_campaign, p_zone)
+        GROUP BY campaign, weekday, hour)
+    SELECT campaign, weekday, hour, dials, connects, cf_rate(connects, dials), applications,
+           cf_rate(applications, connects),
+           CASE WHEN dials >= 10 THEN rank() OVER (
+               PARTITION BY campaign, dials >= 10
+               ORDER BY connects::numeric / dials DESC, dials DESC) END
+    FROM slots
+    ORDER BY campaign, weekday, hour
+$$;
+
+-- The period day by day (p_by day), week by week (week, from Monday) or
+-- month by month: dials, connects, applications and what became of them.
+CREATE FUNCTION cf_report_trend(p_from date, p_to date, p_by text, p_campaign text, p_zone text)
+RETURNS TABLE (period date, dials bigint, connects bigint, connect_rate numeric,
+               applications bigint, conversion_rate numeric, approvals bigint,
+               cards_issued bigint, activations bigint)
+LANGUAGE sql STABLE AS $$
+    WITH buckets AS (
+        SELECT b::date AS period
+        FROM generate_series(date_trunc(p_by, p_from::timestamp), p_to::timestamp,
+                             ('1 ' || p_by)::interval) b),
+    per AS (
+        SELECT date_trunc(p_by, (r.started_at AT TIME ZONE p_zone))::date AS period,
+               count(*) AS dials, count(*) FILTER (WHERE r.connected) AS connects,
+               count(a.id) AS applications, count(a.approved_at) AS approvals,
+               count(a.issued_at) AS issued, count(a.activated_at) AS activations
+        FROM cf_report_calls(p_from, p_to, p_campaign, p_zone) r
+        LEFT JOIN applications a ON a.call_id = r.call_id
+        GROUP BY 1)
+    SELECT b.period, coalesce(p.dials, 0), coalesce(p.connects, 0),
+           cf_rate(p.connects, p.dials), coalesce(p.applications, 0),
+           cf_rate(p.applications, p.connects), coalesce(p.approvals, 0),
+           coalesce(p.issued, 0), coalesce(p.activations, 0)
+    FROM buckets b LEFT JOIN per p ON p.period = b.period
+    ORDER BY b.period
+$$;
+
+-- Calls for audit, page by page after call p_after: who called whom
+-- (masked number) when, and how it ended; never the full number.
+CREATE FUNCTION cf_report_calls_export(p_from date, p_to date, p_campaign text, p_zone text,
+                                       p_after bigint, p_limit integer)
+RETURNS TABLE (call_id bigint, started_at text, ended_at text, agent text, team text,
+               campaign text, lead_id bigint, phone text, disposition text,
+               talk_seconds integer, recording_ref text, application_id bigint,
+               application_status text, complaint boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT k.id, to_char(k.started_at AT TIME ZONE p_zone, 'YYYY-MM-DD"T"HH24:MI:SS'),
+           to_char(k.ended_at AT TIME ZONE p_zone, 'YYYY-MM-DD"T"HH24:MI:SS'), u.username,
+           coalesce(t.name, ''), c.name, l.id, l.phone_masked, k.disposition, k.talk_seconds,
+           k.recording_ref, a.id, a.status, x.id IS NOT NULL
+    FROM calls k
+    JOIN users u ON u.id = k.agent_id
+    LEFT JOIN teams t ON t.id = u.team_id
+    JOIN campaigns c ON c.id = k.campaign_id
+    JOIN leads l ON l.id = k.lead_id
+    LEFT JOIN applications a ON a.call_id = k.id
+    LEFT JOIN complaints x ON x.call_id = k.id
+    WHERE k.id > p_after
+      AND k.started_at >= p_from::timestamp AT TIME ZONE p_zone
+      AND k.started_at < (p_to + 1)::timestamp AT TIME ZONE p_zone
+      AND k.disposition IS NOT NULL
+      AND (p_campaign = '' OR c.name = p_campaign)
+    ORDER BY k.id
+    LIMIT p_limit
+$$;
