@@ -185,6 +185,9 @@ admin_password_file = $(ini_quote "$PASSWORD_FILE")
 
 [log]
 level = info
+
+[metrics]
+listen = 127.0.0.1:9464
 EOF
     say "wrote $CONF"
 }

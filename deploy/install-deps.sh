@@ -39,6 +39,9 @@ PACKAGES=(
     postgresql-15 postgresql-client-15 openssl python3 procps iproute2
     # Leak checks, and clang with its sanitizer and fuzzer runtimes.
     valgrind clang libclang-rt-14-dev
+    # Packaging: man pages from --help, the .deb (dpkg-deb, dpkg-shlibdeps),
+    # and systemd-analyze to check the unit.
+    help2man dpkg-dev file systemd
 )
 
 die() {

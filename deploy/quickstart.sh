@@ -19,7 +19,9 @@ On Debian 12, as root or a user with sudo:
   2. builds everything into build/ (CMake, RelWithDebInfo)
   3. starts PostgreSQL and callfloord under var/devstack (deploy/devstack.sh)
   4. loads demo data: teams 一组 and 二组, two supervisors and four agents,
-     whose passwords go to var/devstack/demo-passwords.txt (mode 0600)
+     whose passwords go to var/devstack/demo-passwords.txt (mode 0600), two
+     card products, a campaign with 3,300 generated leads, monthly targets
+     and bonus tiers, and a short simulated shift of the four agents
 and then prints what to type next. Running it again keeps what exists.
 EOF
 }
@@ -116,12 +118,91 @@ demo_catalog() {
         --window 09:00-20:00 --days mon-sat --max-attempts 6 --max-per-day 2
 }
 
-# Everything a demo needs, in dependency order; each step is idempotent.
+# demo_leads FILE: 3,000 customers with Chinese names and valid mobile
+# numbers, most in Shanghai's time zone; 300 more live where it is now
+# within calling hours, so that the demo shift has someone to call at any
+# hour without bending the calling-window rule.
+demo_leads() {
+    python3 - "$1" <<'PY'
+import random, sys
+from datetime import datetime
+from zoneinfo import ZoneInfo, available_timezones
+rng = random.Random(2026)
+family = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
+given = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧建国平刚桂兰"
+prefixes = ["134", "135", "136", "137", "138", "139", "150", "151", "152", "158", "159",
+            "182", "183", "187", "188", "130", "131", "132", "155", "156", "185", "186",
+            "133", "153", "180", "181", "189", "177", "199"]
+def awake(zone):
+    now = datetime.now(ZoneInfo(zone))
+    return 10 <= now.hour < 19 and now.isoweekday() <= 6
+zones = sorted(z for z in available_timezones() if z.count("/") == 1 and awake(z))
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    f.write("name,phone,time_zone,tier,age_band,income_band,travel_interest,score,external_id\n")
+    for i in range(3300):
+        zone = rng.choice(zones) if i >= 3000 and zones else "Asia/Shanghai"
+        name = rng.choice(family) + rng.choice(given) + (rng.choice(given) if rng.random() < 0.7 else "")
+        phone = rng.choice(prefixes) + "%08d" % rng.randrange(10 ** 8)
+        f.write("%s,%s,%s,%s,%s,%d,%s,%.1f,DEMO%05d\n" % (
+            name, phone, zone, "vip" if rng.random() < 0.05 else "normal",
+            rng.choice(["25-34", "35-44", "45-54"]), rng.randint(2, 9),
+            "yes" if rng.random() < 0.3 else "no", rng.random() * 100, i))
+PY
+}
+
+# A short shift: each demo agent works a few calls through the real desk
+# (script mode), so the leaderboard, the floor and the reports have data.
+APPLY='"product":"CB01","identity_stated":true,"recording_consent":true,"annual_fee_stated":true,"apr_stated":true,"no_pressure":true,"income_band":6,"employment":"employed","existing_cards":1'
+demo_cycle() {
+    printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"dial"}' \
+        "{\"cmd\":\"outcome\",\"disposition\":\"$1\"${2:+,$2}}"
+}
+demo_agent_shift() {
+    local agent=$1 i
+    for i in 1 2 3 4 5 6 7 8; do
+        case $(((i + ${#agent}) % 8)) in
+        0 | 3) demo_cycle NO_ANSWER ;;
+        1) demo_cycle BUSY ;;
+        2 | 6) demo_cycle NOT_INTERESTED '"notes":"暂无需求","talk_seconds":75' ;;
+        4) demo_cycle APPLICATION_SUBMITTED "$APPLY,\"talk_seconds\":420" ;;
+        5) demo_cycle CALLBACK "\"callback_at\":$(($(date +%s) + 7200)),\"talk_seconds\":95" ;;
+        *) demo_cycle VOICEMAIL ;;
+        esac
+    done | CALLFLOOR_USER=$agent CALLFLOOR_PASSWORD=$(ledger_password "$agent") \
+        "$BUILD/bin/callfloor-agent" --script --timeout 20 --outbox "$DIR/outbox-$agent" \
+        >"$DIR/shift-$agent.log" 2>&1
+}
+
+demo_shift() {
+    local agent failed=0
+    say "simulating a short shift of the four demo agents"
+    for agent in zhangwei liuyang chenjing zhaolei; do
+        demo_agent_shift "$agent" &
+    done
+    for agent in zhangwei liuyang chenjing zhaolei; do
+        wait -n || failed=1
+    done
+    [ "$failed" = 0 ] || say "a demo agent's shift stopped early (see $DIR/shift-*.log); the demo works anyway"
+}
+
+# Everything a demo needs, in dependency order; each step is idempotent,
+# and the leads and the shift come only once.
 demo_data() {
     say "loading demo data"
     demo_teams
     demo_users
     demo_catalog
+    if [ ! -e "$DIR/demo-leads.csv" ]; then
+        demo_leads "$DIR/demo-leads.csv.tmp"
+        ctl leads import 春季信用卡 "$DIR/demo-leads.csv.tmp" >/dev/null ||
+            die "importing the demo leads failed"
+        mv "$DIR/demo-leads.csv.tmp" "$DIR/demo-leads.csv"
+        ctl target set --team 一组 --month "$(TZ=Asia/Shanghai date +%Y-%m)" --applications 20 >/dev/null
+        ctl target set --team 二组 --month "$(TZ=Asia/Shanghai date +%Y-%m)" --applications 20 >/dev/null
+        ctl tier set 1 --applications 20 >/dev/null
+        ctl tier set 2 --applications 30 >/dev/null
+        demo_shift
+    fi
 }
 
 next_steps() {
@@ -137,6 +218,7 @@ Try it:
   build/bin/callfloorctl team list
   build/bin/callfloorctl product list
   build/bin/callfloorctl campaign show 春季信用卡
+  build/bin/callfloorctl report kpi --from $(date +%Y-%m-01) --to $(date +%F) --by agent
 
 Demo users (agents zhangwei, liuyang, chenjing, zhaolei; supervisors lihua,
 wangfang) and their passwords: var/devstack/demo-passwords.txt. E.g.:

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "label.h"
+#include "hopper.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "passwd.h"
 #include "pii.h"
 #include "role.h"
@@ -133,6 +135,14 @@ void admin_on_status(request *req) {
     st.db_queued = (uint32_t)db.queued;
     st.schema_version = (uint32_t)srv->schema_version;
     st.connections = listener_connection_count(srv->listener);
+    st.leads_offered = metrics_counter_value(srv, METRIC_LEADS_OFFERED);
+    st.outcomes = metrics_outcomes_total(srv);
+    st.tls_handshakes = metrics_counter_value(srv, METRIC_TLS_HANDSHAKES);
+    st.tls_failures = metrics_counter_value(srv, METRIC_TLS_FAILURES);
+    st.offer_p99_ms = metrics_quantile_ms(srv, METRIC_OFFER_LATENCY, 0.99);
+    st.db_p99_ms = metrics_quantile_ms(srv, METRIC_DB_ROUNDTRIP, 0.99);
+    st.push_p99_ms = metrics_quantile_ms(srv, METRIC_PUSH_LATENCY, 0.99);
+    st.hopper_depth = hopper_depth(srv);
     envelope reply = CALLFLOOR__ENVELOPE__INIT;
     reply.body_case = CALLFLOOR__ENVELOPE__BODY_STATUS_REPLY;
     reply.status_reply = &st;

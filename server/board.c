@@ -12,6 +12,7 @@
 #include "label.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "score.h"
 
 #define TEAM_MAX_BYTES 64
@@ -37,11 +38,12 @@ struct board {
     server *srv;
     subscriber *subs;
     uv_timer_t timer;
-    uv_timer_t watch; /* looks for long pauses every second */
-    bool dirty;       /* the scores changed since the last push */
-    bool need_full;   /* ... and rows may have gone: send whole boards */
-    bool floor_dirty; /* an agent's state changed since the last push */
-    int open_timers;  /* while closing: the timers whose close callback is due */
+    uv_timer_t watch;    /* looks for long pauses every second */
+    bool dirty;          /* the scores changed since the last push */
+    bool need_full;      /* ... and rows may have gone: send whole boards */
+    bool floor_dirty;    /* an agent's state changed since the last push */
+    int open_timers;     /* while closing: the timers whose close callback is due */
+    uint64_t changed_ns; /* uv_hrtime of the first change the next push carries */
 };
 
 static void on_push_timer(uv_timer_t *t);
@@ -266,8 +268,10 @@ static void push_floor(server *srv, subscriber *sub) {
 
 static void schedule_push(server *srv) {
     struct board *bd = srv->board;
-    if (!uv_is_active((uv_handle_t *)&bd->timer))
+    if (!uv_is_active((uv_handle_t *)&bd->timer)) {
+        bd->changed_ns = uv_hrtime();
         uv_timer_start(&bd->timer, on_push_timer, srv->cfg.board_interval_ms, 0);
+    }
 }
 
 void board_floor_changed(server *srv) {
@@ -406,6 +410,10 @@ static void on_push_timer(uv_timer_t *t) {
     }
     if (board)
         floor_each_desk(srv, tell_desk, srv);
+    if ((board || floor) && bd->subs != NULL) {
+        metrics_count(srv, METRIC_PUSHES);
+        metrics_observe(srv, METRIC_PUSH_LATENCY, uv_hrtime() - bd->changed_ns);
+    }
 }
 
 /* Scores changed: one push per board.interval at most. */

@@ -73,6 +73,7 @@ struct db_txn {
     uint32_t retry_after_ms;
     db_reply_cb cb;
     void *arg;
+    uint64_t committed_ns; /* uv_hrtime at db_txn_commit */
     char detail[160];
 };
 
@@ -125,6 +126,8 @@ struct db_pool {
     uint64_t committed;
     uint64_t failed;
     uint64_t reconnects;
+    void (*on_roundtrip)(uint64_t ns, void *arg);
+    void *roundtrip_arg;
 };
 
 static void on_poll(uv_poll_t *handle, int status, int events);
@@ -274,6 +277,8 @@ static void txn_reply(db_txn *txn) {
         pool->committed++;
     else
         pool->failed++;
+    if (pool->on_roundtrip != NULL && txn->committed_ns != 0)
+        pool->on_roundtrip(uv_hrtime() - txn->committed_ns, pool->roundtrip_arg);
     if (txn->cb != NULL)
         txn->cb(&reply, txn->arg);
     txn_free(txn);
@@ -932,10 +937,16 @@ int db_txn_query(db_txn *txn, const char *statement, int nparams, const char *co
     return 0;
 }
 
+void db_pool_on_roundtrip(db_pool *pool, void (*cb)(uint64_t ns, void *arg), void *arg) {
+    pool->on_roundtrip = cb;
+    pool->roundtrip_arg = arg;
+}
+
 void db_txn_commit(db_txn *txn, db_reply_cb cb, void *arg) {
     db_pool *pool = txn->pool;
     txn->cb = cb;
     txn->arg = arg;
+    txn->committed_ns = uv_hrtime();
     if (pool->closing) {
         txn_defer(txn, DB_E_SHUTDOWN, "the database pool is closing");
     } else if (txn->invalid) {

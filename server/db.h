@@ -79,6 +79,9 @@ int db_pool_prepare_all(db_pool *pool, const char *const (*statements)[2], size_
 int db_pool_start(db_pool *pool);
 /* True when at least one connection is ready. */
 bool db_pool_available(const db_pool *pool);
+/* Calls `cb` with the nanoseconds from each db_txn_commit to its answer
+ * (queueing included), just before the answer is delivered. */
+void db_pool_on_roundtrip(db_pool *pool, void (*cb)(uint64_t ns, void *arg), void *arg);
 void db_pool_get_stats(const db_pool *pool, db_pool_stats *out);
 /* Waits for in-flight transactions, fails queued ones with DB_E_SHUTDOWN,
  * closes every connection and handle, then calls `on_closed` and frees the

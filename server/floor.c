@@ -11,6 +11,7 @@
 #include "label.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "pii.h"
 #include "vault.h"
 
@@ -28,6 +29,7 @@ struct agent {
     session *session; /* NULL while disconnected */
     Callfloor__AgentState state;
     uint64_t since_ms;   /* uv_now when the state was entered */
+    uint64_t ready_ns;   /* uv_hrtime when the agent last became ready */
     char reason[128];    /* why paused */
     hopper_lead lead;    /* lead.id != 0 while offered or on a call */
     uint64_t call_id;    /* non-zero while on a call */
@@ -94,6 +96,8 @@ static void floor_set_state(agent *a, Callfloor__AgentState state, const char *r
     bool changed = a->state != state;
     a->state = state;
     a->since_ms = uv_now(a->srv->loop);
+    if (changed && state == CALLFLOOR__AGENT_STATE__AGENT_READY)
+        a->ready_ns = uv_hrtime();
     a->pause_alerted = false;
     snprintf(a->reason, sizeof a->reason, "%s", reason ? reason : "");
     if (state != CALLFLOOR__AGENT_STATE__AGENT_OFFERED &&
@@ -231,9 +235,12 @@ static void on_offer_built(const db_reply *reply, void *arg) {
         return;
     }
     send_offer(a, reply);
-    if (a->call_id == 0)
+    if (a->call_id == 0) {
+        metrics_count(a->srv, METRIC_LEADS_OFFERED);
+        metrics_observe(a->srv, METRIC_OFFER_LATENCY, uv_hrtime() - a->ready_ns);
         uv_timer_start(&a->timer, on_offer_timeout,
                        hopper_offer_timeout_ms(a->srv, a->lead.campaign_id), 0);
+    }
 }
 
 /* Builds the offer of the held lead (again, after a reconnect). */

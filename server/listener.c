@@ -7,6 +7,7 @@
 
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 #include "tls.h"
 
@@ -330,11 +331,13 @@ static bool conn_advance_handshake(conn *c) {
     conn_flush_tls(c);
     if (rc < 0) {
         log_info("conn %s: TLS handshake failed: %s", c->name, tls_error_string(c->tls));
+        metrics_count(c->owner->srv, METRIC_TLS_FAILURES);
         conn_set_state(c, CONN_DRAINING);
         return false;
     }
     if (rc == 0)
         return false;
+    metrics_count(c->owner->srv, METRIC_TLS_HANDSHAKES);
     char desc[96];
     log_debug("conn %s: %s", c->name, tls_describe(c->tls, desc, sizeof desc));
     conn_set_state(c, CONN_OPEN);
@@ -491,6 +494,7 @@ static void conn_sweep_one(conn *c, uint64_t now, const settings *cfg) {
         if (now - c->opened_ms > cfg->handshake_timeout_ms) {
             log_info("conn %s: TLS handshake not finished within %u ms; closing", c->name,
                      cfg->handshake_timeout_ms);
+            metrics_count(c->owner->srv, METRIC_TLS_FAILURES);
             conn_set_state(c, CONN_CLOSING);
         }
         break;
@@ -542,18 +546,18 @@ listener *listener_create(server *srv, SSL_CTX *tls_ctx) {
     return l;
 }
 
-static int listener_resolve(const char *addr, struct sockaddr_storage *ss, char *err,
-                            size_t errlen) {
+int listener_resolve(const char *key, const char *addr, struct sockaddr_storage *ss, char *err,
+                     size_t errlen) {
     char host[256];
     const char *colon = strrchr(addr, ':');
     if (colon == NULL || colon == addr || (size_t)(colon - addr) >= sizeof host) {
-        snprintf(err, errlen, "server.listen '%s' is not host:port (e.g. 0.0.0.0:7443)", addr);
+        snprintf(err, errlen, "%s '%s' is not host:port (e.g. 0.0.0.0:7443)", key, addr);
         return -1;
     }
     char *end;
     long port = strtol(colon + 1, &end, 10);
     if (*end != '\0' || port < 1 || port > 65535) {
-        snprintf(err, errlen, "server.listen '%s' has no valid port", addr);
+        snprintf(err, errlen, "%s '%s' has no valid port", key, addr);
         return -1;
     }
     memcpy(host, addr, (size_t)(colon - addr));
@@ -565,14 +569,14 @@ static int listener_resolve(const char *addr, struct sockaddr_storage *ss, char 
     } else if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0) {
         return 0;
     }
-    snprintf(err, errlen, "server.listen '%s' needs a numeric IP address", addr);
+    snprintf(err, errlen, "%s '%s' needs a numeric IP address", key, addr);
     return -1;
 }
 
 int listener_start(listener *l, char *err, size_t errlen) {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    if (listener_resolve(l->srv->cfg.listen, &ss, err, errlen) < 0)
+    if (listener_resolve("server.listen", l->srv->cfg.listen, &ss, err, errlen) < 0)
         return -1;
     int rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
     if (rc == 0)

@@ -32,6 +32,10 @@ void listener_set_tls_ctx(listener *l, SSL_CTX *tls_ctx);
  * listener is freed. */
 void listener_shutdown(listener *l, const char *reason, void (*on_closed)(void *arg), void *arg);
 unsigned listener_connection_count(const listener *l);
+/* Reads "host:port" (IPv4, or IPv6 in brackets) from setting `key`. Returns
+ * 0, or -1 with `err` saying what is wrong. */
+int listener_resolve(const char *key, const char *addr, struct sockaddr_storage *ss, char *err,
+                     size_t errlen);
 
 /* Frames and encrypts `env` and queues it. Returns 0, -ECONNRESET if the
  * conn is closing, or -ENOBUFS when the conn's output passed

@@ -20,6 +20,7 @@
 #include "leads.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "outcome.h"
 #include "passwd.h"
@@ -50,7 +51,15 @@ typedef struct daemon_state {
     server srv;
     options opts;
     uv_signal_t sigterm, sigint, sighup;
+    uv_timer_t notify; /* READY=1, WATCHDOG=1 and STATUS= to systemd */
+    uint64_t notify_every_ms;
+    bool ready_sent;
 } daemon_state;
+
+/* systemd hears from the loop itself: a loop stuck for WatchdogSec stops
+ * the WATCHDOG=1 messages and systemd restarts the daemon. STATUS= shows
+ * the floor at a glance in systemctl status. */
+#define STATUS_EVERY_MS 5000
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -174,9 +183,51 @@ static void on_handle_closed(uv_handle_t *h) {
     (void)h;
 }
 
+/* READY=1 waits for a database connection as well as the listener:
+ * until one is up, the tick looks every READY_POLL_MS. */
+#define READY_POLL_MS 50
+
+static void on_notify_tick(uv_timer_t *t) {
+    daemon_state *d = t->data;
+    server *srv = &d->srv;
+    if (!d->ready_sent) {
+        if (srv->db == NULL || !db_pool_available(srv->db))
+            return;
+        sd_notify(0, "READY=1");
+        d->ready_sent = true;
+        uv_timer_set_repeat(t, d->notify_every_ms);
+    }
+    session_counts c;
+    session_get_counts(srv, &c);
+    uint64_t watchdog_usec;
+    bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+    sd_notifyf(0,
+               "%sSTATUS=%u agents, %u supervisors, %u admins; %llu leads offered, %llu "
+               "outcomes; database %s",
+               watchdog ? "WATCHDOG=1\n" : "", c.agents, c.supervisors, c.admins,
+               (unsigned long long)metrics_counter_value(srv, METRIC_LEADS_OFFERED),
+               (unsigned long long)metrics_outcomes_total(srv),
+               srv->db && db_pool_available(srv->db) ? "ok" : "unreachable");
+}
+
+/* Only under systemd (NOTIFY_SOCKET set); twice per WatchdogSec, at least
+ * every STATUS_EVERY_MS. */
+static void start_notify(daemon_state *d) {
+    uv_timer_init(d->srv.loop, &d->notify);
+    d->notify.data = d;
+    if (getenv("NOTIFY_SOCKET") == NULL)
+        return;
+    uint64_t usec = 0, every = STATUS_EVERY_MS;
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec / 2000 < every)
+        every = usec / 2000 > 0 ? usec / 2000 : 1;
+    d->notify_every_ms = every;
+    uv_timer_start(&d->notify, on_notify_tick, 0, READY_POLL_MS);
+}
+
 static void on_db_closed(void *arg) {
     daemon_state *d = arg;
     d->srv.db = NULL;
+    uv_close((uv_handle_t *)&d->notify, on_handle_closed);
     uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
     uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&d->sighup, on_handle_closed);
@@ -188,6 +239,7 @@ static void on_listener_closed(void *arg) {
     d->srv.listener = NULL;
     floor_close(&d->srv);
     board_close(&d->srv);
+    metrics_close(&d->srv);
     db_pool_close(d->srv.db, on_db_closed, d);
 }
 
@@ -232,15 +284,22 @@ static void on_reload_signal(uv_signal_t *h, int signum) {
     (void)signum;
     if (d->srv.draining)
         return;
-    sd_notify(0, "RELOADING=1");
+    /* Before READY=1 systemd would not expect a reload to end. */
+    if (d->ready_sent)
+        sd_notify(0, "RELOADING=1");
     reload(d);
-    sd_notify(0, "READY=1");
+    if (d->ready_sent)
+        sd_notify(0, "READY=1");
 }
 
 static void start_signal(daemon_state *d, uv_signal_t *h, uv_signal_cb cb, int signum) {
     uv_signal_init(d->srv.loop, h);
     h->data = d;
     uv_signal_start(h, cb, signum);
+}
+
+static void on_db_roundtrip(uint64_t ns, void *arg) {
+    metrics_observe(arg, METRIC_DB_ROUNDTRIP, ns);
 }
 
 static int start_services(daemon_state *d, SSL_CTX *ctx) {
@@ -271,9 +330,15 @@ static int start_services(daemon_state *d, SSL_CTX *ctx) {
         log_error("%s", err);
         return -1;
     }
+    if (metrics_start(srv, err, sizeof err) < 0) {
+        log_error("%s", err[0] ? err : "out of memory at start-up");
+        return -1;
+    }
+    db_pool_on_roundtrip(srv->db, on_db_roundtrip, srv);
     start_signal(d, &d->sigterm, on_stop_signal, SIGTERM);
     start_signal(d, &d->sigint, on_stop_signal, SIGINT);
     start_signal(d, &d->sighup, on_reload_signal, SIGHUP);
+    start_notify(d);
     return 0;
 }
 
@@ -342,7 +407,6 @@ static int run(daemon_state *d) {
     if (rc == 0) {
         log_notice("callfloord %s listening on %s as instance %s", CALLFLOOR_VERSION,
                    srv->cfg.listen, srv->instance_id);
-        sd_notify(0, "READY=1");
         uv_run(&loop, UV_RUN_DEFAULT);
     } else if (srv->listener != NULL) {
         /* Start-up failed half way: stop what started so nothing leaks. */
@@ -350,6 +414,7 @@ static int run(daemon_state *d) {
         listener_shutdown(srv->listener, NULL, NULL, NULL);
         floor_close(srv);
         board_close(srv);
+        metrics_close(srv);
         if (srv->db != NULL)
             db_pool_close(srv->db, NULL, NULL);
         uv_run(&loop, UV_RUN_DEFAULT);

@@ -12,6 +12,7 @@
 #include "label.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "score.h"
 
 /* Characters (not bytes), as the database's CHECKs count them. */
@@ -204,6 +205,8 @@ static void on_recorded(const db_reply *reply, void *arg) {
     log_info("conn %s: agent %s: call %llu ended %s%s", conn_name(req->conn), req->username,
              (unsigned long long)r.call_id, o->disposition, r.replayed ? " (a resend)" : "");
     floor_outcome_recorded(req->srv, req->user_id, r.call_id);
+    if (!r.replayed)
+        metrics_outcome(req->srv, o->disposition);
     if (r.complaint_id != 0 && !r.replayed)
         board_alert(req->srv, "complaint", floor_team_of(req->srv, req->user_id), req->username,
                     "complaint %llu on call %llu by %s: answer the customer within 24 hours",

@@ -15,6 +15,7 @@ struct board;
 struct floor;
 struct hopper;
 struct listener;
+struct metrics;
 struct score;
 struct session_registry;
 struct vault;
@@ -30,10 +31,11 @@ typedef struct server {
     struct vault *vault; /* customers' phone numbers at rest */
     struct listener *listener;
     struct session_registry *sessions;
-    struct hopper *hopper; /* this daemon's share of the lead queue */
-    struct floor *floor;   /* the agents and where each is in the call cycle */
-    struct score *score;   /* every agent's results for the day, week and month */
-    struct board *board;   /* the supervisors watching the leaderboard */
+    struct hopper *hopper;   /* this daemon's share of the lead queue */
+    struct floor *floor;     /* the agents and where each is in the call cycle */
+    struct score *score;     /* every agent's results for the day, week and month */
+    struct board *board;     /* the supervisors watching the leaderboard */
+    struct metrics *metrics; /* counters and histograms, and the /metrics endpoint */
     bool draining;
 } server;
 

@@ -61,6 +61,8 @@ const config_key settings_table[] = {
         "File whose first line is the first admin's password; empty skips the bootstrap."),
     KEY("log.level", CONFIG_STRING, "info", log_level, 0, 0, true,
         "error, warn, notice, info or debug."),
+    KEY("metrics.listen", CONFIG_STRING, "127.0.0.1:9464", metrics_listen, 0, 0, false,
+        "host:port of the Prometheus endpoint /metrics; empty for none."),
     {NULL, CONFIG_STRING, NULL, 0, 0, 0, false, NULL},
 };
 

@@ -45,6 +45,7 @@ typedef struct settings {
     char *bootstrap_password_file;
     /* [log] */
     char *log_level;
+    char *metrics_listen; /* "host:port" of /metrics; "" for none */
 } settings;
 
 extern const config_key settings_table[];

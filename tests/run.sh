@@ -17,7 +17,8 @@ Usage: $PROGRAM [--help]
 
 Steps (the build trees are inside the repository):
   dependencies   deploy/install-deps.sh (skipped with CALLFLOOR_SKIP_DEPS=1)
-  build          build/: RelWithDebInfo, -DCALLFLOOR_WERROR=ON; ctest
+  build          build/: RelWithDebInfo, -DCALLFLOOR_WERROR=ON, installing into
+                 /usr (test_package builds and checks the .deb from it); ctest
   build-asan     build-asan/: -DCALLFLOOR_SANITIZE=ON -DCALLFLOOR_WERROR=ON;
                  ctest with leak detection, stopping at the first sanitizer report
 
@@ -97,7 +98,7 @@ main() {
 
     if step dependencies "$REPO/deploy/install-deps.sh"; then
         TEST_ENV=()
-        tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+        tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
         TEST_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
         tree build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCALLFLOOR_SANITIZE=ON

@@ -891,6 +891,15 @@ static void status_json(ctl *x, const Callfloor__StatusReply *s) {
     cli_json_status(&w, s);
 }
 
+/* A p99 bucket bound in ms, or "-" before anything was measured. */
+static const char *p99_text(double ms, char *out, size_t cap) {
+    if (ms <= 0)
+        snprintf(out, cap, "-");
+    else
+        snprintf(out, cap, ms < 1 ? "%.1f" : "%.0f", ms);
+    return out;
+}
+
 static int status_text(ctl *x, const Callfloor__StatusReply *s) {
     char uptime[64], conns[128], sessions[128], pool[128], schema[32];
     format_uptime(s->uptime_s, uptime, sizeof uptime);
@@ -900,6 +909,15 @@ static int status_text(ctl *x, const Callfloor__StatusReply *s) {
     snprintf(pool, sizeof pool, _("%u of %u connections ready, %u queries waiting"),
              s->db_connections_ready, s->db_connections, s->db_queued);
     snprintf(schema, sizeof schema, "%u", s->schema_version);
+    char work[160], tls[96], latency[160], offer[16], db[16], pushed[16];
+    snprintf(work, sizeof work, _("%llu leads offered, %llu outcomes, %u leads ready"),
+             (unsigned long long)s->leads_offered, (unsigned long long)s->outcomes,
+             s->hopper_depth);
+    snprintf(tls, sizeof tls, _("%llu handshakes, %llu failed"),
+             (unsigned long long)s->tls_handshakes, (unsigned long long)s->tls_failures);
+    snprintf(latency, sizeof latency, _("offer %s ms, database %s ms, push %s ms"),
+             p99_text(s->offer_p99_ms, offer, sizeof offer), p99_text(s->db_p99_ms, db, sizeof db),
+             p99_text(s->push_p99_ms, pushed, sizeof pushed));
     const char *rows[][2] = {
         {_("server"), x->conn.server},
         {_("version"), s->server_version},
@@ -910,6 +928,9 @@ static int status_text(ctl *x, const Callfloor__StatusReply *s) {
         {_("database"), s->db_ok ? _("ok") : _("UNREACHABLE (see the server's log)")},
         {_("database pool"), pool},
         {_("schema version"), schema},
+        {_("since start"), work},
+        {_("TLS"), tls},
+        {_("p99 latency"), latency},
     };
     cli_table t;
     cli_table_init(&t, 2, NULL);

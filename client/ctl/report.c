@@ -50,9 +50,15 @@ static period period_of(const ctl_args *a) {
                     campaign ? campaign : ""};
 }
 
+/* A month of a large floor takes the server seconds, not milliseconds:
+ * the reports wait this long unless --timeout says otherwise. */
+#define REPORT_TIMEOUT_MS 300000
+
 /* Asks for report `name` over `p`; on CLI_EXIT_OK *reply holds the
  * ReportReply envelope for the caller to free. */
 static int fetch(ctl *x, const char *name, const period *p, uint64_t after, envelope **reply) {
+    if (x->conn.timeout_ms == 0)
+        x->conn.timeout_ms = REPORT_TIMEOUT_MS;
     Callfloor__ReportRequest msg = CALLFLOOR__REPORT_REQUEST__INIT;
     msg.report = (char *)name;
     msg.from = (char *)p->from;

@@ -629,5 +629,16 @@ void cli_json_status(json_writer *w, const Callfloor__StatusReply *s) {
     json_kv_uint(w, "db_connections_ready", s->db_connections_ready);
     json_kv_uint(w, "db_queued", s->db_queued);
     json_kv_uint(w, "schema_version", s->schema_version);
+    json_kv_uint(w, "leads_offered", s->leads_offered);
+    json_kv_uint(w, "outcomes", s->outcomes);
+    json_kv_uint(w, "tls_handshakes", s->tls_handshakes);
+    json_kv_uint(w, "tls_failures", s->tls_failures);
+    json_key(w, "offer_p99_ms");
+    json_double(w, s->offer_p99_ms);
+    json_key(w, "db_p99_ms");
+    json_double(w, s->db_p99_ms);
+    json_key(w, "push_p99_ms");
+    json_double(w, s->push_p99_ms);
+    json_kv_uint(w, "hopper_depth", s->hopper_depth);
     json_object_end(w);
 }

@@ -5,11 +5,35 @@
 -- denominator is zero is NULL, not zero: nothing was there to measure.
 
 CREATE INDEX calls_started_idx ON calls (started_at);
-CREATE INDEX score_events_campaign_at_idx ON score_events (campaign_id, at);
+
+-- The customer's own hour (0-23) and ISO weekday (1 Monday to 7) when the
+-- call began: reports group by them, and working them out from the lead's
+-- time zone for millions of calls at report time costs more than all the
+-- rest of a report. Kept once, when the call is made.
+ALTER TABLE calls ADD COLUMN local_hour smallint, ADD COLUMN local_dow smallint;
+
+CREATE FUNCTION cf_call_local_time() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    zone text;
+BEGIN
+    SELECT coalesce(l.time_zone, c.time_zone) INTO zone
+        FROM leads l JOIN campaigns c ON c.id = l.campaign_id WHERE l.id = NEW.lead_id;
+    NEW.local_hour := extract(hour FROM NEW.started_at AT TIME ZONE zone);
+    NEW.local_dow := extract(isodow FROM NEW.started_at AT TIME ZONE zone);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER calls_local_time BEFORE INSERT ON calls
+    FOR EACH ROW EXECUTE FUNCTION cf_call_local_time();
+UPDATE calls k SET local_hour = extract(hour FROM k.started_at AT TIME ZONE z.zone),
+                   local_dow = extract(isodow FROM k.started_at AT TIME ZONE z.zone)
+    FROM (SELECT l.id, coalesce(l.time_zone, c.time_zone) AS zone
+          FROM leads l JOIN campaigns c ON c.id = l.campaign_id) z
+    WHERE z.id = k.lead_id;
 
 -- Whether a disposition means somebody was spoken to.
 CREATE FUNCTION cf_connected(p_disposition text) RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT p_disposition NOT IN ('NO_ANSWER', 'BUSY', 'VOICEMAIL', 'WRONG_NUMBER')
 $$;
 
@@ -17,23 +41,13 @@ $$;
 -- with what reports group them by. The hour and weekday are the
 -- customer's own, since they say when customers answer.
 CREATE FUNCTION cf_report_calls(p_from date, p_to date, p_campaign text, p_zone text)
-RETURNS TABLE (call_id bigint, started_at timestamptz, agent text, agent_name text, team text,
-               campaign text, product text, product_name text, hour text, weekday integer,
-               connected boolean, talk integer, handle numeric, disposition text)
-LANGUAGE sql STABLE AS $$
-    SELECT k.id, k.started_at, u.username, u.display_name, coalesce(t.name, ''), c.name, p.code,
-           p.name, lpad(extract(hour FROM k.started_at AT TIME ZONE z.zone)::text, 2, '0'),
-           extract(isodow FROM k.started_at AT TIME ZONE z.zone)::integer,
-           cf_connected(k.disposition), k.talk_seconds,
-           extract(epoch FROM k.ended_at - k.started_at), k.disposition
+RETURNS TABLE (call_id bigint, started_at timestamptz, campaign text, hour text,
+               weekday integer, connected boolean, disposition text)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT k.id, k.started_at, c.name, lpad(k.local_hour::text, 2, '0'), k.local_dow::integer,
+           cf_connected(k.disposition), k.disposition
     FROM calls k
-    JOIN users u ON u.id = k.agent_id
-    LEFT JOIN teams t ON t.id = u.team_id
     JOIN campaigns c ON c.id = k.campaign_id
-    JOIN leads l ON l.id = k.lead_id
-    CROSS JOIN LATERAL (SELECT coalesce(l.time_zone, c.time_zone) AS zone) z
-    LEFT JOIN applications a ON a.call_id = k.id
-    LEFT JOIN products p ON p.id = a.product_id
     WHERE k.started_at >= p_from::timestamp AT TIME ZONE p_zone
       AND k.started_at < (p_to + 1)::timestamp AT TIME ZONE p_zone
       AND k.disposition IS NOT NULL
@@ -41,7 +55,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE FUNCTION cf_rate(p_part numeric, p_whole numeric) RETURNS numeric
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT round(p_part / nullif(p_whole, 0), 4)
 $$;
 
@@ -50,7 +64,7 @@ $$;
 -- period covers.
 CREATE FUNCTION cf_report_targets(p_from date, p_to date)
 RETURNS TABLE (agent text, team text, target numeric)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH months AS (
         SELECT m::date AS month, greatest(m::date, p_from) AS first_day,
                least((m + interval '1 month')::date - 1, p_to) AS last_day,
@@ -96,43 +110,56 @@ RETURNS TABLE (key text, name text, dials bigint, connects bigint, connect_rate 
                activation_rate numeric, avg_talk_seconds numeric, avg_handle_seconds numeric,
                complaints bigint, csat_surveys bigint, csat_average numeric, qa_reviews bigint,
                qa_pass_rate numeric, points bigint, target numeric, target_attainment numeric)
-LANGUAGE sql STABLE AS $$
-    WITH k AS (
-        SELECT r.*,
-               CASE p_by WHEN 'agent' THEN r.agent WHEN 'team' THEN r.team
-                         WHEN 'campaign' THEN r.campaign WHEN 'product' THEN r.product
-                         WHEN 'hour' THEN r.hour ELSE r.weekday::text END AS g,
-               CASE p_by WHEN 'agent' THEN r.agent_name WHEN 'product' THEN r.product_name
-                         WHEN 'hour' THEN r.hour || ':00'
-                         WHEN 'weekday' THEN (ARRAY['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat',
-                                                    'Sun'])[r.weekday]
-                         ELSE '' END AS gname
-        FROM cf_report_calls(p_from, p_to, p_campaign, p_zone) r),
+LANGUAGE sql STABLE PARALLEL SAFE
+-- JIT compiling these plans costs seconds, more than it saves.
+SET jit = off AS $$
+    -- One pass over the period's calls, each joined to what became of it
+    -- (at most one application, complaint and survey; its reviews counted
+    -- first), grouped by the key.
+    WITH reviews AS (
+        SELECT call_id, count(*) AS n, count(*) FILTER (WHERE passed) AS passed
+        FROM qa_reviews GROUP BY call_id),
     per_call AS (
         SELECT g, min(gname) AS gname, count(*) AS dials,
-               count(*) FILTER (WHERE connected) AS connects,
-               count(*) FILTER (WHERE connected AND talk >= 60) AS conversations,
-               count(*) FILTER (WHERE disposition = 'APPLICATION_SUBMITTED') AS applications,
-               sum(talk) FILTER (WHERE connected) AS talk, avg(handle) AS handle
-        FROM k WHERE g IS NOT NULL GROUP BY g),
-    apps AS (
-        SELECT k.g, count(a.approved_at) AS approvals, count(a.issued_at) AS issued,
-               count(a.activated_at) AS activations
-        FROM k JOIN applications a ON a.call_id = k.call_id GROUP BY k.g),
-    complained AS (
-        SELECT k.g, count(*) AS n FROM k JOIN complaints x ON x.call_id = k.call_id GROUP BY k.g),
-    reviewed AS (
-        SELECT k.g, count(*) AS n, count(*) FILTER (WHERE r.passed) AS passed
-        FROM k JOIN qa_reviews r ON r.call_id = k.call_id GROUP BY k.g),
-    surveyed AS (
-        SELECT g, count(*) AS n, avg(score) AS average FROM (
-            SELECT k.g, s.score FROM k JOIN csat s ON s.call_id = k.call_id
-            UNION ALL
-            SELECT CASE p_by WHEN 'agent' THEN u.username ELSE coalesce(t.name, '') END, s.score
-            FROM csat s JOIN users u ON u.id = s.agent_id LEFT JOIN teams t ON t.id = u.team_id
-            WHERE s.call_id IS NULL AND p_by IN ('agent', 'team') AND p_campaign = ''
-              AND s.surveyed_on BETWEEN p_from AND p_to) x
+               count(*) FILTER (WHERE cf_connected(k.disposition)) AS connects,
+               count(*) FILTER (WHERE cf_connected(k.disposition) AND k.talk_seconds >= 60)
+                   AS conversations,
+               count(a.id) AS applications, count(a.approved_at) AS approvals,
+               count(a.issued_at) AS issued, count(a.activated_at) AS activations,
+               sum(k.talk_seconds) FILTER (WHERE cf_connected(k.disposition)) AS talk,
+               avg(extract(epoch FROM k.ended_at - k.started_at)) AS handle,
+               count(x.id) AS complaints, coalesce(sum(rv.n), 0) AS reviews,
+               coalesce(sum(rv.passed), 0) AS passed, count(s.id) AS surveys,
+               sum(s.score) AS survey_points
+        FROM calls k
+        JOIN users u ON u.id = k.agent_id
+        LEFT JOIN teams t ON t.id = u.team_id
+        JOIN campaigns c ON c.id = k.campaign_id
+        LEFT JOIN applications a ON a.call_id = k.id
+        LEFT JOIN products p ON p.id = a.product_id
+        LEFT JOIN complaints x ON x.call_id = k.id
+        LEFT JOIN reviews rv ON rv.call_id = k.id
+        LEFT JOIN csat s ON s.call_id = k.id
+        CROSS JOIN LATERAL (SELECT
+            CASE p_by WHEN 'agent' THEN u.username WHEN 'team' THEN coalesce(t.name, '')
+                      WHEN 'campaign' THEN c.name WHEN 'product' THEN p.code
+                      WHEN 'hour' THEN lpad(k.local_hour::text, 2, '0')
+                      ELSE k.local_dow::text END AS g,
+            CASE p_by WHEN 'agent' THEN u.display_name WHEN 'product' THEN p.name
+                      ELSE '' END AS gname) key
+        WHERE k.started_at >= p_from::timestamp AT TIME ZONE p_zone
+          AND k.started_at < (p_to + 1)::timestamp AT TIME ZONE p_zone
+          AND k.disposition IS NOT NULL
+          AND (p_campaign = '' OR c.name = p_campaign)
         GROUP BY g),
+    -- Surveys without a call count for their agent and team.
+    surveyed AS (
+        SELECT CASE p_by WHEN 'agent' THEN u.username ELSE coalesce(t.name, '') END AS g,
+               count(*) AS n, sum(s.score) AS points
+        FROM csat s JOIN users u ON u.id = s.agent_id LEFT JOIN teams t ON t.id = u.team_id
+        WHERE s.call_id IS NULL AND p_by IN ('agent', 'team') AND p_campaign = ''
+          AND s.surveyed_on BETWEEN p_from AND p_to
+        GROUP BY 1),
     scored AS (
         SELECT CASE p_by WHEN 'agent' THEN u.username WHEN 'team' THEN coalesce(t.name, '')
                          ELSE c.name END AS g,
@@ -152,29 +179,32 @@ LANGUAGE sql STABLE AS $$
         WHERE p_by IN ('agent', 'team') AND p_campaign = ''
         GROUP BY 1 HAVING sum(target) > 0),
     keys AS (
-        SELECT g FROM per_call UNION SELECT g FROM surveyed UNION SELECT g FROM scored
-        UNION SELECT g FROM targeted)
+        SELECT g FROM per_call WHERE g IS NOT NULL UNION SELECT g FROM surveyed
+        UNION SELECT g FROM scored UNION SELECT g FROM targeted)
     SELECT keys.g,
-           coalesce(pc.gname, CASE WHEN p_by = 'agent'
-                                   THEN (SELECT display_name FROM users WHERE username = keys.g)
-                                   ELSE '' END),
+           CASE p_by WHEN 'agent' THEN coalesce(pc.gname, (SELECT display_name FROM users
+                                                           WHERE username = keys.g))
+                     WHEN 'product' THEN pc.gname
+                     WHEN 'hour' THEN keys.g || ':00'
+                     WHEN 'weekday' THEN (ARRAY['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat',
+                                                'Sun'])[keys.g::integer]
+                     ELSE '' END,
            d.dials, d.connects, cf_rate(d.connects, d.dials), d.conversations,
            coalesce(pc.applications, 0), cf_rate(pc.applications, d.connects),
-           coalesce(ap.approvals, 0), coalesce(ap.issued, 0), coalesce(ap.activations, 0),
-           cf_rate(ap.activations, ap.issued), round(d.talk::numeric / nullif(d.connects, 0), 1),
-           round(d.handle, 1), d.complaints, coalesce(sv.n, 0), round(sv.average, 2), d.reviews,
-           cf_rate(d.passed, d.reviews),
+           coalesce(pc.approvals, 0), coalesce(pc.issued, 0), coalesce(pc.activations, 0),
+           cf_rate(pc.activations, pc.issued), round(d.talk::numeric / nullif(d.connects, 0), 1),
+           round(d.handle, 1), coalesce(pc.complaints, 0),
+           coalesce(pc.surveys, 0) + coalesce(sv.n, 0),
+           round((coalesce(pc.survey_points, 0) + coalesce(sv.points, 0))::numeric
+                 / nullif(coalesce(pc.surveys, 0) + coalesce(sv.n, 0), 0), 2),
+           coalesce(pc.reviews, 0), cf_rate(pc.passed, pc.reviews),
            CASE WHEN p_by IN ('agent', 'team', 'campaign') THEN coalesce(sc.points, 0) END,
-           round(tg.target, 1),
-           cf_rate(coalesce(pc.applications, 0), tg.target)
+           round(tg.target, 1), cf_rate(coalesce(pc.applications, 0), tg.target)
     FROM keys
     LEFT JOIN per_call pc ON pc.g = keys.g
-    LEFT JOIN apps ap ON ap.g = keys.g
     LEFT JOIN surveyed sv ON sv.g = keys.g
     LEFT JOIN scored sc ON sc.g = keys.g
     LEFT JOIN targeted tg ON tg.g = keys.g
-    LEFT JOIN complained cm ON cm.g = keys.g
-    LEFT JOIN reviewed rv ON rv.g = keys.g
     -- By product the call figures do not apply: a call sells no product
     -- until it ends in an application.
     CROSS JOIN LATERAL (SELECT
@@ -182,9 +212,7 @@ LANGUAGE sql STABLE AS $$
         CASE WHEN p_by <> 'product' THEN coalesce(pc.connects, 0) END AS connects,
         CASE WHEN p_by <> 'product' THEN coalesce(pc.conversations, 0) END AS conversations,
         CASE WHEN p_by <> 'product' THEN pc.talk END AS talk,
-        CASE WHEN p_by <> 'product' THEN pc.handle END AS handle,
-        coalesce(cm.n, 0) AS complaints, coalesce(rv.n, 0) AS reviews,
-        coalesce(rv.passed, 0) AS passed) d
+        CASE WHEN p_by <> 'product' THEN pc.handle END AS handle) d
     ORDER BY CASE WHEN p_by IN ('hour', 'weekday') THEN lpad(keys.g, 2, '0') ELSE keys.g END
 $$;
 
@@ -196,7 +224,9 @@ CREATE FUNCTION cf_report_slots(p_from date, p_to date, p_campaign text, p_zone 
 RETURNS TABLE (campaign text, weekday integer, hour text, dials bigint, connects bigint,
                connect_rate numeric, applications bigint, conversion_rate numeric,
                connect_rank bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+-- JIT compiling these plans costs seconds, more than it saves.
+SET jit = off AS $$
     WITH slots AS (
         SELECT campaign, weekday, hour, count(*) AS dials,
                count(*) FILTER (WHERE connected) AS connects,
@@ -218,7 +248,9 @@ CREATE FUNCTION cf_report_trend(p_from date, p_to date, p_by text, p_campaign te
 RETURNS TABLE (period date, dials bigint, connects bigint, connect_rate numeric,
                applications bigint, conversion_rate numeric, approvals bigint,
                cards_issued bigint, activations bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+-- JIT compiling these plans costs seconds, more than it saves.
+SET jit = off AS $$
     WITH buckets AS (
         SELECT b::date AS period
         FROM generate_series(date_trunc(p_by, p_from::timestamp), p_to::timestamp,
@@ -247,7 +279,9 @@ RETURNS TABLE (call_id bigint, started_at text, ended_at text, agent text, team 
                campaign text, lead_id bigint, phone text, disposition text,
                talk_seconds integer, recording_ref text, application_id bigint,
                application_status text, complaint boolean)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+-- JIT compiling these plans costs seconds, more than it saves.
+SET jit = off AS $$
     SELECT k.id, to_char(k.started_at AT TIME ZONE p_zone, 'YYYY-MM-DD"T"HH24:MI:SS'),
            to_char(k.ended_at AT TIME ZONE p_zone, 'YYYY-MM-DD"T"HH24:MI:SS'), u.username,
            coalesce(t.name, ''), c.name, l.id, l.phone_masked, k.disposition, k.talk_seconds,

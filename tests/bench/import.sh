@@ -10,16 +10,9 @@
 set -euo pipefail
 
 ROWS=${1:-1000000}
-export CF_SOURCE=${CF_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-export CF_BUILD=${CF_BUILD:-$CF_SOURCE/build}
-CF_PGDIR=$(mktemp -d /tmp/cf-bench-pg.XXXXXX)
-export CF_PGDIR
-"$CF_SOURCE/tests/integration/pg_fixture.sh" start "$CF_PGDIR" >/dev/null
-# shellcheck source=../integration/lib.sh
-. "$CF_SOURCE/tests/integration/lib.sh"
-cf_setup bench_import
-cf_defer "$CF_SOURCE/tests/integration/pg_fixture.sh" stop "$CF_PGDIR"
-cf_defer rm -rf "$CF_PGDIR"
+# shellcheck source=bench_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+bench_start bench_import
 cf_start_daemon
 cf_ctl team add bench >/dev/null
 cf_ctl product add CB01 --name 畅享返现卡 --apr 18.25 >/dev/null

@@ -12,16 +12,9 @@ set -euo pipefail
 
 AGENTS=${1:-500}
 RATE=${2:-200}
-export CF_SOURCE=${CF_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-export CF_BUILD=${CF_BUILD:-$CF_SOURCE/build}
-CF_PGDIR=$(mktemp -d /tmp/cf-bench-pg.XXXXXX)
-export CF_PGDIR
-"$CF_SOURCE/tests/integration/pg_fixture.sh" start "$CF_PGDIR" >/dev/null
-# shellcheck source=../integration/lib.sh
-. "$CF_SOURCE/tests/integration/lib.sh"
-cf_setup bench_login
-cf_defer "$CF_SOURCE/tests/integration/pg_fixture.sh" stop "$CF_PGDIR"
-cf_defer rm -rf "$CF_PGDIR"
+# shellcheck source=bench_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+bench_start bench_login
 cf_start_daemon
 cf_ctl team add bench >/dev/null
 

@@ -9,16 +9,9 @@
 set -euo pipefail
 
 ROWS=${1:-300000}
-export CF_SOURCE=${CF_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-export CF_BUILD=${CF_BUILD:-$CF_SOURCE/build}
-CF_PGDIR=$(mktemp -d /tmp/cf-bench-pg.XXXXXX)
-export CF_PGDIR
-"$CF_SOURCE/tests/integration/pg_fixture.sh" start "$CF_PGDIR" >/dev/null
-# shellcheck source=../integration/lib.sh
-. "$CF_SOURCE/tests/integration/lib.sh"
-cf_setup bench_staging
-cf_defer "$CF_SOURCE/tests/integration/pg_fixture.sh" stop "$CF_PGDIR"
-cf_defer rm -rf "$CF_PGDIR"
+# shellcheck source=bench_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+bench_start bench_staging
 for f in "$CF_SOURCE"/server/sql/[0-9]*.sql; do
     "$PGC_BIN/psql" -XAtq -v ON_ERROR_STOP=1 -1 -d "$CF_CONNINFO dbname=$CF_DB" -f "$f" >/dev/null
 done

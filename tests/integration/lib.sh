@@ -50,6 +50,7 @@ CF_NAME=
 CF_WORK=
 CF_DB=
 CF_PORT=
+CF_METRICS_PORT=
 CF_LOG=
 CF_CONFIG=
 CF_CONNINFO=
@@ -109,6 +110,7 @@ cf_setup() {
     cf_client_cert admin
     (umask 077 && echo "admin$CF_PASSWORD_SUFFIX" >"$CF_WORK/admin.password")
     CF_PORT=$(cf__free_port)
+    CF_METRICS_PORT=$(cf__free_port)
     cf__write_config
     export CALLFLOOR_SERVER=127.0.0.1:$CF_PORT
     export CALLFLOOR_CA=$CF_CERTS/ca.crt
@@ -204,6 +206,9 @@ admin_password_file = $(cf__ini_quote "$CF_WORK/admin.password")
 
 [log]
 level = info
+
+[metrics]
+listen = 127.0.0.1:$CF_METRICS_PORT
 EOF
 }
 
