@@ -30,6 +30,7 @@ struct agent {
     Callfloor__AgentState state;
     uint64_t since_ms;   /* uv_now when the state was entered */
     uint64_t ready_ns;   /* uv_hrtime when the agent last became ready */
+    bool offer_counted;  /* the metrics have this lead's offer (not again after a reconnect) */
     char reason[128];    /* why paused */
     hopper_lead lead;    /* lead.id != 0 while offered or on a call */
     uint64_t call_id;    /* non-zero while on a call */
@@ -235,9 +236,12 @@ static void on_offer_built(const db_reply *reply, void *arg) {
         return;
     }
     send_offer(a, reply);
-    if (a->call_id == 0) {
+    if (a->call_id == 0 && !a->offer_counted) {
+        a->offer_counted = true;
         metrics_count(a->srv, METRIC_LEADS_OFFERED);
         metrics_observe(a->srv, METRIC_OFFER_LATENCY, uv_hrtime() - a->ready_ns);
+    }
+    if (a->call_id == 0) {
         uv_timer_start(&a->timer, on_offer_timeout,
                        hopper_offer_timeout_ms(a->srv, a->lead.campaign_id), 0);
     }
@@ -273,6 +277,7 @@ static void try_offer(agent *a) {
     if (a->team_id < 0 || !hopper_take(a->srv, a->user_id, a->team_id, &a->lead))
         return; /* waits; the hopper calls serve_waiting when leads come */
     a->offer_gen++;
+    a->offer_counted = false;
     floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_OFFERED, NULL);
     build_offer(a);
 }

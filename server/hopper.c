@@ -615,6 +615,17 @@ static void on_counted(const db_reply *reply, void *arg) {
 static void count_eligible(server *srv) {
     hopper *h = srv->hopper;
     char *wanted = h->counting ? NULL : wanted_campaigns(srv);
+    if (wanted == NULL && !h->counting) {
+        /* Nobody here works a campaign: no count says anything now. */
+        bool changed = false;
+        for (size_t i = 0; i < h->ncampaigns; i++) {
+            changed |= h->campaigns[i].eligible != -1;
+            h->campaigns[i].eligible = -1;
+        }
+        if (changed)
+            board_floor_changed(srv);
+        return;
+    }
     db_txn *txn = wanted ? db_txn_begin(srv->db) : NULL;
     if (txn == NULL) {
         free(wanted);

@@ -219,7 +219,6 @@ typedef struct scrape {
     size_t len;
     buf reply;
     int open_handles;
-    bool answered;
 } scrape;
 
 static void on_scrape_closed(uv_handle_t *h) {
@@ -257,14 +256,13 @@ static void respond(scrape *s, const char *status, const char *type, const buf *
                 status, type, n);
     if (n > 0)
         buf_append(&s->reply, buf_head(body), n);
-    s->answered = true;
     uv_buf_t b = uv_buf_init((char *)buf_head(&s->reply), (unsigned)buf_pending(&s->reply));
     s->write.data = s;
     if (uv_write(&s->write, (uv_stream_t *)&s->tcp, &b, 1, on_written) < 0)
         scrape_close(s);
 }
 
-/* The request line is all that matters: GET (or HEAD) /metrics. */
+/* The request line is all that matters: GET /metrics. */
 static void answer(scrape *s) {
     char method[8], path[256];
     buf body = BUF_INIT;
@@ -314,10 +312,10 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b) {
     answer(s);
 }
 
+/* A scraper that does not send its request, or does not read the answer,
+ * in time loses its slot. */
 static void on_scrape_timeout(uv_timer_t *t) {
-    scrape *s = t->data;
-    if (!s->answered)
-        scrape_close(s);
+    scrape_close(t->data);
 }
 
 static void on_connection(uv_stream_t *server_stream, int status) {

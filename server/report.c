@@ -10,6 +10,15 @@
 
 #define CAMPAIGN_MAX_BYTES 64
 #define MAX_COLUMNS        64 /* ReportRow.nulls has a bit per column */
+/* A report holds one of the pool's few connections for seconds: at most
+ * this many run at once, and each stops after REPORT_LIMIT, so that
+ * offers, outcomes and logins always find a connection. */
+#define REPORTS_AT_ONCE      2
+#define REPORT_LIMIT         "120s"
+#define REPORT_BUSY_RETRY_MS 5000
+
+/* Reports being computed; one daemon per process. */
+static unsigned reports_running;
 
 /* The parameters a report's statement takes, in order. */
 enum { P_FROM, P_TO, P_BY, P_CAMPAIGN, P_ZONE, P_AFTER, P_LIMIT, P_COUNT };
@@ -39,6 +48,7 @@ static const report_kind kinds[] = {
 };
 
 static const char *const statements[][2] = {
+    {"report_limit", "SELECT set_config('statement_timeout', $1, true)"},
     {"report_kpi", "SELECT * FROM cf_report_kpi($1::date, $2::date, $3, $4, $5)"},
     {"report_slots", "SELECT * FROM cf_report_slots($1::date, $2::date, $3, $4)"},
     {"report_trend", "SELECT * FROM cf_report_trend($1::date, $2::date, $3, $4, $5)"},
@@ -67,6 +77,9 @@ bool report_parse_date(const char *s, long *days) {
     static const unsigned month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     unsigned y, m, d;
     char end;
+    for (int i = 0; i < 10; i++)
+        if (s[i] == '\0' || (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')))
+            return false;
     if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
         sscanf(s, "%4u-%2u-%2u%c", &y, &m, &d, &end) != 3 || y < 2000 || y > 2999 || m < 1 ||
         m > 12 || d < 1 || d > month_days[m - 1])
@@ -187,11 +200,19 @@ static bool build_table(table *t, const PGresult *res, Callfloor__ReportReply *o
 static void on_report(const db_reply *reply, void *arg) {
     request *req = arg;
     const Callfloor__ReportRequest *r = req->msg->report_request;
+    reports_running--;
+    if (reply->status == DB_E_QUERY && strcmp(reply->sqlstate, "57014") == 0) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__UNAVAILABLE, 0,
+                     "the report took longer than %s and was stopped; ask for a shorter period "
+                     "or one campaign",
+                     REPORT_LIMIT);
+        return;
+    }
     if (reply->status != DB_OK) {
         request_fail_db(req, reply, "computing a report");
         return;
     }
-    const PGresult *res = reply->results[0];
+    const PGresult *res = reply->results[1];
     Callfloor__ReportReply answer = CALLFLOOR__REPORT_REPLY__INIT;
     table t = {0};
     if (!build_table(&t, res, &answer)) {
@@ -228,7 +249,20 @@ void report_on_request(request *req) {
     for (int p = 0; p < P_COUNT; p++)
         if (k->params & BIT(p))
             params[n++] = all[p];
+    if (reports_running >= REPORTS_AT_ONCE) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__UNAVAILABLE, REPORT_BUSY_RETRY_MS,
+                     "%d reports are being computed already; ask again in a few seconds",
+                     REPORTS_AT_ONCE);
+        return;
+    }
     log_info("conn %s: %s asked for the %s report of %s to %s", conn_name(req->conn), req->username,
              k->name, r->from, r->to);
-    request_query(req, k->statement, n, params, on_report, req);
+    db_txn *txn = request_begin(req);
+    if (txn == NULL)
+        return;
+    const char *budget[] = {REPORT_LIMIT};
+    db_txn_query(txn, "report_limit", 1, budget);
+    db_txn_query(txn, k->statement, n, params);
+    reports_running++;
+    db_txn_commit(txn, on_report, req);
 }

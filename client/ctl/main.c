@@ -1156,8 +1156,18 @@ static int write_output(ctl *x) {
 
 /* Everything the user types (passwords included) is read before
  * connecting, so the session never sits idle waiting for a person. */
+/* A month of a large floor takes the server seconds, not milliseconds:
+ * reports and exports wait this long unless --timeout says otherwise. */
+#define REPORT_TIMEOUT_MS 300000
+
+static bool computes_reports(const ctl_command *c) {
+    return strncmp(c->words, "report ", 7) == 0 || strcmp(c->words, "calls export") == 0;
+}
+
 static int execute(ctl *x, const ctl_command *c, ctl_args *a) {
     char err[CLI_MESSAGE_MAX];
+    if (x->conn.timeout_ms == 0 && computes_reports(c))
+        x->conn.timeout_ms = REPORT_TIMEOUT_MS;
     if (cli_conn_finish(&x->conn, err, sizeof err) < 0)
         return ctl_usage_error(x, NULL, "%s", err);
     if (c->new_password && cli_read_new_password(a->name, a->new_password, sizeof a->new_password,

@@ -50,15 +50,9 @@ static period period_of(const ctl_args *a) {
                     campaign ? campaign : ""};
 }
 
-/* A month of a large floor takes the server seconds, not milliseconds:
- * the reports wait this long unless --timeout says otherwise. */
-#define REPORT_TIMEOUT_MS 300000
-
 /* Asks for report `name` over `p`; on CLI_EXIT_OK *reply holds the
  * ReportReply envelope for the caller to free. */
 static int fetch(ctl *x, const char *name, const period *p, uint64_t after, envelope **reply) {
-    if (x->conn.timeout_ms == 0)
-        x->conn.timeout_ms = REPORT_TIMEOUT_MS;
     Callfloor__ReportRequest msg = CALLFLOOR__REPORT_REQUEST__INIT;
     msg.report = (char *)name;
     msg.from = (char *)p->from;
@@ -120,6 +114,22 @@ static int write_table(ctl *x, const Callfloor__ReportReply *r, const char *empt
     return ctl_emit_table(x, &t);
 }
 
+/* A text cell that a spreadsheet would take for a formula (=, +, -, @ or
+ * a control character first) gets a ' in front: an export opened in Excel
+ * must not run what an agent typed as a recording reference. */
+static void csv_append_text(buf *out, const char *s) {
+    size_t len = strlen(s);
+    char *quoted = len > 0 && strchr("=+-@\t\r", *s) != NULL ? malloc(len + 2) : NULL;
+    if (quoted == NULL) {
+        csv_append_field(out, s);
+        return;
+    }
+    quoted[0] = '\'';
+    memcpy(quoted + 1, s, len + 1);
+    csv_append_field(out, quoted);
+    free(quoted);
+}
+
 static void write_csv_header(buf *out, const Callfloor__ReportReply *r) {
     for (size_t c = 0; c < r->n_columns; c++) {
         if (c > 0)
@@ -140,6 +150,8 @@ static void write_csv_rows(buf *out, const Callfloor__ReportReply *r) {
                 continue;
             if (strcmp(r->columns[c]->kind, "boolean") == 0)
                 buf_append_str(out, strcmp(row->cells[c], "t") == 0 ? "true" : "false");
+            else if (strcmp(r->columns[c]->kind, "text") == 0)
+                csv_append_text(out, row->cells[c]);
             else
                 csv_append_field(out, row->cells[c]);
         }
@@ -265,22 +277,40 @@ static bool best_slot(const Callfloor__ReportReply *r, const slot_columns *k, si
 }
 
 /* "春季: Tue 10:00 62.0% of 13 dials, ..." per campaign, best first. */
+/* The best slots of the campaign whose rows are [from, to), best first;
+ * returns whether it had any. */
+static bool write_campaign_best(buf *out, const Callfloor__ReportReply *r, const slot_columns *k,
+                                size_t from, size_t to) {
+    bool any = false;
+    for (int rank = 1; rank <= BEST_SLOTS; rank++)
+        for (size_t i = from; i < to; i++) {
+            const Callfloor__ReportRow *row = r->rows[i];
+            if (!best_slot(r, k, i) || atoi(row->cells[k->rank]) != rank)
+                continue;
+            if (!any)
+                buf_appendf(out, _("Best times to reach customers of %s:\n"),
+                            row->cells[k->campaign]);
+            any = true;
+            buf_appendf(out, _("  %d. %s %s:00, %.1f%% of %s dials answered\n"), rank,
+                        chart_weekday(atoi(row->cells[k->weekday])), row->cells[k->hour],
+                        100 * chart_decimal(row->cells[k->rate]), row->cells[k->dials]);
+        }
+    return any;
+}
+
+/* "春季: Tue 10:00 62.0% of 13 dials, ..." per campaign (the rows come
+ * grouped by campaign), best first. */
 static void write_best_text(buf *out, const Callfloor__ReportReply *r) {
     slot_columns k = slot_columns_of(r);
-    const char *campaign = NULL;
-    for (int rank = 1; rank <= BEST_SLOTS; rank++)
-        for (size_t i = 0; i < r->n_rows; i++) {
-            const Callfloor__ReportRow *row = r->rows[i];
-            if (!best_slot(r, &k, i) || atoi(row->cells[k.rank]) != rank)
-                continue;
-            if (campaign == NULL || strcmp(campaign, row->cells[k.campaign]) != 0)
-                buf_appendf(out, _("Best times to reach customers of %s:\n"),
-                            campaign = row->cells[k.campaign]);
-            buf_appendf(out, _("  %d. %s %s:00, %.1f%% of %s dials answered\n"), rank,
-                        chart_weekday(atoi(row->cells[k.weekday])), row->cells[k.hour],
-                        100 * chart_decimal(row->cells[k.rate]), row->cells[k.dials]);
-        }
-    if (campaign == NULL)
+    bool any = false;
+    for (size_t start = 0, i = 1; start < r->n_rows; i++) {
+        if (i < r->n_rows &&
+            strcmp(r->rows[i]->cells[k.campaign], r->rows[start]->cells[k.campaign]) == 0)
+            continue;
+        any |= write_campaign_best(out, r, &k, start, i);
+        start = i;
+    }
+    if (!any)
         buf_append_str(out, _("No weekday and hour has 10 dials yet: too few calls to name the "
                               "best times.\n"));
 }

@@ -13,6 +13,10 @@
 
 #define SHOW_REJECTS 20
 #define MAX_COLUMNS  16
+/* A batch is sent once its cells reach this many bytes, well inside the
+ * server's default frame limit (session.max_frame, 1 MiB), whatever the
+ * row count: a thousand long survey comments would not fit. */
+#define BATCH_BYTES (512 * 1024)
 
 struct upload {
     ctl *x;
@@ -28,6 +32,7 @@ struct upload {
     char *cells[UPLOAD_BATCH][MAX_COLUMNS];
     unsigned lines[UPLOAD_BATCH];
     size_t n;
+    size_t bytes; /* of the cells queued */
     unsigned long long rejected;
     buf shown;
     unsigned nshown;
@@ -76,7 +81,9 @@ void upload_append_rejects(upload *u) {
 static void drop_rows(upload *u, size_t from) {
     for (size_t i = from; i < u->n; i++)
         for (size_t c = 0; c < u->spec->ncolumns; c++) {
-            pii_wipe(u->cells[i][c], strlen(u->cells[i][c]));
+            size_t len = strlen(u->cells[i][c]);
+            u->bytes -= len;
+            pii_wipe(u->cells[i][c], len);
             free(u->cells[i][c]);
         }
     u->n = from;
@@ -133,6 +140,8 @@ static bool queue_row(upload *u, const csv_record *r) {
             return false;
         }
     }
+    for (size_t c = 0; c < u->spec->ncolumns; c++)
+        u->bytes += strlen(cells[c]);
     u->lines[u->n++] = r->line;
     return true;
 }
@@ -161,7 +170,7 @@ static bool on_record(const csv_record *r, void *arg) {
         upload_reject(u, r->line, why);
         return true;
     }
-    if (u->n == UPLOAD_BATCH)
+    if (u->n == UPLOAD_BATCH || u->bytes >= BATCH_BYTES)
         u->status = send_batch(u);
     return u->status == CLI_EXIT_OK;
 }

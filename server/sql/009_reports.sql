@@ -79,7 +79,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     CROSS JOIN months mo
     LEFT JOIN targets mine ON mine.agent_id = u.id AND mine.month = mo.month
     LEFT JOIN targets ours ON ours.team_id = u.team_id AND ours.month = mo.month
-    WHERE u.role = 'agent'
+    WHERE u.role = 'agent' AND NOT u.disabled
     GROUP BY u.username, t.name
 $$;
 

@@ -53,6 +53,11 @@ if ! installable; then
     cf_done
     exit 0
 fi
+if dpkg -s callfloor >/dev/null 2>&1 || [ -e /etc/callfloor ]; then
+    echo "not installing the package here: callfloor is installed or /etc/callfloor exists"
+    cf_done
+    exit 0
+fi
 cf_defer rm -rf /etc/callfloor
 cf_defer dpkg --purge callfloor
 cf_expect_exit 0 dpkg -i "$deb"

@@ -26,8 +26,9 @@ static void test_real_days(void **state) {
 static void test_not_days(void **state) {
     (void)state;
     long d;
-    const char *bad[] = {"2026-02-29", "2026-13-01",  "2026-00-10", "2026-04-31", "2026-1-01",
-                         "26-01-01",   "2026-01-01x", "",           "1999-12-31", "2026/01/01"};
+    const char *bad[] = {"2026-02-29", "2026-13-01", "2026-00-10",  "2026-04-31",
+                         "2026-1-01",  "26-01-01",   "2026-01-01x", "",
+                         "1999-12-31", "2026/01/01", "2026-+1-01",  "2026-1 -01"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_false(report_parse_date(bad[i], &d));
 }
