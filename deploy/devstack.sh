@@ -127,6 +127,7 @@ stop_postgres() {
 make_secrets() {
     "$REPO/deploy/gen-certs.sh" "$CERTS" admin >&2
     "$REPO/deploy/gen-vault-key.sh" "$DIR/vault.keys" 2>/dev/null
+    "$REPO/deploy/gen-audit-key.sh" "$DIR/audit.key" 2>/dev/null
     if [ ! -s "$PASSWORD_FILE" ]; then
         (umask 077 && openssl rand -hex 16 >"$PASSWORD_FILE")
         say "made a new admin password in $PASSWORD_FILE"
@@ -188,6 +189,9 @@ level = info
 
 [metrics]
 listen = 127.0.0.1:9464
+
+[audit]
+signing_key = $(ini_quote "$DIR/audit.key")
 EOF
     say "wrote $CONF"
 }

@@ -417,6 +417,7 @@ void campaign_on_add(request *req) {
         fail_nomem(req);
         return;
     }
+    request_actor(txn, req);
     op->req = req;
     op->c = *asked;
     apply_defaults(&op->c);

@@ -274,6 +274,8 @@ static void batch_insert(dnc_batch *b, const char *reason) {
     size_t cap = b->valid * (2 * VAULT_BLOB_MAX + 4) + 3;
     char *h = malloc(cap), *s = malloc(cap), *m = malloc(cap), user[24];
     db_txn *txn = h && s && m ? db_txn_begin(b->req->srv->db) : NULL;
+    if (txn != NULL)
+        request_actor(txn, b->req);
     if (txn == NULL || !db_text_array(h, cap, b->hmacs, b->valid) ||
         !db_text_array(s, cap, b->sealed, b->valid) ||
         !db_text_array(m, cap, b->masked, b->valid)) {

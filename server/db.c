@@ -66,6 +66,7 @@ struct db_txn {
     int current;     /* the statement whose results are arriving */
     PGresult *error; /* the first error PostgreSQL reported */
     bool invalid;    /* a db_txn_query failed: never sent */
+    int hidden;      /* leading statements (db_txn_context) whose results the reply leaves out */
     bool prepares;   /* the internal transaction preparing the catalog */
     int status;
     const char *message;
@@ -254,12 +255,14 @@ static void reply_fill(db_reply *r, const db_txn *txn) {
                     .sqlstate = "",
                     .message = txn->message != NULL ? txn->message : "",
                     .constraint = "",
-                    .failed_statement = txn->failed_statement,
+                    .failed_statement = txn->failed_statement >= txn->hidden
+                                            ? txn->failed_statement - txn->hidden
+                                            : txn->failed_statement,
                     .retry_after_ms = txn->retry_after_ms};
     if (txn->status == DB_OK) {
         r->failed_statement = -1;
-        r->nresults = txn->ncalls;
-        r->results = txn->results;
+        r->nresults = txn->ncalls - txn->hidden;
+        r->results = txn->results + txn->hidden;
     } else if (txn->status == DB_E_QUERY && txn->error != NULL) {
         r->sqlstate = error_field(txn->error, PG_DIAG_SQLSTATE);
         r->message = error_field(txn->error, PG_DIAG_MESSAGE_PRIMARY);
@@ -935,6 +938,15 @@ int db_txn_query(db_txn *txn, const char *statement, int nparams, const char *co
     if (rc < 0)
         return txn_invalidate(txn, rc, "out of memory adding statement", name);
     return 0;
+}
+
+int db_txn_context(db_txn *txn, const char *statement, int nparams, const char *const *params) {
+    if (txn->ncalls != txn->hidden)
+        return txn_invalidate(txn, -EINVAL, "context after a statement", statement);
+    int rc = db_txn_query(txn, statement, nparams, params);
+    if (rc == 0)
+        txn->hidden++;
+    return rc;
 }
 
 void db_pool_on_roundtrip(db_pool *pool, void (*cb)(uint64_t ns, void *arg), void *arg) {

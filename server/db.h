@@ -79,6 +79,10 @@ int db_pool_prepare_all(db_pool *pool, const char *const (*statements)[2], size_
 int db_pool_start(db_pool *pool);
 /* True when at least one connection is ready. */
 bool db_pool_available(const db_pool *pool);
+/* Adds a statement that sets up the transaction (e.g. who acts, for the
+ * audit triggers) before any other: the reply leaves its result out, so
+ * that results[0] is still the caller's first statement. */
+int db_txn_context(db_txn *txn, const char *statement, int nparams, const char *const *params);
 /* Calls `cb` with the nanoseconds from each db_txn_commit to its answer
  * (queueing included), just before the answer is delivered. */
 void db_pool_on_roundtrip(db_pool *pool, void (*cb)(uint64_t ns, void *arg), void *arg);

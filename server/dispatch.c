@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "admin.h"
+#include "audit.h"
 #include "board.h"
 #include "campaign.h"
 #include "compliance.h"
@@ -56,6 +57,10 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_RESULTS_IMPORT, ROLES_ADMIN, false, results_on_import},
     {CALLFLOOR__ENVELOPE__BODY_CSAT_IMPORT, ROLES_ADMIN, false, results_on_csat_import},
     {CALLFLOOR__ENVELOPE__BODY_REPORT_REQUEST, ROLES_STAFF, false, report_on_request},
+    {CALLFLOOR__ENVELOPE__BODY_AUDIT_LIST, ROLES_ADMIN, false, audit_on_list},
+    {CALLFLOOR__ENVELOPE__BODY_AUDIT_VERIFY, ROLES_ADMIN, false, audit_on_verify},
+    {CALLFLOOR__ENVELOPE__BODY_AUDIT_CHECKPOINT, ROLES_ADMIN, false, audit_on_checkpoint},
+    {CALLFLOOR__ENVELOPE__BODY_AUDIT_CHECKPOINTS, ROLES_ADMIN, false, audit_on_checkpoints},
     {CALLFLOOR__ENVELOPE__BODY__NOT_SET, 0, false, NULL},
 };
 

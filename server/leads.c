@@ -292,6 +292,8 @@ static char **build_arrays(lead_batch *b) {
 static void batch_insert(lead_batch *b, const char *campaign) {
     char **arrays = build_arrays(b);
     db_txn *txn = arrays ? db_txn_begin(b->req->srv->db) : NULL;
+    if (txn != NULL)
+        request_actor(txn, b->req);
     if (txn == NULL) {
         request_fail(b->req, CALLFLOOR__ERROR_CODE__INTERNAL, 0, "the server is out of memory");
         batch_free(b);

@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "admin.h"
+#include "audit.h"
 #include "board.h"
 #include "campaign.h"
 #include "compliance.h"
@@ -128,7 +129,7 @@ static int parse_options(int argc, char **argv, options *o) {
 }
 
 static SSL_CTX *make_tls_ctx(const settings *cfg) {
-    char err[512];
+    char err[512] = "";
     tls_profile profile =
         strcmp(cfg->tls_profile, "modern") == 0 ? TLS_PROFILE_MODERN : TLS_PROFILE_INTERMEDIATE;
     SSL_CTX *ctx = tls_server_ctx_new(cfg->tls_cert, cfg->tls_key,
@@ -140,7 +141,7 @@ static SSL_CTX *make_tls_ctx(const settings *cfg) {
 }
 
 static int load_settings(daemon_state *d, settings *out) {
-    char err[512];
+    char err[512] = "";
     if (settings_load(out, d->opts.config_path, d->opts.overrides, d->opts.noverrides, err,
                       sizeof err) == 0)
         return 0;
@@ -152,7 +153,7 @@ static int load_settings(daemon_state *d, settings *out) {
 /* The blocking part of start-up: allowed only because the loop is not
  * running yet. */
 static int prepare_database(daemon_state *d) {
-    char err[512];
+    char err[512] = "";
     settings *cfg = &d->srv.cfg;
     int applied = 0;
     int version = migrate_run(cfg->db_conninfo, &applied, err, sizeof err);
@@ -240,6 +241,7 @@ static void on_listener_closed(void *arg) {
     floor_close(&d->srv);
     board_close(&d->srv);
     metrics_close(&d->srv);
+    audit_close(&d->srv);
     db_pool_close(d->srv.db, on_db_closed, d);
 }
 
@@ -316,7 +318,8 @@ static int start_services(daemon_state *d, SSL_CTX *ctx) {
         leads_prepare_statements(srv->db) < 0 || floor_prepare_statements(srv->db) < 0 ||
         hopper_prepare_statements(srv->db) < 0 || outcome_prepare_statements(srv->db) < 0 ||
         score_prepare_statements(srv->db) < 0 || board_prepare_statements(srv->db) < 0 ||
-        results_prepare_statements(srv->db) < 0 || report_prepare_statements(srv->db) < 0) {
+        results_prepare_statements(srv->db) < 0 || report_prepare_statements(srv->db) < 0 ||
+        audit_prepare_statements(srv->db) < 0) {
         log_error("cannot build the statement catalog");
         return -1;
     }
@@ -325,12 +328,12 @@ static int start_services(daemon_state *d, SSL_CTX *ctx) {
         log_error("out of memory at start-up");
         return -1;
     }
-    char err[512];
+    char err[512] = "";
     if (listener_start(srv->listener, err, sizeof err) < 0) {
         log_error("%s", err);
         return -1;
     }
-    if (metrics_start(srv, err, sizeof err) < 0) {
+    if (metrics_start(srv, err, sizeof err) < 0 || audit_start(srv, err, sizeof err) < 0) {
         log_error("%s", err[0] ? err : "out of memory at start-up");
         return -1;
     }
@@ -367,7 +370,7 @@ static void size_thread_pool(const settings *cfg) {
 
 /* The keys are read once, before the loop runs. */
 static int open_vault(server *srv) {
-    char err[512];
+    char err[512] = "";
     srv->vault = vault_open(srv->cfg.vault_key_file, err, sizeof err);
     if (srv->vault == NULL)
         log_error("%s", err);
@@ -415,6 +418,7 @@ static int run(daemon_state *d) {
         floor_close(srv);
         board_close(srv);
         metrics_close(srv);
+        audit_close(srv);
         if (srv->db != NULL)
             db_pool_close(srv->db, NULL, NULL);
         uv_run(&loop, UV_RUN_DEFAULT);

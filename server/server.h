@@ -11,6 +11,7 @@
 #include "db.h"
 #include "settings.h"
 
+struct audit;
 struct board;
 struct floor;
 struct hopper;
@@ -36,6 +37,7 @@ typedef struct server {
     struct score *score;     /* every agent's results for the day, week and month */
     struct board *board;     /* the supervisors watching the leaderboard */
     struct metrics *metrics; /* counters and histograms, and the /metrics endpoint */
+    struct audit *audit;     /* the audit log's signed checkpoints */
     bool draining;
 } server;
 

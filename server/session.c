@@ -59,6 +59,11 @@ static const char *const statements[][2] = {
      " u.disabled, extract(epoch FROM u.created_at)::bigint,"
      " coalesce(extract(epoch FROM u.last_login_at)::bigint, 0)"
      " FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE u.username = $1"},
+    /* Who acts in this transaction, for the audit triggers (010_audit.sql). */
+    {"session_actor",
+     "SELECT set_config('callfloor.actor', $1, true),"
+     " set_config('callfloor.role', $2, true), set_config('callfloor.peer', $3, true)"},
+    {"session_audit", "SELECT cf_audit($1, $2, $3)"},
     {"session_touch_login", "UPDATE users SET last_login_at = now() WHERE id = $1"
                             " RETURNING extract(epoch FROM last_login_at)::bigint"},
 };
@@ -220,6 +225,17 @@ void request_fail_db(request *req, const db_reply *reply, const char *what) {
                  "%s failed because of a database error; the server log has the details", what);
 }
 
+void request_actor(db_txn *txn, const request *req) {
+    const char *actor = req->username;
+    if (*actor == '\0' && req->msg->body_case == CALLFLOOR__ENVELOPE__BODY_LOGIN)
+        actor = req->msg->login->username;
+    if (*actor == '\0')
+        actor = "(unknown)";
+    const char *params[] = {actor, req->user_id ? role_name(req->role) : "",
+                            req->conn ? conn_name(req->conn) : ""};
+    db_txn_context(txn, "session_actor", 3, params);
+}
+
 db_txn *request_begin(request *req) {
     if (req->srv->db == NULL) {
         request_fail(req, CALLFLOOR__ERROR_CODE__SHUTTING_DOWN, 0, "the server is shutting down");
@@ -228,7 +244,28 @@ db_txn *request_begin(request *req) {
     db_txn *txn = db_txn_begin(req->srv->db);
     if (txn == NULL)
         request_fail(req, CALLFLOOR__ERROR_CODE__INTERNAL, 0, "the server is out of memory");
+    else
+        request_actor(txn, req);
     return txn;
+}
+
+static void on_audited(const db_reply *reply, void *arg) {
+    (void)arg;
+    if (reply->status != DB_OK)
+        log_warn("writing an audit row failed: %s", reply->message);
+}
+
+void request_audit(request *req, const char *action, const char *target, const char *detail) {
+    db_txn *txn = req->srv->db ? db_txn_begin(req->srv->db) : NULL;
+    if (txn == NULL) {
+        log_warn("conn %s: no audit row for %s %s: the database pool is gone or out of memory",
+                 conn_name(req->conn), action, target);
+        return;
+    }
+    request_actor(txn, req);
+    const char *params[] = {action, target, detail};
+    db_txn_query(txn, "session_audit", 3, params);
+    db_txn_commit(txn, on_audited, NULL);
 }
 
 bool request_query(request *req, const char *statement, int nparams, const char *const *params,
@@ -367,12 +404,20 @@ static void on_password_checked(int status, void *arg) {
         else
             log_notice("conn %s: failed login for a user name that has no account",
                        conn_name(a->req->conn));
+        if (!a->found) {
+            /* Often a password typed into the name field: kept nowhere. */
+            char *name = a->req->msg->login->username;
+            pii_wipe(name, strlen(name));
+        }
+        request_audit(a->req, "login.failed", a->found ? a->username : "(no such account)",
+                      a->found ? "wrong password" : "");
         login_fail(a, CALLFLOOR__ERROR_CODE__INVALID_CREDENTIALS, "invalid user name or password");
         return;
     }
     if (a->disabled) {
         log_notice("conn %s: login refused for disabled account '%s'", conn_name(a->req->conn),
                    a->username);
+        request_audit(a->req, "login.failed", a->username, "account disabled");
         login_fail(a, CALLFLOOR__ERROR_CODE__ACCOUNT_DISABLED,
                    "this account is disabled; ask an administrator to enable it");
         return;

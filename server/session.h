@@ -69,6 +69,10 @@ void request_ok(request *req);
  * under `what`, a short description of the operation). */
 void request_fail_db(request *req, const db_reply *reply, const char *what);
 
+/* Sets who acts in `txn` for the audit triggers (server/sql/010_audit.sql):
+ * the session's user, or the name a Login tries. request_begin does it;
+ * call it on a transaction begun otherwise for a request. */
+void request_actor(db_txn *txn, const request *req);
 /* Starts a transaction on behalf of `req`; NULL after answering the
  * request (shutting down, out of memory). */
 db_txn *request_begin(request *req);
@@ -77,6 +81,10 @@ db_txn *request_begin(request *req);
  * request with an out-of-memory error. */
 bool request_query(request *req, const char *statement, int nparams, const char *const *params,
                    db_reply_cb cb, void *arg);
+/* Writes an audit row for what `req` did or tried (server/sql/010_audit.sql),
+ * in a transaction of its own: for what changes no table, such as a
+ * failed login. */
+void request_audit(request *req, const char *action, const char *target, const char *detail);
 
 /* Dispatch table handlers for the messages this module owns. */
 void session_on_hello(request *req);

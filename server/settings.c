@@ -63,6 +63,10 @@ const config_key settings_table[] = {
         "error, warn, notice, info or debug."),
     KEY("metrics.listen", CONFIG_STRING, "127.0.0.1:9464", metrics_listen, 0, 0, false,
         "host:port of the Prometheus endpoint /metrics; empty for none."),
+    KEY("audit.signing_key", CONFIG_STRING, "/etc/callfloor/audit.key", audit_signing_key, 0, 0,
+        false, "Ed25519 private key (PEM) that signs the audit checkpoints; empty for none."),
+    KEY("audit.checkpoint_interval", CONFIG_DURATION, "1h", audit_checkpoint_ms, 60000, 86400000,
+        true, "How often the audit log's head is signed, when it changed."),
     {NULL, CONFIG_STRING, NULL, 0, 0, 0, false, NULL},
 };
 

@@ -45,7 +45,9 @@ typedef struct settings {
     char *bootstrap_password_file;
     /* [log] */
     char *log_level;
-    char *metrics_listen; /* "host:port" of /metrics; "" for none */
+    char *metrics_listen;         /* "host:port" of /metrics; "" for none */
+    char *audit_signing_key;      /* Ed25519 private key (PEM) signing checkpoints */
+    unsigned audit_checkpoint_ms; /* how often the audit chain's head is signed */
 } settings;
 
 extern const config_key settings_table[];

@@ -64,6 +64,10 @@ enum ctl_option {
     OPT_CAMPAIGN,
     OPT_FORMAT,
     OPT_OUT,
+    OPT_ACTOR,
+    OPT_ACTION,
+    OPT_LIMIT,
+    OPT_BEFORE,
     OPT_COUNT
 };
 #define OPT_BIT(o) (1ul << (o))
@@ -143,6 +147,12 @@ int ctl_run_dnc_import(ctl *x, const ctl_args *a);
 
 /* Lead lists (leads.c). */
 int ctl_run_leads_import(ctl *x, const ctl_args *a);
+
+/* The audit log (audit.c). */
+int ctl_run_audit_list(ctl *x, const ctl_args *a);
+int ctl_run_audit_verify(ctl *x, const ctl_args *a);
+int ctl_run_audit_checkpoint(ctl *x, const ctl_args *a);
+int ctl_run_audit_export(ctl *x, const ctl_args *a);
 
 /* Reports and the call export (report.c). */
 int ctl_run_report_kpi(ctl *x, const ctl_args *a);

@@ -316,6 +316,34 @@ static const ctl_command commands[] = {
         "  --format FORMAT   csv (default), json or table\n"),
      false, CTL_REPORT_OPTIONS, OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO), 0, false,
      ctl_run_calls_export},
+    {"audit list", "", "[--actor NAME] [--action PREFIX] [--limit N] [--before ID]",
+     N_("Show the audit log, newest first."),
+     N_("Every admin action, import, permission change, do-not-call change, phone\n"
+        "reveal and login, with who did it and from where.\n"
+        "\n"
+        "Options:\n"
+        "  --actor NAME      only what this user did\n"
+        "  --action PREFIX   only these actions, e.g. login or dnc. (see docs/AUDIT.md)\n"
+        "  --limit N         at most N rows, 1 to 1000 (default 50)\n"
+        "  --before ID       the rows before row ID, to page back\n"),
+     false, OPT_BIT(OPT_ACTOR) | OPT_BIT(OPT_ACTION) | OPT_BIT(OPT_LIMIT) | OPT_BIT(OPT_BEFORE), 0,
+     0, false, ctl_run_audit_list},
+    {"audit verify", "", "", N_("Check that no audit row was changed, deleted, moved or cut off."),
+     N_("Recomputes the hash chain over every row and checks every signed checkpoint.\n"
+        "Exit status 0: intact; 1: tampered with, and the first bad row is named.\n"),
+     false, 0, 0, 0, false, ctl_run_audit_verify},
+    {"audit checkpoint", "", "", N_("Sign the audit log's head now."),
+     N_("The server also signs it every audit.checkpoint_interval when rows were added.\n"), false,
+     0, 0, 0, false, ctl_run_audit_checkpoint},
+    {"audit export", "", "[--out FILE]",
+     N_("Export the signed checkpoints for an auditor (JSON lines)."),
+     N_("Each line has the row it covers, that row's hash, the Ed25519 public key, the\n"
+        "signature and the exact message signed, all in hex; docs/AUDIT.md shows how\n"
+        "to check them with openssl alone.\n"
+        "\n"
+        "Options:\n"
+        "  --out FILE   write to FILE instead of standard output\n"),
+     false, OPT_BIT(OPT_OUT), 0, 0, false, ctl_run_audit_export},
     {"leads why", "LEAD_ID", "LEAD_ID", N_("Explain why a lead may or may not be dialled now."),
      N_("Lists every rule that keeps the lead from being called at this moment: the\n"
         "do-not-call list, the calling window and days in the customer's own time\n"
@@ -531,6 +559,10 @@ static const char *const option_flags[OPT_COUNT] = {
     [OPT_CAMPAIGN] = "--campaign",
     [OPT_FORMAT] = "--format",
     [OPT_OUT] = "--out",
+    [OPT_ACTOR] = "--actor",
+    [OPT_ACTION] = "--action",
+    [OPT_LIMIT] = "--limit",
+    [OPT_BEFORE] = "--before",
 };
 
 const char *ctl_opt(const ctl_args *a, enum ctl_option o) {

@@ -110,9 +110,7 @@ RETURNS TABLE (key text, name text, dials bigint, connects bigint, connect_rate 
                activation_rate numeric, avg_talk_seconds numeric, avg_handle_seconds numeric,
                complaints bigint, csat_surveys bigint, csat_average numeric, qa_reviews bigint,
                qa_pass_rate numeric, points bigint, target numeric, target_attainment numeric)
-LANGUAGE sql STABLE PARALLEL SAFE
--- JIT compiling these plans costs seconds, more than it saves.
-SET jit = off AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     -- One pass over the period's calls, each joined to what became of it
     -- (at most one application, complaint and survey; its reviews counted
     -- first), grouped by the key.
@@ -224,9 +222,7 @@ CREATE FUNCTION cf_report_slots(p_from date, p_to date, p_campaign text, p_zone 
 RETURNS TABLE (campaign text, weekday integer, hour text, dials bigint, connects bigint,
                connect_rate numeric, applications bigint, conversion_rate numeric,
                connect_rank bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
--- JIT compiling these plans costs seconds, more than it saves.
-SET jit = off AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH slots AS (
         SELECT campaign, weekday, hour, count(*) AS dials,
                count(*) FILTER (WHERE connected) AS connects,
@@ -248,9 +244,7 @@ CREATE FUNCTION cf_report_trend(p_from date, p_to date, p_by text, p_campaign te
 RETURNS TABLE (period date, dials bigint, connects bigint, connect_rate numeric,
                applications bigint, conversion_rate numeric, approvals bigint,
                cards_issued bigint, activations bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
--- JIT compiling these plans costs seconds, more than it saves.
-SET jit = off AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH buckets AS (
         SELECT b::date AS period
         FROM generate_series(date_trunc(p_by, p_from::timestamp), p_to::timestamp,
@@ -279,9 +273,7 @@ RETURNS TABLE (call_id bigint, started_at text, ended_at text, agent text, team 
                campaign text, lead_id bigint, phone text, disposition text,
                talk_seconds integer, recording_ref text, application_id bigint,
                application_status text, complaint boolean)
-LANGUAGE sql STABLE PARALLEL SAFE
--- JIT compiling these plans costs seconds, more than it saves.
-SET jit = off AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT k.id, to_char(k.started_at AT TIME ZONE p_zone, 'YYYY-MM-DD"T"HH24:MI:SS'),
            to_char(k.ended_at AT TIME ZONE p_zone, 'YYYY-MM-DD"T"HH24:MI:SS'), u.username,
            coalesce(t.name, ''), c.name, l.id, l.phone_masked, k.disposition, k.talk_seconds,

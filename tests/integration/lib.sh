@@ -127,9 +127,11 @@ cf_setup() {
 cf_client_cert() {
     mkdir -p "$CF_BUILD/tests"
     local out
-    out=$(flock "$CF_BUILD/tests/certs.lock" sh -c '"$1" "$2" "$3" && "$4" "$2/vault.keys"' sh \
-        "$CF_SOURCE/deploy/gen-certs.sh" "$CF_CERTS" "$1" "$CF_SOURCE/deploy/gen-vault-key.sh" 2>&1) ||
-        cf_fail "cannot make certificates and vault keys in $CF_CERTS: $out"
+    out=$(flock "$CF_BUILD/tests/certs.lock" sh -c \
+        '"$1" "$2" "$3" && "$4" "$2/vault.keys" && "$5" "$2/audit.key"' sh \
+        "$CF_SOURCE/deploy/gen-certs.sh" "$CF_CERTS" "$1" "$CF_SOURCE/deploy/gen-vault-key.sh" \
+        "$CF_SOURCE/deploy/gen-audit-key.sh" 2>&1) ||
+        cf_fail "cannot make certificates and keys in $CF_CERTS: $out"
 }
 
 cf__create_database() {
@@ -209,6 +211,10 @@ level = info
 
 [metrics]
 listen = 127.0.0.1:$CF_METRICS_PORT
+
+[audit]
+signing_key = $(cf__ini_quote "$CF_CERTS/audit.key")
+checkpoint_interval = ${CF_AUDIT_CHECKPOINT:-1h}
 EOF
 }
 
