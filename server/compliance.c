@@ -16,6 +16,8 @@
 #define HEX_PARAM_MAX (2 + 2 * VAULT_BLOB_MAX + 1)
 
 static const char *const statements[][2] = {
+    {"compliance_purge", "SELECT leads, calls, surveys FROM cf_purge("
+                         "now() - $1::integer * interval '1 day', $2::boolean)"},
     {"compliance_dnc_insert",
      "WITH ins AS (INSERT INTO dnc (phone_hmac, phone_sealed, phone_masked, reason, source,"
      " added_by) VALUES ($1, $2, $3, $4, 'admin', $5) ON CONFLICT (phone_hmac) DO NOTHING"
@@ -315,4 +317,47 @@ void compliance_on_dnc_import(request *req) {
     }
     batch_sort(b, imp);
     batch_insert(b, imp->reason);
+}
+
+/* ---- retention ---- */
+
+static void on_purged(const db_reply *reply, void *arg) {
+    request *req = arg;
+    const Callfloor__PrivacyPurge *p = req->msg->privacy_purge;
+    if (reply->status != DB_OK) {
+        request_fail_db(req, reply, "purging personal data");
+        return;
+    }
+    const PGresult *res = reply->results[0];
+    Callfloor__PrivacyPurgeReply r = CALLFLOOR__PRIVACY_PURGE_REPLY__INIT;
+    r.leads = (uint64_t)db_int64(res, 0, 0);
+    r.calls = (uint64_t)db_int64(res, 0, 1);
+    r.surveys = (uint64_t)db_int64(res, 0, 2);
+    r.older_than_days =
+        p->older_than_days ? p->older_than_days : (uint32_t)req->srv->cfg.privacy_retention_days;
+    r.dry_run = p->dry_run;
+    log_notice("conn %s: %s %s the personal data of %llu customers untouched for %u days",
+               conn_name(req->conn), req->username, p->dry_run ? "counted" : "purged",
+               (unsigned long long)r.leads, r.older_than_days);
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_PRIVACY_PURGE_REPLY;
+    out.privacy_purge_reply = &r;
+    request_reply(req, &out);
+}
+
+void compliance_on_purge(request *req) {
+    const Callfloor__PrivacyPurge *p = req->msg->privacy_purge;
+    unsigned days =
+        p->older_than_days ? p->older_than_days : (unsigned)req->srv->cfg.privacy_retention_days;
+    if (days == 0 || days > 36500) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
+                     p->older_than_days ? "the retention is 1 to 36500 days"
+                                        : "no retention is set: give the days, or set "
+                                          "privacy.retention_days in the server's configuration");
+        return;
+    }
+    char d[16];
+    snprintf(d, sizeof d, "%u", days);
+    const char *params[] = {d, p->dry_run ? "true" : "false"};
+    request_query(req, "compliance_purge", 2, params, on_purged, req);
 }

@@ -38,4 +38,8 @@ void compliance_on_dnc_remove(request *req);
 void compliance_on_dnc_check(request *req);
 void compliance_on_dnc_import(request *req);
 
+/* Answers PrivacyPurge: erases (or counts) the personal data of customers
+ * untouched for the given days, or privacy.retention_days. */
+void compliance_on_purge(request *req);
+
 #endif

@@ -58,6 +58,7 @@ static const dispatch_entry table[] = {
     {CALLFLOOR__ENVELOPE__BODY_CSAT_IMPORT, ROLES_ADMIN, false, results_on_csat_import},
     {CALLFLOOR__ENVELOPE__BODY_REPORT_REQUEST, ROLES_STAFF, false, report_on_request},
     {CALLFLOOR__ENVELOPE__BODY_AUDIT_LIST, ROLES_ADMIN, false, audit_on_list},
+    {CALLFLOOR__ENVELOPE__BODY_PRIVACY_PURGE, ROLES_ADMIN, false, compliance_on_purge},
     {CALLFLOOR__ENVELOPE__BODY_AUDIT_VERIFY, ROLES_ADMIN, false, audit_on_verify},
     {CALLFLOOR__ENVELOPE__BODY_AUDIT_CHECKPOINT, ROLES_ADMIN, false, audit_on_checkpoint},
     {CALLFLOOR__ENVELOPE__BODY_AUDIT_CHECKPOINTS, ROLES_ADMIN, false, audit_on_checkpoints},

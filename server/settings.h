@@ -48,6 +48,7 @@ typedef struct settings {
     char *metrics_listen;         /* "host:port" of /metrics; "" for none */
     char *audit_signing_key;      /* Ed25519 private key (PEM) signing checkpoints */
     unsigned audit_checkpoint_ms; /* how often the audit chain's head is signed */
+    int privacy_retention_days;   /* customers untouched this long may be purged; 0: unset */
 } settings;
 
 extern const config_key settings_table[];

@@ -2,7 +2,8 @@
  * audit log (server/sql/010_audit.sql, server/audit.c). `verify` exits 1
  * when the chain or a checkpoint does not hold and names the first bad
  * row; `export` writes the signed checkpoints for an auditor to check with
- * nothing but openssl (docs/AUDIT.md). */
+ * nothing but openssl (docs/AUDIT.md). And `privacy purge`, which the
+ * audit log records: erasing personal data past its retention. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -202,4 +203,44 @@ int ctl_run_audit_export(ctl *x, const ctl_args *a) {
     }
     buf_free(&lines);
     return rc;
+}
+
+/* ---- retention ---- */
+
+int ctl_run_privacy_purge(ctl *x, const ctl_args *a) {
+    Callfloor__PrivacyPurge msg = CALLFLOOR__PRIVACY_PURGE__INIT;
+    unsigned long long days = 0;
+    const char *older = ctl_opt(a, OPT_OLDER_THAN);
+    if (older != NULL && !ctl_parse_number(older, 36500, &days))
+        return ctl_usage_error(x, "privacy purge", _("--older-than is 1 to 36500 days"));
+    msg.older_than_days = (uint32_t)days;
+    msg.dry_run = ctl_opt(a, OPT_DRY_RUN) != NULL;
+    envelope req = CALLFLOOR__ENVELOPE__INIT, *reply;
+    req.body_case = CALLFLOOR__ENVELOPE__BODY_PRIVACY_PURGE;
+    req.privacy_purge = &msg;
+    int rc = ctl_call(x, &req, CALLFLOOR__ENVELOPE__BODY_PRIVACY_PURGE_REPLY, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    const Callfloor__PrivacyPurgeReply *r = reply->privacy_purge_reply;
+    if (x->json) {
+        json_writer w;
+        json_init(&w, &x->out);
+        json_object_begin(&w);
+        json_kv_bool(&w, "dry_run", r->dry_run);
+        json_kv_uint(&w, "older_than_days", r->older_than_days);
+        json_kv_uint(&w, "customers", r->leads);
+        json_kv_uint(&w, "calls", r->calls);
+        json_kv_uint(&w, "surveys", r->surveys);
+        json_object_end(&w);
+    } else {
+        buf_appendf(&x->out,
+                    r->dry_run ? _("Would erase the personal data of %llu customers untouched for "
+                                   "%u days (%llu calls, %llu surveys).\n")
+                               : _("Erased the personal data of %llu customers untouched for %u "
+                                   "days (%llu calls, %llu surveys).\n"),
+                    (unsigned long long)r->leads, r->older_than_days, (unsigned long long)r->calls,
+                    (unsigned long long)r->surveys);
+    }
+    envelope_free(reply);
+    return CLI_EXIT_OK;
 }

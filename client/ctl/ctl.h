@@ -68,6 +68,8 @@ enum ctl_option {
     OPT_ACTION,
     OPT_LIMIT,
     OPT_BEFORE,
+    OPT_OLDER_THAN,
+    OPT_DRY_RUN,
     OPT_COUNT
 };
 #define OPT_BIT(o) (1ul << (o))
@@ -147,6 +149,9 @@ int ctl_run_dnc_import(ctl *x, const ctl_args *a);
 
 /* Lead lists (leads.c). */
 int ctl_run_leads_import(ctl *x, const ctl_args *a);
+
+/* Erasing personal data past its retention (audit.c). */
+int ctl_run_privacy_purge(ctl *x, const ctl_args *a);
 
 /* The audit log (audit.c). */
 int ctl_run_audit_list(ctl *x, const ctl_args *a);

@@ -344,6 +344,18 @@ static const ctl_command commands[] = {
         "Options:\n"
         "  --out FILE   write to FILE instead of standard output\n"),
      false, OPT_BIT(OPT_OUT), 0, 0, false, ctl_run_audit_export},
+    {"privacy purge", "", "[--older-than DAYS] [--dry-run]",
+     N_("Erase the personal data of customers nobody called for a long time."),
+     N_("A customer last called (or imported, if never called) more than DAYS ago\n"
+        "becomes anonymous: name, number, segment, call notes, pre-screen answers and\n"
+        "survey comments are erased; calls, outcomes and scores stay for the reports.\n"
+        "The do-not-call list is kept. See docs/PRIVACY.md.\n"
+        "\n"
+        "Options:\n"
+        "  --older-than DAYS   the retention in days (default: the server's\n"
+        "                      privacy.retention_days)\n"
+        "  --dry-run           only count what would be erased\n"),
+     false, OPT_BIT(OPT_OLDER_THAN) | OPT_BIT(OPT_DRY_RUN), 0, 0, false, ctl_run_privacy_purge},
     {"leads why", "LEAD_ID", "LEAD_ID", N_("Explain why a lead may or may not be dialled now."),
      N_("Lists every rule that keeps the lead from being called at this moment: the\n"
         "do-not-call list, the calling window and days in the customer's own time\n"
@@ -563,19 +575,26 @@ static const char *const option_flags[OPT_COUNT] = {
     [OPT_ACTION] = "--action",
     [OPT_LIMIT] = "--limit",
     [OPT_BEFORE] = "--before",
+    [OPT_OLDER_THAN] = "--older-than",
+    [OPT_DRY_RUN] = "--dry-run",
 };
 
 const char *ctl_opt(const ctl_args *a, enum ctl_option o) {
     return a->count[o] > 0 ? a->values[o][0] : NULL;
 }
 
+/* The options that take no value: given means "yes". */
+static const unsigned long flag_options = OPT_BIT(OPT_DRY_RUN);
+
 static int parse_command_option(const ctl_command *c, ctl_args *a, int argc, char **argv, int *i,
                                 char *err, size_t errlen) {
     for (int o = 0; o < OPT_COUNT; o++) {
         if (!(c->options & OPT_BIT(o)))
             continue;
-        const char *value;
-        int rc = cli_flag_value(argc, argv, i, option_flags[o], &value, err, errlen);
+        const char *value = "yes";
+        int rc = flag_options & OPT_BIT(o)
+                     ? strcmp(argv[*i], option_flags[o]) == 0
+                     : cli_flag_value(argc, argv, i, option_flags[o], &value, err, errlen);
         if (rc <= 0) {
             if (rc < 0)
                 return rc;
