@@ -7,6 +7,7 @@
 #include "board.h"
 #include "dispatch.h"
 #include "floor.h"
+#include "guard.h"
 #include "listener.h"
 #include "log.h"
 #include "passwd.h"
@@ -396,6 +397,10 @@ static void on_login_committed(const db_reply *reply, void *arg) {
 
 static void on_password_checked(int status, void *arg) {
     login_attempt *a = arg;
+    if (!a->found || status != 0)
+        guard_failed(a->req->msg->login->username, uv_now(a->req->srv->loop));
+    else
+        guard_succeeded(a->req->msg->login->username);
     if (!a->found || status != 0) {
         /* A name no account has is not logged: it is too often a password
          * typed into the user name field. */
@@ -479,6 +484,14 @@ void session_on_login(request *req) {
         login_wipe_password(req);
         request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_CREDENTIALS, 0,
                      "invalid user name or password");
+        return;
+    }
+    uint32_t wait_ms = 0;
+    if (!guard_allows(login->username, uv_now(req->srv->loop), &wait_ms)) {
+        login_wipe_password(req);
+        request_fail(req, CALLFLOOR__ERROR_CODE__RATE_LIMITED, wait_ms,
+                     "too many failed logins with this user name; try again in %u s",
+                     (wait_ms + 999) / 1000);
         return;
     }
     login_attempt *a = calloc(1, sizeof *a);

@@ -168,10 +168,23 @@ rm "$CF_WORK/admin.password"
 cf_start_daemon
 cf_expect_exit 0 cf_ctl status
 
+# ---- repeated failures wait, alike for any name, known or not ----
+for name in sue ghost; do
+    for _ in 1 2 3; do
+        CALLFLOOR_USER=$name CALLFLOOR_PASSWORD=wrong-guess-4 cf_expect_exit 1 cf_ctl status
+    done
+    CALLFLOOR_USER=$name CALLFLOOR_PASSWORD=$name$CF_PASSWORD_SUFFIX json_expect 1 cf_ctl --json status
+    cf_json_check 'doc["error"]["code"] == "RATE_LIMITED" and "too many failed logins" in doc["error"]["message"]' \
+        <<<"$CF_LAST_OUTPUT" || cf_fail "$name was not made to wait after 3 failures: $CF_LAST_OUTPUT"
+done
+sleep 1.2
+cf_as sue cf_expect_exit 0 cf_ctl team list
+cf_as sue cf_expect_exit 0 cf_ctl team list
+
 # ---- the log holds no password ----
 for secret in admin-password-123 ann-password-123 ann-new-password-456 bob-password-123 \
     sue-password-123 bob-was-here-123 new-user-password-1 not-her-password not-bobs-password \
-    typed.my.secret.here another-admin-password-789; do
+    typed.my.secret.here another-admin-password-789 wrong-guess-4; do
     ! grep -qF -- "$secret" "$CF_LOG" || cf_fail "the daemon logged a password: $(grep -F -- "$secret" "$CF_LOG")"
 done
 grep -q "failed login" "$CF_LOG" || cf_fail "failed logins are not logged at all"
