@@ -635,3 +635,7 @@ void listener_shutdown(listener *l, const char *reason, void (*on_closed)(void *
     }
     listener_maybe_finish(l);
 }
+
+int conn_peer_common_name(const conn *c, char *out, size_t cap) {
+    return c->tls != NULL ? tls_peer_common_name(c->tls, out, cap) : -1;
+}

@@ -32,6 +32,9 @@ void listener_set_tls_ctx(listener *l, SSL_CTX *tls_ctx);
  * listener is freed. */
 void listener_shutdown(listener *l, const char *reason, void (*on_closed)(void *arg), void *arg);
 unsigned listener_connection_count(const listener *l);
+/* The CN of the certificate the client presented (verified against
+ * tls.client_ca during the handshake), or -1 when it presented none. */
+int conn_peer_common_name(const conn *c, char *out, size_t cap);
 /* Reads "host:port" (IPv4, or IPv6 in brackets) from setting `key`. Returns
  * 0, or -1 with `err` saying what is wrong. */
 int listener_resolve(const char *key, const char *addr, struct sockaddr_storage *ss, char *err,

@@ -65,6 +65,9 @@ static const char *const statements[][2] = {
      "SELECT set_config('callfloor.actor', $1, true),"
      " set_config('callfloor.role', $2, true), set_config('callfloor.peer', $3, true)"},
     {"session_audit", "SELECT cf_audit($1, $2, $3)"},
+    /* A client certificate's CN is the account: its login, if active. */
+    {"session_cert_login", "UPDATE users SET last_login_at = now()"
+                           " WHERE username = $1 AND NOT disabled RETURNING id, role"},
     {"session_touch_login", "UPDATE users SET last_login_at = now() WHERE id = $1"
                             " RETURNING extract(epoch FROM last_login_at)::bigint"},
 };
@@ -301,6 +304,58 @@ void session_handle(session *s, envelope *env) {
     dispatch_request(req, s->state == SESSION_ACTIVE);
 }
 
+static void reply_hello(request *req);
+
+/* Activates the session of `req` for user `user_id` with `role`. */
+static void activate(session *s, uint64_t user_id, Callfloor__Role role, const char *username) {
+    s->state = SESSION_ACTIVE;
+    s->user_id = user_id;
+    s->role = role;
+    snprintf(s->username, sizeof s->username, "%s", username);
+    counts_adjust(&s->srv->sessions->counts, s->role, 1);
+    conn_set_max_frame(s->conn, s->srv->cfg.max_frame);
+    log_info("conn %s: %s %s logged in", conn_name(s->conn), role_name(s->role), s->username);
+}
+
+static void on_cert_login(const db_reply *reply, void *arg) {
+    request *req = arg;
+    session *s = request_session(req);
+    if (reply->status != DB_OK) {
+        request_fail_db(req, reply, "certificate login");
+        return;
+    }
+    if (PQntuples(reply->results[0]) != 1) {
+        log_notice("conn %s: the client certificate names '%s', which is no active account",
+                   conn_name(req->conn), req->username);
+        request_audit(req, "login.failed", req->username, "certificate of no active account");
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_CREDENTIALS, 0,
+                     "the client certificate names '%s', which is no active account; log in "
+                     "with --user instead",
+                     req->username);
+        return;
+    }
+    Callfloor__Role role;
+    if (s != NULL && role_parse(db_value(reply->results[0], 0, 1), &role) == 0)
+        activate(s, (uint64_t)db_int64(reply->results[0], 0, 0), role, req->username);
+    reply_hello(req);
+}
+
+/* The certificate's CN is the account: looked up (and its last login
+ * touched) before HelloReply, so the client's first request finds the
+ * session logged in. */
+static void certificate_login(request *req) {
+    char cn[sizeof req->username];
+    if (conn_peer_common_name(req->conn, cn, sizeof cn) <= 0) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_CREDENTIALS, 0,
+                     "no client certificate reached the server (is tls.client_ca set?); log in "
+                     "with --user instead");
+        return;
+    }
+    snprintf(req->username, sizeof req->username, "%s", cn); /* the audit row's actor */
+    const char *params[] = {cn};
+    request_query(req, "session_cert_login", 1, params, on_cert_login, req);
+}
+
 void session_on_hello(request *req) {
     session *s = request_session(req);
     if (s->state != SESSION_AWAIT_HELLO) {
@@ -324,6 +379,13 @@ void session_on_hello(request *req) {
     log_debug("conn %s: hello from %s %s", conn_name(req->conn), hello->client_name,
               hello->client_version);
     s->state = SESSION_AWAIT_LOGIN;
+    if (hello->certificate_login)
+        certificate_login(req);
+    else
+        reply_hello(req);
+}
+
+static void reply_hello(request *req) {
     const settings *cfg = &req->srv->cfg;
     Callfloor__HelloReply hr = CALLFLOOR__HELLO_REPLY__INIT;
     hr.protocol_version = CALLFLOOR__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT;
@@ -376,15 +438,8 @@ static void on_login_committed(const db_reply *reply, void *arg) {
     }
     a->user.last_login_at = db_int64(reply->results[0], 0, 0);
     session *s = request_session(a->req);
-    if (s != NULL) {
-        s->state = SESSION_ACTIVE;
-        s->user_id = a->user.id;
-        s->role = a->user.role;
-        snprintf(s->username, sizeof s->username, "%s", a->username);
-        counts_adjust(&s->srv->sessions->counts, s->role, 1);
-        conn_set_max_frame(s->conn, s->srv->cfg.max_frame);
-        log_info("conn %s: %s %s logged in", conn_name(s->conn), role_name(s->role), s->username);
-    }
+    if (s != NULL)
+        activate(s, a->user.id, a->user.role, a->username);
     Callfloor__LoginReply lr = CALLFLOOR__LOGIN_REPLY__INIT;
     lr.user = &a->user;
     lr.session_id = s != NULL ? s->id : 0;

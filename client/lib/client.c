@@ -543,6 +543,8 @@ static int send_hello(client *c) {
     hello.protocol_version = CALLFLOOR__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT;
     hello.client_name = (char *)(c->opts.client_name ? c->opts.client_name : "libcallfloor");
     hello.client_version = (char *)CALLFLOOR_VERSION;
+    hello.certificate_login =
+        c->opts.cert_file && *c->opts.cert_file && !(c->opts.username && *c->opts.username);
     envelope env = CALLFLOOR__ENVELOPE__INIT;
     env.body_case = CALLFLOOR__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
@@ -581,9 +583,12 @@ static void handshake_refused(client *c, const Callfloor__Error *e) {
     c->server_code = e->code;
     switch (e->code) {
     case CALLFLOOR__ERROR_CODE__INVALID_CREDENTIALS:
-        client_fail(c, CLIENT_E_AUTH,
-                    _("login refused: invalid user name or password (check --user and the "
-                      "password)"));
+        if (c->opts.username && *c->opts.username)
+            client_fail(c, CLIENT_E_AUTH,
+                        _("login refused: invalid user name or password (check --user and the "
+                          "password)"));
+        else /* a certificate login: the server says what is wrong with it */
+            client_fail(c, CLIENT_E_AUTH, _("certificate login refused: %s"), error_text(e));
         break;
     case CALLFLOOR__ERROR_CODE__ACCOUNT_DISABLED:
         client_fail(c, CLIENT_E_AUTH,
