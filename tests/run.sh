@@ -21,6 +21,8 @@ Steps (the build trees are inside the repository):
                  /usr (test_package builds and checks the .deb from it); ctest
   build-asan     build-asan/: -DCALLFLOOR_SANITIZE=ON -DCALLFLOOR_WERROR=ON;
                  ctest with leak detection, stopping at the first sanitizer report
+  fuzz           build-fuzz/: clang, libFuzzer, ASan and UBSan; each target of
+                 tests/fuzz/ for 60 s from its seed corpus
 
 Installing packages needs root or sudo; once they are installed, any user
 can run it. The tests run one at a time: the integration tests share one
@@ -102,6 +104,7 @@ main() {
         TEST_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
         tree build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCALLFLOOR_SANITIZE=ON
+        step "fuzz: 60 s a target" "$REPO/tests/fuzz/run.sh" 60 || true
     else
         skipped "build and build-asan"
     fi
