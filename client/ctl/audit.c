@@ -180,7 +180,8 @@ int ctl_run_audit_export(ctl *x, const ctl_args *a) {
         return rc;
     const Callfloor__AuditCheckpointsReply *r = reply->audit_checkpoints_reply;
     buf lines = BUF_INIT;
-    for (size_t i = 0; i < r->n_checkpoints; i++) {
+    size_t n = r->n_checkpoints;
+    for (size_t i = 0; i < n; i++) {
         json_writer w;
         json_init(&w, &lines);
         json_checkpoint(&w, r->checkpoints[i]);
@@ -199,7 +200,7 @@ int ctl_run_audit_export(ctl *x, const ctl_args *a) {
         if (!ok)
             rc = ctl_usage_error(x, NULL, _("cannot write %s: %s"), path, strerror(errno));
         else if (!x->json)
-            buf_appendf(&x->out, _("Wrote %zu checkpoints to %s.\n"), r->n_checkpoints, path);
+            buf_appendf(&x->out, _("Wrote %zu checkpoints to %s.\n"), n, path);
     }
     buf_free(&lines);
     return rc;

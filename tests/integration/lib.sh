@@ -215,6 +215,9 @@ listen = 127.0.0.1:$CF_METRICS_PORT
 [audit]
 signing_key = $(cf__ini_quote "$CF_CERTS/audit.key")
 checkpoint_interval = ${CF_AUDIT_CHECKPOINT:-1h}
+
+[privacy]
+retention_days = 0
 EOF
 }
 
