@@ -20,7 +20,8 @@
 
 typedef struct audit {
     server *srv;
-    EVP_PKEY *key; /* NULL: no checkpoints */
+    bool verifying; /* an AuditVerify is under way */
+    EVP_PKEY *key;  /* NULL: no checkpoints */
     uint8_t public_key[KEY_BYTES];
     uv_timer_t timer;
     bool signing; /* a checkpoint is under way */
@@ -32,6 +33,8 @@ static const char *const statements[][2] = {
      " detail, hash FROM audit_log WHERE ($1::bigint = 0 OR id < $1::bigint)"
      " AND ($2 = '' OR actor = $2) AND ($3 = '' OR starts_with(action, $3))"
      " ORDER BY id DESC LIMIT $4::integer"},
+    /* Verifying reads the whole log: bounded, and one at a time. */
+    {"audit_limit", "SELECT set_config('statement_timeout', '300s', true)"},
     {"audit_verify",
      "SELECT rows_checked, coalesce(bad_id, 0), coalesce(problem, '') FROM cf_audit_verify()"},
     {"audit_checkpoint_list",
@@ -354,9 +357,15 @@ static void verify_in_pool(uv_work_t *w) {
     }
 }
 
+static void verify_done(server *srv) {
+    if (srv->audit != NULL)
+        srv->audit->verifying = false;
+}
+
 static void after_verify(uv_work_t *w, int status) {
     verify_job *j = w->data;
     request *req = j->req;
+    verify_done(req->srv);
     if (status < 0) {
         request_fail(req, CALLFLOOR__ERROR_CODE__SHUTTING_DOWN, 0, "the server is shutting down");
     } else {
@@ -387,6 +396,7 @@ static void after_verify(uv_work_t *w, int status) {
 static void on_verified(const db_reply *reply, void *arg) {
     request *req = arg;
     if (reply->status != DB_OK) {
+        verify_done(req->srv);
         request_fail_db(req, reply, "verifying the audit log");
         return;
     }
@@ -395,6 +405,7 @@ static void on_verified(const db_reply *reply, void *arg) {
         j ? PQcopyResult(reply->results[1], PG_COPYRES_ATTRS | PG_COPYRES_TUPLES) : NULL;
     if (copy == NULL) {
         free(j);
+        verify_done(req->srv);
         request_fail(req, CALLFLOOR__ERROR_CODE__INTERNAL, 0, "the server is out of memory");
         return;
     }
@@ -415,9 +426,18 @@ static void on_verified(const db_reply *reply, void *arg) {
 }
 
 void audit_on_verify(request *req) {
+    audit *a = req->srv->audit;
+    if (a != NULL && a->verifying) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__UNAVAILABLE, 5000,
+                     "the audit log is being verified already; ask again in a moment");
+        return;
+    }
     db_txn *txn = request_begin(req);
     if (txn == NULL)
         return;
+    if (a != NULL)
+        a->verifying = true;
+    db_txn_context(txn, "audit_limit", 0, NULL);
     db_txn_query(txn, "audit_verify", 0, NULL);
     db_txn_query(txn, "audit_checkpoint_list", 0, NULL);
     db_txn_commit(txn, on_verified, req);
@@ -427,11 +447,15 @@ void audit_on_verify(request *req) {
 
 static int load_key(audit *a, const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        log_warn("no audit signing key at %s (%s): audit checkpoints are off; make one with "
-                 "'openssl genpkey -algorithm ed25519 -out %s'",
-                 path, strerror(errno), path);
+    if (f == NULL && errno == ENOENT) {
+        log_warn("no audit signing key at %s: audit checkpoints are off; make one with "
+                 "gen-audit-key.sh %s",
+                 path, path);
         return 0;
+    }
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot read audit.signing_key %s: %s", path, strerror(errno));
+        return -EINVAL;
     }
     a->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);

@@ -15,9 +15,11 @@
 #define GUARD_HOURLY        100
 
 /* Whether `name` may have its password checked at `now_ms`; if not,
- * *retry_after_ms says when it may. */
+ * *retry_after_ms says when it may. An admitted check counts as a failure
+ * until guard_succeeded clears it, so parallel guesses wait like guesses
+ * in a row. */
 bool guard_allows(const char *name, uint64_t now_ms, uint32_t *retry_after_ms);
-/* Records a password check of `name` that failed, or succeeded. */
+/* Records how an admitted check of `name` ended. */
 void guard_failed(const char *name, uint64_t now_ms);
 void guard_succeeded(const char *name);
 

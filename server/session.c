@@ -306,6 +306,13 @@ void session_handle(session *s, envelope *env) {
 
 static void reply_hello(request *req);
 
+/* A login that did not succeed lets the client try again; a session that
+ * got logged in meanwhile stays so. */
+static void login_undo(session *s) {
+    if (s != NULL && s->state == SESSION_LOGGING_IN)
+        s->state = SESSION_AWAIT_LOGIN;
+}
+
 /* Activates the session of `req` for user `user_id` with `role`. */
 static void activate(session *s, uint64_t user_id, Callfloor__Role role, const char *username) {
     s->state = SESSION_ACTIVE;
@@ -320,6 +327,8 @@ static void activate(session *s, uint64_t user_id, Callfloor__Role role, const c
 static void on_cert_login(const db_reply *reply, void *arg) {
     request *req = arg;
     session *s = request_session(req);
+    if (reply->status != DB_OK || PQntuples(reply->results[0]) != 1)
+        login_undo(s);
     if (reply->status != DB_OK) {
         request_fail_db(req, reply, "certificate login");
         return;
@@ -353,7 +362,10 @@ static void certificate_login(request *req) {
     }
     snprintf(req->username, sizeof req->username, "%s", cn); /* the audit row's actor */
     const char *params[] = {cn};
-    request_query(req, "session_cert_login", 1, params, on_cert_login, req);
+    /* Logging in: a Login sent meanwhile is refused, not run alongside. */
+    session *s = request_session(req);
+    if (request_query(req, "session_cert_login", 1, params, on_cert_login, req) && s != NULL)
+        s->state = SESSION_LOGGING_IN;
 }
 
 void session_on_hello(request *req) {
@@ -415,17 +427,13 @@ static void login_wipe_password(request *req) {
 
 /* Ends a login attempt that did not succeed, so the client may try again. */
 static void login_fail(login_attempt *a, Callfloor__ErrorCode code, const char *message) {
-    session *s = request_session(a->req);
-    if (s != NULL)
-        s->state = SESSION_AWAIT_LOGIN;
+    login_undo(request_session(a->req));
     request_fail(a->req, code, 0, "%s", message);
     free(a);
 }
 
 static void login_fail_db(login_attempt *a, const db_reply *reply) {
-    session *s = request_session(a->req);
-    if (s != NULL)
-        s->state = SESSION_AWAIT_LOGIN;
+    login_undo(request_session(a->req));
     request_fail_db(a->req, reply, "login");
     free(a);
 }

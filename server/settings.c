@@ -66,7 +66,7 @@ const config_key settings_table[] = {
     KEY("audit.signing_key", CONFIG_STRING, "/etc/callfloor/audit.key", audit_signing_key, 0, 0,
         false, "Ed25519 private key (PEM) that signs the audit checkpoints; empty for none."),
     KEY("audit.checkpoint_interval", CONFIG_DURATION, "1h", audit_checkpoint_ms, 60000, 86400000,
-        true, "How often the audit log's head is signed, when it changed."),
+        false, "How often the audit log's head is signed, when it changed."),
     KEY("privacy.retention_days", CONFIG_INT, "0", privacy_retention_days, 0, 36500, true,
         "Days after which an untouched customer's personal data may be purged; 0: unset."),
     {NULL, CONFIG_STRING, NULL, 0, 0, 0, false, NULL},

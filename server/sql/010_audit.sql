@@ -157,7 +157,9 @@ CREATE TRIGGER qa_reviews_audit AFTER INSERT ON qa_reviews
 CREATE TRIGGER complaints_audit AFTER UPDATE ON complaints
     FOR EACH ROW EXECUTE FUNCTION cf_audit_row();
 
--- Imports: one row per batch, with its count, not one per lead.
+-- Lead imports: one row per batch (one INSERT statement), with its count.
+-- The bank's results and surveys are recorded by their import functions
+-- (cf_apply_results, cf_import_csat), which write row by row.
 CREATE FUNCTION cf_audit_import() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     n bigint;
@@ -171,10 +173,6 @@ END
 $$;
 CREATE TRIGGER leads_audit AFTER INSERT ON leads REFERENCING NEW TABLE AS added
     FOR EACH STATEMENT EXECUTE FUNCTION cf_audit_import('leads.import', 'leads');
-CREATE TRIGGER csat_audit AFTER INSERT ON csat REFERENCING NEW TABLE AS added
-    FOR EACH STATEMENT EXECUTE FUNCTION cf_audit_import('csat.import', 'surveys');
-CREATE TRIGGER applications_audit AFTER UPDATE ON applications REFERENCING NEW TABLE AS added
-    FOR EACH STATEMENT EXECUTE FUNCTION cf_audit_import('results.import', 'applications');
 
 -- Signed checkpoints of the chain's head: the Ed25519 signature (by the
 -- key in audit.signing_key) of the domain tag, the row id (8 bytes, big
@@ -202,9 +200,11 @@ LANGUAGE sql STABLE AS $$
         FROM audit_log a),
     broken AS (
         SELECT id, CASE
-            WHEN hash <> cf_audit_hash(id, at, actor, role, peer, action, target, detail, prev_hash)
+            -- IS DISTINCT FROM: a NULL put anywhere counts as a change.
+            WHEN hash IS DISTINCT FROM
+                 cf_audit_hash(id, at, actor, role, peer, action, target, detail, prev_hash)
                 THEN format('row %s was changed after it was written', id)
-            WHEN prev_hash <> coalesce(before, ''::bytea)
+            WHEN prev_hash IS DISTINCT FROM coalesce(before, ''::bytea)
                 THEN format('the chain breaks before row %s: a row before it was deleted, or rows were '
                             'moved (the previous row now is %s)', id, coalesce(before_id::text, 'none'))
             END AS problem
@@ -217,10 +217,52 @@ LANGUAGE sql STABLE AS $$
                       CASE WHEN a.id IS NULL THEN 'gone: rows were cut off the end'
                            ELSE 'not as it was signed' END) AS problem
         FROM audit_checkpoints c LEFT JOIN audit_log a ON a.id = c.last_id
-        WHERE a.id IS NULL OR a.hash <> c.last_hash
+        WHERE a.id IS NULL OR a.hash IS DISTINCT FROM c.last_hash
         ORDER BY c.id LIMIT 1)
     SELECT (SELECT count(*) FROM audit_log), x.id, x.problem
     FROM (SELECT 1) one
     LEFT JOIN LATERAL (SELECT * FROM first_bad UNION ALL SELECT * FROM cut ORDER BY 1 LIMIT 1) x
         ON true
+$$;
+
+-- The result and survey imports, recorded once per batch: the functions
+-- of 008 are wrapped so that the audit row comes last, after the rows'
+-- locks, and says how many rows took effect.
+ALTER FUNCTION cf_apply_results(integer[], text[], text[], text[], text)
+    RENAME TO cf_apply_results_unaudited;
+CREATE FUNCTION cf_apply_results(p_lines integer[], p_apps text[], p_results text[],
+                                 p_dates text[], p_zone text)
+RETURNS SETOF cf_import_answer LANGUAGE plpgsql AS $$
+DECLARE
+    applied bigint;
+BEGIN
+    CREATE TEMP TABLE answers ON COMMIT DROP AS
+        SELECT * FROM cf_apply_results_unaudited(p_lines, p_apps, p_results, p_dates, p_zone);
+    SELECT count(*) INTO applied FROM answers WHERE outcome = 'applied';
+    IF applied > 0 THEN
+        PERFORM cf_audit('results.import', 'applications', applied || ' rows');
+    END IF;
+    RETURN QUERY SELECT * FROM answers;
+    DROP TABLE answers;
+END
+$$;
+ALTER FUNCTION cf_import_csat(integer[], text[], text[], text[], text[], text[], text[], text)
+    RENAME TO cf_import_csat_unaudited;
+CREATE FUNCTION cf_import_csat(p_lines integer[], p_customers text[], p_calls text[],
+                               p_agents text[], p_scores text[], p_comments text[],
+                               p_dates text[], p_zone text)
+RETURNS SETOF cf_import_answer LANGUAGE plpgsql AS $$
+DECLARE
+    applied bigint;
+BEGIN
+    CREATE TEMP TABLE answers ON COMMIT DROP AS
+        SELECT * FROM cf_import_csat_unaudited(p_lines, p_customers, p_calls, p_agents, p_scores,
+                                               p_comments, p_dates, p_zone);
+    SELECT count(*) INTO applied FROM answers WHERE outcome = 'applied';
+    IF applied > 0 THEN
+        PERFORM cf_audit('csat.import', 'surveys', applied || ' rows');
+    END IF;
+    RETURN QUERY SELECT * FROM answers;
+    DROP TABLE answers;
+END
 $$;

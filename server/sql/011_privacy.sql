@@ -18,13 +18,17 @@ DECLARE
     n_calls bigint;
     n_surveys bigint;
 BEGIN
+    -- Locked, and skipping what is locked: a hopper claiming a lead at this
+    -- moment either gets it first (and the purge leaves it) or finds it
+    -- closed.
     CREATE TEMP TABLE purging ON COMMIT DROP AS
         SELECT l.id FROM leads l
         WHERE l.purged_at IS NULL
           AND l.created_at < p_before
           AND (l.lease_expires_at IS NULL OR l.lease_expires_at < now())
           AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.lead_id = l.id
-                          AND (k.started_at >= p_before OR k.disposition IS NULL));
+                          AND (k.started_at >= p_before OR k.disposition IS NULL))
+        FOR UPDATE OF l SKIP LOCKED;
     SELECT count(*) INTO n_leads FROM purging;
     SELECT count(*) INTO n_calls FROM calls k JOIN purging p ON p.id = k.lead_id;
     SELECT count(*) INTO n_surveys FROM csat s JOIN purging p ON p.id = s.lead_id
@@ -39,8 +43,11 @@ BEGIN
         UPDATE calls k SET notes = '', recording_ref = '' FROM purging p WHERE k.lead_id = p.id;
         UPDATE applications a SET income_band = 0, existing_cards = 0, employment = 'erased'
             FROM purging p WHERE a.lead_id = p.id;
-        UPDATE complaints x SET details = '(erased)' FROM purging p
-            WHERE x.lead_id = p.id AND x.resolved_at IS NOT NULL;
+        UPDATE complaints x SET details = '(erased)',
+            resolution = CASE WHEN x.resolution IS NULL THEN NULL ELSE '(erased)' END
+            FROM purging p WHERE x.lead_id = p.id;
+        UPDATE qa_reviews r SET notes = '' FROM calls k, purging p
+            WHERE r.call_id = k.id AND k.lead_id = p.id;
         UPDATE csat s SET comment = '', lead_id = NULL
             FROM purging p WHERE s.lead_id = p.id
                OR s.call_id IN (SELECT k.id FROM calls k WHERE k.lead_id = p.id);

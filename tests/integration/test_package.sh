@@ -80,6 +80,7 @@ CRED=$(mktemp -d /tmp/callfloor-credentials.XXXXXX)
 cf_defer rm -rf "$CRED"
 chown callfloor "$CRED"
 install -m 0400 -o callfloor "$CF_CERTS/vault.keys" "$CRED/vault.keys"
+install -m 0400 -o callfloor "$CF_CERTS/audit.key" "$CRED/audit.key"
 install -m 0400 -o callfloor "$CF_WORK/admin.password" "$CRED/admin.password"
 port=$(cf__free_port)
 metrics_port=$(cf__free_port)
@@ -93,7 +94,11 @@ listen = 127.0.0.1:$metrics_port
 [bootstrap]
 admin_password_file = $CRED/admin.password
 CONF
-exec_start=$(sed -n 's/^ExecStart=//p' /usr/lib/systemd/system/callfloord.service | sed "s|%d|$CRED|g")
+# The ExecStart line, its continuation lines joined as systemd joins them.
+exec_start=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' /usr/lib/systemd/system/callfloord.service |
+    sed -n 's/^ExecStart=//p' | sed "s|%d|$CRED|g")
+[ -e /etc/callfloor/vault.keys ] && [ -e /etc/callfloor/audit.key ] ||
+    cf_fail "the package did not make the keys"
 # shellcheck disable=SC2086 # the unit's command line, split as systemd would
 setpriv --reuid=callfloor --regid=callfloor --init-groups $exec_start >>"$CF_LOG" 2>&1 &
 daemon=$!
