@@ -786,7 +786,9 @@ static void conn_shut(db_conn *c) {
 static void pool_try_teardown(db_pool *pool) {
     if (!pool->closing || pool->tearing_down)
         return;
-    if (pool->in_flight > 0 || pool->deferred.head != NULL)
+    if (pool->ready == 0)
+        fifo_defer_all(&pool->queued, DB_E_SHUTDOWN, "the database pool is closing");
+    if (pool->in_flight > 0 || pool->deferred.head != NULL || pool->queued.head != NULL)
         return;
     pool->tearing_down = true;
     for (int i = 0; i < pool->size; i++)
@@ -907,7 +909,6 @@ void db_pool_close(db_pool *pool, void (*on_closed)(void *arg), void *arg) {
     pool->closing = true;
     pool->on_closed = on_closed;
     pool->on_closed_arg = arg;
-    fifo_defer_all(&pool->queued, DB_E_SHUTDOWN, "the database pool is closing");
     for (int i = 0; i < pool->size; i++) {
         db_conn *c = &pool->conns[i];
         if (c->state == DB_CONN_WAITING) {
@@ -959,7 +960,7 @@ void db_txn_commit(db_txn *txn, db_reply_cb cb, void *arg) {
     txn->cb = cb;
     txn->arg = arg;
     txn->committed_ns = uv_hrtime();
-    if (pool->closing) {
+    if (pool->tearing_down || (pool->closing && pool->ready == 0)) {
         txn_defer(txn, DB_E_SHUTDOWN, "the database pool is closing");
     } else if (txn->invalid) {
         txn_defer(txn, DB_E_QUERY, txn->detail);

@@ -87,9 +87,12 @@ int db_txn_context(db_txn *txn, const char *statement, int nparams, const char *
  * (queueing included), just before the answer is delivered. */
 void db_pool_on_roundtrip(db_pool *pool, void (*cb)(uint64_t ns, void *arg), void *arg);
 void db_pool_get_stats(const db_pool *pool, db_pool_stats *out);
-/* Waits for in-flight transactions, fails queued ones with DB_E_SHUTDOWN,
- * closes every connection and handle, then calls `on_closed` and frees the
- * pool. New transactions fail with DB_E_SHUTDOWN from now on. `on_closed`
+/* Runs every transaction committed before the pool is idle, including
+ * those committed from the replies of earlier ones (a drain's last lease
+ * releases), while a connection is up to run them; once none is, they fail
+ * with DB_E_SHUTDOWN. Then it closes every connection and handle, calls
+ * `on_closed` and frees the pool. The caller stops its timers and
+ * sessions first, so that the work runs out. `on_closed`
  * may be NULL; it runs after the pool is freed and after every reply. */
 void db_pool_close(db_pool *pool, void (*on_closed)(void *arg), void *arg);
 

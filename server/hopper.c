@@ -282,14 +282,30 @@ static void report_dry(server *srv, campaign_hopper *c) {
     db_txn_commit(txn, on_dry_reason, cl);
 }
 
+/* A claim that comes back after the hopper closed (a drain) gives its
+ * leads straight back, so that other daemons need not wait out the lease. */
+static void release_claimed(server *srv, const PGresult *res) {
+    int rows = PQntuples(res);
+    int64_t *ids = malloc(((size_t)rows + 1) * sizeof *ids);
+    if (ids == NULL)
+        return; /* the leases expire by themselves */
+    for (int r = 0; r < rows; r++)
+        ids[r] = db_int64(res, r, 0);
+    release_ids(srv, ids, (size_t)rows);
+    free(ids);
+}
+
 static void on_claimed(const db_reply *reply, void *arg) {
     claim *cl = arg;
     server *srv = cl->srv;
     hopper *h = srv->hopper;
     int64_t campaign_id = cl->campaign_id;
     free(cl);
-    if (h == NULL)
+    if (h == NULL) {
+        if (reply->status == DB_OK)
+            release_claimed(srv, reply->results[0]);
         return;
+    }
     campaign_hopper *one = campaign_id ? find_campaign(h, campaign_id) : NULL;
     if (campaign_id == 0)
         h->claiming_callbacks = false;
