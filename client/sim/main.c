@@ -1,25 +1,30 @@
-/* callfloor-sim: a load generator over the real protocol. It logs in many
- * agent sessions over TLS, paced and bounded, keeps them connected for a
- * while, each sending a Ping every second besides the library's heartbeat,
- * and reports login and round-trip latency percentiles. It creates no
- * accounts: the users PREFIX0001 ... PREFIXNNNN must exist (see --help). */
+/* callfloor-sim: a load generator over the real protocol. It logs in
+ * supervisor and agent sessions over TLS, paced and bounded; the agents
+ * work the queue (ready, offer, dial, talk, outcome) with a realistic mix
+ * of outcomes and the supervisors watch the board, for a set duration.
+ * Then it reports throughput and latency percentiles, and the daemon's
+ * memory and CPU when told its process id. It creates no accounts: the
+ * users PREFIX0001 ... must exist (see --help). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <uv.h>
 
 #include "cli.h"
 #include "i18n.h"
 #include "json.h"
+#include "sim.h"
 #include "version.h"
 
 #define PROGRAM          "callfloor-sim"
 #define SIM_CONTINUE     (-1)
 #define PING_INTERVAL_MS 1000
-#define MAX_AGENTS       100000
+#define MAX_SESSIONS     100000
 #define FDS_PER_SESSION  1
 #define FDS_SPARE        64
 /* Connections being set up (TCP, TLS, Hello, Login) at once. A server that
@@ -27,53 +32,47 @@
  * queue that grows for the whole ramp until logins time out; bounded, the
  * login latency stays a measure of the server rather than of the backlog. */
 #define MAX_SETUPS 64
+/* How long the calls still open at the end may take to be answered. */
+#define SETTLE_MAX_MS 10000
 
-typedef struct samples {
-    double *ms;
-    size_t n, cap;
-} samples;
+typedef struct server_usage {
+    bool known;
+    double cpu_s;
+    unsigned long rss_kb, hwm_kb;
+} server_usage;
 
-typedef struct sim sim;
-
-typedef struct session {
+typedef struct run_state {
     sim *s;
-    client *c;
-    char username[80];
-    uint64_t started_at; /* uv_hrtime at connect */
-    uint64_t ping_sent_at;
-    bool ping_in_flight;
-    bool ready;
-} session;
-
-struct sim {
-    uv_loop_t *loop;
-    cli_conn_options conn;
-    const char *prefix;
-    unsigned agents;
-    unsigned connect_rate;
-    unsigned duration_s;
-    bool json;
-    session *sessions;
-    unsigned started, finished, ok, failed, lost;
-    char first_failure[CLI_MESSAGE_MAX];
-    int first_failure_status;
-    samples login, rtt;
     uv_timer_t pacer, pinger, stopper;
-    bool stopping;
-};
+    uint64_t measured_from, measured_to; /* uv_hrtime */
+    uint64_t settle_deadline;            /* uv_now */
+    server_usage before, after;
+} run_state;
 
 static void print_help(void) {
     printf(_("Usage: %s --agents N [OPTIONS]\n"
              "\n"
-             "Logs in N agent sessions over TLS, paced, keeps them connected for the\n"
-             "duration with a Ping per session every second, then reports login and\n"
-             "round-trip latency percentiles (p50, p90, p99, max).\n"
+             "Logs in M supervisor and N agent sessions over TLS, paced. The agents work\n"
+             "the queue for the duration: ready, lead offer, dial, a conversation of about\n"
+             "--talk-ms, then an outcome (55%% no answer, 10%% busy, 25%% not interested,\n"
+             "10%% application), and ask for the next lead; the supervisors watch the\n"
+             "whole floor's board of today. A lost session connects again and resends an\n"
+             "unanswered outcome with its key. At the end the calls still open are ended\n"
+             "and the report gives throughput and latency percentiles (p50, p90, p99,\n"
+             "max) of login, ready to lead offer, outcome to acknowledgement (durable),\n"
+             "outcome to the supervisors' board push and ping round trips.\n"
              "\n"
              "Options:\n"
-             "  --agents N            how many sessions (1-100000; required)\n"
+             "  --agents N            how many agent sessions (1-100000; required)\n"
+             "  --supervisors M       how many supervisor sessions (default 0)\n"
+             "  --duration SECONDS    how long to work once all are in (default 10)\n"
+             "  --talk-ms MS          the average conversation (default 2000; 0: none)\n"
+             "  --idle                agents only stay connected and ping, taking no leads\n"
              "  --connect-rate N      new connections per second (default 200)\n"
-             "  --duration SECONDS    how long to stay connected once all are in (default 10)\n"
-             "  --user-prefix P       log in as P0001, P0002, ... (default sim)\n"
+             "  --user-prefix P       agents log in as P0001, P0002, ... (default sim)\n"
+             "  --supervisor-prefix P supervisors log in as P0001, ... (default simsup)\n"
+             "  --acks FILE           write the call id of every acknowledged outcome\n"
+             "  --server-pid PID      report this local daemon's memory and CPU time\n"
              "  --json                print the report as one JSON object\n"
              "  -h, --help            show this help\n"
              "  -V, --version         show the version\n"
@@ -82,13 +81,15 @@ static void print_help(void) {
     cli_conn_print_help(stdout);
     printf(_("\n"
              "All sessions share the password from --password-file or CALLFLOOR_PASSWORD.\n"
-             "The accounts must exist; an administrator can make them, e.g.:\n"
+             "The accounts must exist, the agents in a team that works a campaign with\n"
+             "leads; an administrator can make them, e.g.:\n"
              "  for i in $(seq -w 1 100); do\n"
              "    echo sim-password-1 | callfloorctl user add sim0$i --role agent --team 一组\n"
              "  done\n"
              "\n"
-             "Exit status: 0 every session logged in; 1 some login failed; 2 wrong usage;\n"
-             "3 the server could not be reached.\n"));
+             "Exit status: 0 every session logged in, stayed connected and had every\n"
+             "outcome accepted; 1 otherwise; 2 wrong usage; 3 the server could not be\n"
+             "reached.\n"));
 }
 
 static int usage_error(const char *message) {
@@ -97,13 +98,14 @@ static int usage_error(const char *message) {
     return CLI_EXIT_USAGE;
 }
 
-static int parse_count(const char *flag, const char *value, unsigned max, unsigned *out) {
+static int parse_count(const char *flag, const char *value, unsigned min, unsigned max,
+                       unsigned *out) {
     char *end;
     unsigned long v = strtoul(value, &end, 10);
-    if (value[0] < '0' || value[0] > '9' || *end != '\0' || v == 0 || v > max) {
+    if (value[0] < '0' || value[0] > '9' || *end != '\0' || v < min || v > max) {
         char message[CLI_MESSAGE_MAX];
-        snprintf(message, sizeof message, _("invalid %s '%s': a number from 1 to %u"), flag, value,
-                 max);
+        snprintf(message, sizeof message, _("invalid %s '%s': a number from %u to %u"), flag, value,
+                 min, max);
         return usage_error(message);
     }
     *out = (unsigned)v;
@@ -114,11 +116,22 @@ static int parse_option(sim *s, int argc, char **argv, int *i) {
     static const struct {
         const char *flag;
         size_t offset;
-        unsigned max;
+        unsigned min, max;
     } counts[] = {
-        {"--agents", offsetof(sim, agents), MAX_AGENTS},
-        {"--connect-rate", offsetof(sim, connect_rate), 10000},
-        {"--duration", offsetof(sim, duration_s), 86400},
+        {"--agents", offsetof(sim, agents), 1, MAX_SESSIONS},
+        {"--supervisors", offsetof(sim, supervisors), 0, MAX_SESSIONS},
+        {"--connect-rate", offsetof(sim, connect_rate), 1, 10000},
+        {"--duration", offsetof(sim, duration_s), 1, 86400},
+        {"--talk-ms", offsetof(sim, talk_ms), 0, 3600000},
+        {"--server-pid", offsetof(sim, server_pid), 1, 4194304},
+    };
+    static const struct {
+        const char *flag;
+        size_t offset;
+    } texts[] = {
+        {"--user-prefix", offsetof(sim, prefix)},
+        {"--supervisor-prefix", offsetof(sim, supervisor_prefix)},
+        {"--acks", offsetof(sim, acks_path)},
     };
     char err[CLI_MESSAGE_MAX];
     const char *value;
@@ -127,12 +140,19 @@ static int parse_option(sim *s, int argc, char **argv, int *i) {
         if (rc < 0)
             return usage_error(err);
         if (rc > 0)
-            return parse_count(counts[k].flag, value, counts[k].max,
+            return parse_count(counts[k].flag, value, counts[k].min, counts[k].max,
                                (unsigned *)((char *)s + counts[k].offset));
     }
-    int rc = cli_flag_value(argc, argv, i, "--user-prefix", &s->prefix, err, sizeof err);
-    if (rc == 0)
-        rc = cli_conn_parse_flag(&s->conn, argc, argv, i, err, sizeof err);
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+        int rc = cli_flag_value(argc, argv, i, texts[k].flag, &value, err, sizeof err);
+        if (rc < 0)
+            return usage_error(err);
+        if (rc > 0) {
+            *(const char **)((char *)s + texts[k].offset) = value;
+            return SIM_CONTINUE;
+        }
+    }
+    int rc = cli_conn_parse_flag(&s->conn, argc, argv, i, err, sizeof err);
     if (rc < 0)
         return usage_error(err);
     if (rc == 0) {
@@ -156,12 +176,18 @@ static int parse_args(sim *s, int argc, char **argv) {
             s->json = true;
             continue;
         }
+        if (strcmp(argv[i], "--idle") == 0) {
+            s->idle = true;
+            continue;
+        }
         int rc = parse_option(s, argc, argv, &i);
         if (rc != SIM_CONTINUE)
             return rc;
     }
     if (s->agents == 0)
         return usage_error(_("--agents N is required"));
+    if (s->agents + s->supervisors > MAX_SESSIONS)
+        return usage_error(_("at most 100000 sessions in all"));
     if (s->conn.user != NULL)
         return usage_error(_("the sessions log in as --user-prefix P (P0001, P0002, ...), not "
                              "--user"));
@@ -172,9 +198,9 @@ static int parse_args(sim *s, int argc, char **argv) {
 
 /* Each session needs a descriptor; the soft limit is raised to the hard
  * one when that is not enough. */
-static int ensure_descriptors(unsigned agents) {
+static int ensure_descriptors(unsigned sessions) {
     struct rlimit lim;
-    rlim_t need = (rlim_t)agents * FDS_PER_SESSION + FDS_SPARE;
+    rlim_t need = (rlim_t)sessions * FDS_PER_SESSION + FDS_SPARE;
     if (getrlimit(RLIMIT_NOFILE, &lim) < 0 || lim.rlim_cur >= need)
         return 0;
     lim.rlim_cur = lim.rlim_max < need ? lim.rlim_max : need;
@@ -184,204 +210,191 @@ static int ensure_descriptors(unsigned agents) {
     fprintf(stderr,
             _("%s: %u sessions need %llu open files, but the limit is %llu (raise it with "
               "'ulimit -n' or LimitNOFILE=)\n"),
-            PROGRAM, agents, (unsigned long long)need, (unsigned long long)lim.rlim_max);
+            PROGRAM, sessions, (unsigned long long)need, (unsigned long long)lim.rlim_max);
     return -1;
 }
 
-/* ---- measurements ---- */
+/* ---- the daemon's own figures, from /proc ---- */
 
-static void sample_add(samples *sm, double ms) {
-    if (sm->n == sm->cap) {
-        size_t cap = sm->cap ? sm->cap * 2 : 1024;
-        double *grown = realloc(sm->ms, cap * sizeof *grown);
-        if (grown == NULL)
-            return; /* a lost sample skews nothing enough to stop the run */
-        sm->ms = grown;
-        sm->cap = cap;
-    }
-    sm->ms[sm->n++] = ms;
+static unsigned long status_kb(const char *text, const char *field) {
+    const char *at = strstr(text, field);
+    return at ? strtoul(at + strlen(field), NULL, 10) : 0;
 }
 
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+/* Reads the CPU time and memory of local process `pid`; false when it
+ * cannot be read (not running, or not on this machine). */
+static bool read_server_usage(unsigned pid, server_usage *u) {
+    char path[64], text[4096];
+    snprintf(path, sizeof path, "/proc/%u/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = '\0';
+    const char *after_name = strrchr(text, ')');
+    unsigned long long utime, stime;
+    /* After the name: state, then fields 4 to 13, then utime and stime. */
+    if (after_name == NULL ||
+        sscanf(after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+               &stime) != 2)
+        return false;
+    u->cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+    snprintf(path, sizeof path, "/proc/%u/status", pid);
+    f = fopen(path, "r");
+    n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = '\0';
+    u->rss_kb = status_kb(text, "VmRSS:");
+    u->hwm_kb = status_kb(text, "VmHWM:");
+    u->known = true;
+    return true;
 }
 
-static void samples_sort(samples *sm) {
-    if (sm->n > 0) /* qsort's array may not be NULL, even when empty */
-        qsort(sm->ms, sm->n, sizeof *sm->ms, compare_doubles);
-}
-
-/* Nearest-rank percentile of sorted samples; NAN when there are none. */
-static double percentile(const samples *sm, double p) {
-    if (sm->n == 0)
-        return NAN;
-    size_t rank = (size_t)ceil(p / 100.0 * (double)sm->n);
-    return sm->ms[rank == 0 ? 0 : rank - 1];
-}
-
-static double elapsed_ms(uint64_t since) {
-    return (double)(uv_hrtime() - since) / 1e6;
-}
-
-/* ---- sessions ---- */
-
-static void session_done(session *se) {
-    sim *s = se->s;
-    if (se->c != NULL) {
-        client_destroy(se->c);
-        se->c = NULL;
-        s->finished++;
-    }
-}
-
-static void note_failure(sim *s, int status, const char *why) {
-    s->failed++;
-    if (s->first_failure[0] == '\0') {
-        snprintf(s->first_failure, sizeof s->first_failure, "%s", why);
-        s->first_failure_status = status;
-    }
-}
-
-static void on_closed(client *c, int status, const char *reason, void *arg) {
-    session *se = arg;
-    (void)c;
-    (void)status;
-    if (!se->s->stopping) {
-        se->s->lost++;
-        note_failure(se->s, CLIENT_E_CLOSED, reason);
-        se->s->failed--; /* counted as lost, not as a failed login */
-    }
-    se->ready = false;
-    session_done(se);
-}
-
-static void on_ready(client *c, int status, void *arg) {
-    session *se = arg;
-    if (status < 0) {
-        note_failure(se->s, status, client_last_error(c));
-        session_done(se);
-        return;
-    }
-    se->ready = true;
-    se->s->ok++;
-    sample_add(&se->s->login, elapsed_ms(se->started_at));
-}
-
-static void start_session(sim *s, unsigned k) {
-    session *se = &s->sessions[k];
-    se->s = s;
-    snprintf(se->username, sizeof se->username, "%s%04u", s->prefix, k + 1);
-    client_options co;
-    cli_conn_to_client(&s->conn, PROGRAM, &co);
-    co.username = se->username;
-    se->c = client_create(s->loop, &co);
-    if (se->c == NULL) {
-        note_failure(s, CLIENT_E_NOMEM, _("out of memory"));
-        return;
-    }
-    client_on_closed(se->c, on_closed, se);
-    se->started_at = uv_hrtime();
-    int rc = client_connect(se->c, on_ready, se);
-    if (rc < 0) {
-        note_failure(s, rc, client_last_error(se->c));
-        session_done(se);
-    }
-}
-
-static void on_pong(client *c, int status, const envelope *reply, void *arg) {
-    session *se = arg;
-    (void)c;
-    se->ping_in_flight = false;
-    if (status == 0 && reply->body_case == CALLFLOOR__ENVELOPE__BODY_PONG)
-        sample_add(&se->s->rtt, elapsed_ms(se->ping_sent_at));
-}
-
-static void on_ping_tick(uv_timer_t *t) {
-    sim *s = t->data;
-    for (unsigned k = 0; k < s->started; k++) {
-        session *se = &s->sessions[k];
-        if (!se->ready || se->ping_in_flight)
-            continue;
-        Callfloor__Ping ping = CALLFLOOR__PING__INIT;
-        ping.nonce = k;
-        envelope req = CALLFLOOR__ENVELOPE__INIT;
-        req.body_case = CALLFLOOR__ENVELOPE__BODY_PING;
-        req.ping = &ping;
-        se->ping_sent_at = uv_hrtime();
-        if (client_request(se->c, &req, on_pong, se) == 0)
-            se->ping_in_flight = true;
-    }
-}
-
-static void stop_all(sim *s) {
-    s->stopping = true;
-    for (unsigned k = 0; k < s->started; k++)
-        session_done(&s->sessions[k]);
-    uv_close((uv_handle_t *)&s->pacer, NULL);
-    uv_close((uv_handle_t *)&s->pinger, NULL);
-    uv_close((uv_handle_t *)&s->stopper, NULL);
-}
-
-static void on_stop(uv_timer_t *t) {
-    stop_all(t->data);
-}
+/* ---- pacing and time ---- */
 
 static unsigned setups_in_flight(const sim *s) {
-    return s->started - s->ok - s->failed;
+    unsigned settled = 0;
+    for (unsigned k = 0; k < s->started; k++)
+        settled += s->sessions[k].ever_up || s->sessions[k].gone;
+    return s->started - settled;
+}
+
+static void close_timers(run_state *rs) {
+    uv_close((uv_handle_t *)&rs->pacer, NULL);
+    uv_close((uv_handle_t *)&rs->pinger, NULL);
+    uv_close((uv_handle_t *)&rs->stopper, NULL);
+}
+
+static void finish(run_state *rs) {
+    sim *s = rs->s;
+    rs->measured_to = uv_hrtime();
+    if (s->server_pid)
+        read_server_usage(s->server_pid, &rs->after);
+    sim_stop_all(s);
+    close_timers(rs);
+}
+
+static void on_settle(uv_timer_t *t) {
+    run_state *rs = t->data;
+    if (sim_settled(rs->s) || uv_now(rs->s->loop) >= rs->settle_deadline)
+        finish(rs);
+}
+
+static void on_duration_over(uv_timer_t *t) {
+    run_state *rs = t->data;
+    sim_wind_down(rs->s);
+    rs->settle_deadline = uv_now(rs->s->loop) + SETTLE_MAX_MS;
+    uv_timer_start(&rs->stopper, on_settle, 0, 50);
 }
 
 /* The pacer starts connect_rate / 10 sessions every 100 ms, fewer when
- * MAX_SETUPS are still being set up; once every session has started and
+ * MAX_SETUPS are still being set up, the supervisors first so that they
+ * see the agents' work from its start; once every session has started and
  * settled, the duration begins. */
 static void on_pace(uv_timer_t *t) {
-    sim *s = t->data;
+    run_state *rs = t->data;
+    sim *s = rs->s;
     unsigned batch = s->connect_rate / 10 ? s->connect_rate / 10 : 1;
-    for (unsigned k = 0; k < batch && s->started < s->agents && setups_in_flight(s) < MAX_SETUPS;
-         k++)
-        start_session(s, s->started++);
-    if (s->started < s->agents || s->ok + s->failed < s->agents)
+    for (unsigned k = 0; k < batch && s->started < s->total && setups_in_flight(s) < MAX_SETUPS;
+         k++) {
+        if (s->started == s->supervisors && setups_in_flight(s) > 0)
+            break;
+        sim_session_start(s, s->started++);
+    }
+    if (s->started < s->total || setups_in_flight(s) > 0)
         return;
-    uv_timer_stop(&s->pacer);
+    uv_timer_stop(&rs->pacer);
     if (s->ok == 0) {
-        stop_all(s);
+        finish(rs);
         return;
     }
-    uv_timer_start(&s->stopper, on_stop, (uint64_t)s->duration_s * 1000, 0);
+    rs->measured_from = uv_hrtime();
+    if (s->server_pid)
+        read_server_usage(s->server_pid, &rs->before);
+    uv_timer_start(&rs->stopper, on_duration_over, (uint64_t)s->duration_s * 1000, 0);
+}
+
+static void on_ping_tick(uv_timer_t *t) {
+    run_state *rs = t->data;
+    sim_ping_all(rs->s);
 }
 
 /* ---- the report ---- */
 
-static void report_json(sim *s) {
+static const char *const latency_names[] = {"login_ms", "offer_ms", "ack_ms", "push_ms",
+                                            "ping_rtt_ms"};
+
+static samples *latency_set(sim *s, size_t k) {
+    samples *sets[] = {&s->login, &s->offer, &s->ack, &s->push, &s->rtt};
+    return sets[k];
+}
+
+static double measured_seconds(const run_state *rs) {
+    if (rs->measured_to <= rs->measured_from || rs->measured_from == 0)
+        return 0;
+    return (double)(rs->measured_to - rs->measured_from) / 1e9;
+}
+
+static void json_latency(json_writer *w, const char *name, const samples *sm) {
+    static const double points[] = {50, 90, 99, 100};
+    static const char *const keys[] = {"p50", "p90", "p99", "max"};
+    json_key(w, name);
+    json_object_begin(w);
+    json_kv_uint(w, "count", sm->n);
+    for (size_t k = 0; k < 4; k++) {
+        json_key(w, keys[k]);
+        json_double(w, samples_percentile(sm, points[k]));
+    }
+    json_object_end(w);
+}
+
+static void json_server(json_writer *w, const run_state *rs) {
+    json_key(w, "server");
+    if (!rs->after.known) {
+        json_null(w);
+        return;
+    }
+    json_object_begin(w);
+    json_kv_uint(w, "rss_kb", rs->after.rss_kb);
+    json_kv_uint(w, "peak_rss_kb", rs->after.hwm_kb);
+    json_key(w, "cpu_s");
+    json_double(w, rs->before.known ? rs->after.cpu_s - rs->before.cpu_s : NAN);
+    json_object_end(w);
+}
+
+static void report_json(const run_state *rs) {
+    const sim *s = rs->s;
     buf out = BUF_INIT;
     json_writer w;
     json_init(&w, &out);
     json_object_begin(&w);
     json_kv_uint(&w, "agents", s->agents);
+    json_kv_uint(&w, "supervisors", s->supervisors);
     json_kv_uint(&w, "logins_ok", s->ok);
     json_kv_uint(&w, "logins_failed", s->failed);
     json_kv_uint(&w, "sessions_lost", s->lost);
+    json_kv_uint(&w, "reconnects", s->reconnects);
     json_key(&w, "first_failure");
     if (s->first_failure[0])
         json_string(&w, s->first_failure);
     else
         json_null(&w);
-    const samples *sets[] = {&s->login, &s->rtt};
-    const char *names[] = {"login_ms", "ping_rtt_ms"};
-    for (size_t k = 0; k < 2; k++) {
-        json_key(&w, names[k]);
-        json_object_begin(&w);
-        json_kv_uint(&w, "count", sets[k]->n);
-        json_key(&w, "p50");
-        json_double(&w, percentile(sets[k], 50));
-        json_key(&w, "p90");
-        json_double(&w, percentile(sets[k], 90));
-        json_key(&w, "p99");
-        json_double(&w, percentile(sets[k], 99));
-        json_key(&w, "max");
-        json_double(&w, percentile(sets[k], 100));
-        json_object_end(&w);
-    }
+    json_key(&w, "seconds");
+    json_double(&w, measured_seconds(rs));
+    json_kv_uint(&w, "offers", s->offers);
+    json_kv_uint(&w, "dials", s->dials);
+    json_kv_uint(&w, "dials_refused", s->dials_refused);
+    json_kv_uint(&w, "outcomes_acked", s->acked);
+    json_kv_uint(&w, "outcomes_replayed", s->replayed);
+    json_kv_uint(&w, "refused", s->refused);
+    json_kv_uint(&w, "applications", s->applications);
+    json_key(&w, "outcomes_per_s");
+    double secs = measured_seconds(rs);
+    json_double(&w, secs > 0 ? (double)s->acked / secs : NAN);
+    for (size_t k = 0; k < sizeof latency_names / sizeof latency_names[0]; k++)
+        json_latency(&w, latency_names[k], latency_set(rs->s, k));
+    json_server(&w, rs);
     json_object_end(&w);
     buf_append_str(&out, "\n");
     cli_write_stdout(&out);
@@ -389,64 +402,114 @@ static void report_json(sim *s) {
 }
 
 static void report_line(const char *what, const samples *sm) {
-    printf(_("%-12s %6zu samples   p50 %8.2f ms   p90 %8.2f ms   p99 %8.2f ms   max %8.2f ms\n"),
-           what, sm->n, percentile(sm, 50), percentile(sm, 90), percentile(sm, 99),
-           percentile(sm, 100));
+    printf(_("%-14s %7zu samples   p50 %8.2f ms   p90 %8.2f ms   p99 %8.2f ms   max %8.2f ms\n"),
+           what, sm->n, samples_percentile(sm, 50), samples_percentile(sm, 90),
+           samples_percentile(sm, 99), samples_percentile(sm, 100));
 }
 
-static void report_text(sim *s) {
-    printf(_("%u of %u sessions logged in, %u failed, %u lost while connected\n"), s->ok, s->agents,
-           s->failed, s->lost);
+static void report_text(const run_state *rs) {
+    const sim *s = rs->s;
+    double secs = measured_seconds(rs);
+    printf(_("%u of %u sessions logged in, %u failed, %u lost while connected, %u reconnected\n"),
+           s->ok, s->total, s->failed, s->lost, s->reconnects);
     if (s->first_failure[0])
         printf(_("first failure: %s\n"), s->first_failure);
-    report_line(_("login"), &s->login);
-    report_line(_("ping rtt"), &s->rtt);
+    printf(_("%.1f s: %llu offers, %llu dials (%llu refused), %llu outcomes acknowledged "
+             "(%.1f a second), %llu applications, %llu requests refused\n"),
+           secs, (unsigned long long)s->offers, (unsigned long long)s->dials,
+           (unsigned long long)s->dials_refused, (unsigned long long)s->acked,
+           secs > 0 ? (double)s->acked / secs : 0.0, (unsigned long long)s->applications,
+           (unsigned long long)s->refused);
+    const char *labels[] = {_("login"), _("ready->offer"), _("outcome->ack"), _("outcome->push"),
+                            _("ping rtt")};
+    for (size_t k = 0; k < sizeof labels / sizeof labels[0]; k++)
+        report_line(labels[k], latency_set(rs->s, k));
+    if (rs->after.known)
+        printf(_("server: %lu KiB resident (peak %lu KiB), %.2f s of CPU during the run\n"),
+               rs->after.rss_kb, rs->after.hwm_kb,
+               rs->before.known ? rs->after.cpu_s - rs->before.cpu_s : 0.0);
 }
 
-static int run(sim *s) {
-    s->sessions = calloc(s->agents, sizeof *s->sessions);
-    if (s->sessions == NULL) {
-        fprintf(stderr, _("%s: out of memory for %u sessions\n"), PROGRAM, s->agents);
-        return CLI_EXIT_SERVER;
-    }
-    uv_timer_init(s->loop, &s->pacer);
-    uv_timer_init(s->loop, &s->pinger);
-    uv_timer_init(s->loop, &s->stopper);
-    s->pacer.data = s->pinger.data = s->stopper.data = s;
-    uv_timer_start(&s->pacer, on_pace, 0, 100);
-    uv_timer_start(&s->pinger, on_ping_tick, PING_INTERVAL_MS, PING_INTERVAL_MS);
-    uv_run(s->loop, UV_RUN_DEFAULT);
-    samples_sort(&s->login);
-    samples_sort(&s->rtt);
-    if (s->json)
-        report_json(s);
-    else
-        report_text(s);
-    free(s->sessions);
-    free(s->login.ms);
-    free(s->rtt.ms);
+static void free_samples(sim *s) {
+    samples_free(&s->login);
+    samples_free(&s->offer);
+    samples_free(&s->ack);
+    samples_free(&s->push);
+    samples_free(&s->rtt);
+}
+
+static int exit_status(const sim *s) {
     if (s->ok == 0 && s->first_failure_status != CLIENT_E_AUTH &&
         s->first_failure_status != CLIENT_E_SERVER)
         return CLI_EXIT_CONNECT;
-    return s->failed || s->lost ? CLI_EXIT_SERVER : CLI_EXIT_OK;
+    return s->failed || s->lost || s->refused ? CLI_EXIT_SERVER : CLI_EXIT_OK;
+}
+
+static int run(sim *s) {
+    s->total = s->agents + s->supervisors;
+    s->sessions = calloc(s->total, sizeof *s->sessions);
+    if (s->sessions == NULL) {
+        fprintf(stderr, _("%s: out of memory for %u sessions\n"), PROGRAM, s->total);
+        return CLI_EXIT_SERVER;
+    }
+    run_state rs = {.s = s};
+    uv_timer_init(s->loop, &rs.pacer);
+    uv_timer_init(s->loop, &rs.pinger);
+    uv_timer_init(s->loop, &rs.stopper);
+    rs.pacer.data = rs.pinger.data = rs.stopper.data = &rs;
+    uv_timer_start(&rs.pacer, on_pace, 0, 100);
+    uv_timer_start(&rs.pinger, on_ping_tick, PING_INTERVAL_MS, PING_INTERVAL_MS);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    for (size_t k = 0; k < sizeof latency_names / sizeof latency_names[0]; k++)
+        samples_sort(latency_set(s, k));
+    if (s->json)
+        report_json(&rs);
+    else
+        report_text(&rs);
+    free(s->sessions);
+    free_samples(s);
+    return exit_status(s);
+}
+
+static int open_acks(sim *s) {
+    if (s->acks_path == NULL)
+        return 0;
+    s->acks = fopen(s->acks_path, "w");
+    if (s->acks != NULL)
+        return 0;
+    char message[CLI_MESSAGE_MAX];
+    snprintf(message, sizeof message, _("cannot write %s: %s"), s->acks_path, strerror(errno));
+    return usage_error(message);
 }
 
 int main(int argc, char **argv) {
     i18n_init();
     cli_setup_process();
     uv_loop_t loop;
-    sim s = {.loop = &loop, .prefix = "sim", .connect_rate = 200, .duration_s = 10};
+    sim s = {.loop = &loop,
+             .prefix = "sim",
+             .supervisor_prefix = "simsup",
+             .connect_rate = 200,
+             .duration_s = 10,
+             .talk_ms = 2000,
+             .rng = 0x9e3779b97f4a7c15ull ^ uv_hrtime()};
     cli_conn_init(&s.conn);
     int rc = parse_args(&s, argc, argv);
     char err[CLI_MESSAGE_MAX];
     if (rc == SIM_CONTINUE && cli_conn_finish(&s.conn, err, sizeof err) < 0)
         rc = usage_error(err);
-    if (rc == SIM_CONTINUE && ensure_descriptors(s.agents) < 0)
+    if (rc == SIM_CONTINUE && ensure_descriptors(s.agents + s.supervisors) < 0)
+        rc = CLI_EXIT_USAGE;
+    if (rc == SIM_CONTINUE && open_acks(&s) != 0)
         rc = CLI_EXIT_USAGE;
     if (rc == SIM_CONTINUE) {
         uv_loop_init(&loop);
         rc = run(&s);
         uv_loop_close(&loop);
+    }
+    if (s.acks != NULL && fclose(s.acks) != 0) {
+        fprintf(stderr, _("%s: cannot write %s: %s\n"), PROGRAM, s.acks_path, strerror(errno));
+        rc = CLI_EXIT_SERVER;
     }
     cli_conn_wipe(&s.conn);
     return rc;

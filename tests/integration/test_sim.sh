@@ -3,7 +3,10 @@
 # latency percentiles: all 20 agents in, numbers in every percentile field,
 # pings answered; a wrong password is a failed login (exit 1) with the
 # server's reason; missing accounts are named; usage errors exit 2 and an
-# unreachable server exits 3.
+# unreachable server exits 3. With a campaign and leads the agents work:
+# every acknowledged outcome is in the database once, the mix has
+# applications, the supervisors see the pushes, no call is left open and
+# the daemon's memory and CPU are reported.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -13,13 +16,16 @@ SIM=$CF_BUILD/bin/callfloor-sim
 
 cf_setup sim
 cf_expect_exit 0 "$SIM" --help
-for text in "--agents" "--connect-rate" "--user-prefix" "callfloorctl user add" "Exit status"; do
+for text in "--agents" "--supervisors" "--talk-ms" "--acks" "--server-pid" "--connect-rate" \
+    "--user-prefix" "callfloorctl user add" "Exit status"; do
     grep -qF -- "$text" <<<"$CF_LAST_OUTPUT" || cf_fail "--help does not mention $text"
 done
 cf_expect_exit 2 "$SIM"
 cf_expect_exit 2 "$SIM" --agents 0
 cf_expect_exit 2 "$SIM" --agents 5 --user someone
 cf_expect_exit 2 "$SIM" --agents 5 --frobnicate
+cf_expect_exit 2 "$SIM" --agents 5 --talk-ms -1
+cf_expect_exit 2 "$SIM" --agents 5 --acks /nonexistent/dir/acks
 CALLFLOOR_SERVER=127.0.0.1:1 CALLFLOOR_PASSWORD=sim-password-1 cf_expect_exit 3 "$SIM" --agents 2 --duration 1 --json
 
 cf_start_daemon
@@ -29,16 +35,54 @@ for i in $(seq -w 1 20); do
 done
 
 export CALLFLOOR_PASSWORD=sim-password-1
-cf_expect_exit 0 "$SIM" --agents 20 --connect-rate 50 --duration 2 --json
+cf_expect_exit 0 "$SIM" --agents 20 --connect-rate 50 --duration 2 --idle --json
 cf_json_check 'doc["logins_ok"] == 20 and doc["logins_failed"] == 0 and doc["login_ms"]["count"] == 20 and all(isinstance(doc[k][p], (int, float)) for k in ("login_ms", "ping_rtt_ms") for p in ("p50", "p90", "p99", "max")) and doc["ping_rtt_ms"]["count"] >= 20 and doc["login_ms"]["p50"] <= doc["login_ms"]["max"]' \
     <<<"$CF_LAST_OUTPUT" || cf_fail "the report is wrong: $CF_LAST_OUTPUT"
-cf_expect_output_contains "20 of 20 sessions logged in" "$SIM" --agents 20 --duration 1
+cf_expect_output_contains "20 of 20 sessions logged in" "$SIM" --agents 20 --duration 1 --idle
 
-CALLFLOOR_PASSWORD=wrong-password-1 cf_expect_exit 1 "$SIM" --agents 3 --duration 1 --json
+CALLFLOOR_PASSWORD=wrong-password-1 cf_expect_exit 1 "$SIM" --agents 3 --duration 1 --idle --json
 cf_json_check 'doc["logins_ok"] == 0 and doc["logins_failed"] == 3 and "invalid user name or password" in doc["first_failure"]' \
     <<<"$CF_LAST_OUTPUT" || cf_fail "a wrong password is not reported: $CF_LAST_OUTPUT"
 # sim0021 does not exist: 20 logins work, one fails, exit 1.
-cf_expect_exit 1 "$SIM" --agents 21 --duration 1 --json
+cf_expect_exit 1 "$SIM" --agents 21 --duration 1 --idle --json
 cf_json_check 'doc["logins_ok"] == 20 and doc["logins_failed"] == 1' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "a missing account is not counted: $CF_LAST_OUTPUT"
+
+# A working floor: 20 agents and 3 supervisors for 4 seconds.
+export CALLFLOOR_PASSWORD=admin$CF_PASSWORD_SUFFIX
+cf_ctl product add CB01 --name 畅享返现卡 --apr 18.25 >/dev/null
+cf_ctl campaign add 春季 --product CB01 --team 一组 --max-attempts 99 --max-per-day 99 \
+    --retry-no-answer 1s --retry-busy 1s >/dev/null
+NOON=$(cf_zone_at 12)
+{
+    echo name,phone,time_zone
+    for i in $(seq 1 600); do echo "客户$i,1390000$(printf %04d "$i"),$NOON"; done
+} >"$CF_WORK/leads.csv"
+cf_ctl leads import 春季 "$CF_WORK/leads.csv" >/dev/null
+for i in 1 2 3; do
+    cf_ctl user add "simsup000$i" --role supervisor --team 一组 <<<'sim-password-1' >/dev/null
+done
+CALLFLOOR_PASSWORD=sim-password-1 cf_expect_exit 0 "$SIM" --agents 20 --supervisors 3 --duration 4 --talk-ms 50 \
+    --acks "$CF_WORK/acks" --server-pid "$CF_DAEMON_PID" --json
+report=$CF_LAST_OUTPUT
+printf "%s\n" "$report" >"$CF_WORK/report.json"
+cf_json_check 'doc["logins_ok"] == 23 and doc["offers"] >= 40 and doc["dials"] >= 40
+    and doc["outcomes_acked"] >= 40 and doc["refused"] == 0 and doc["applications"] >= 1
+    and doc["ack_ms"]["count"] == doc["outcomes_acked"] and doc["offer_ms"]["count"] >= 40
+    and doc["push_ms"]["count"] >= 3 and doc["outcomes_per_s"] > 0
+    and doc["server"]["rss_kb"] > 0 and doc["server"]["cpu_s"] >= 0' <<<"$report" ||
+    cf_fail "the working run's report is wrong: $report"
+acked=$(wc -l <"$CF_WORK/acks")
+[ "$acked" = "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["outcomes_acked"])' <<<"$report")" ] ||
+    cf_fail "the acks file and the report disagree"
+ids=$(paste -sd, "$CF_WORK/acks")
+[ "$(cf_psql "SELECT count(DISTINCT id) FROM calls WHERE id IN ($ids) AND disposition IS NOT NULL")" = "$acked" ] ||
+    cf_fail "an acknowledged outcome is not in the database"
+[ "$(cf_psql "SELECT count(*) FROM score_events WHERE kind = 'dial' AND call_id IN ($ids)")" = "$acked" ] ||
+    cf_fail "an acknowledged outcome was scored other than once"
+[ "$(cf_psql "SELECT count(*) FROM calls WHERE disposition IS NULL")" = 0 ] ||
+    cf_fail "the run left a call open"
+[ "$(cf_psql "SELECT count(*) FROM applications")" = "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"])' <<<"$report")" ] ||
+    cf_fail "the applications in the database are not the ones reported"
+CALLFLOOR_PASSWORD=sim-password-1 cf_expect_output_contains "outcome->ack" "$SIM" --agents 5 --duration 1 --talk-ms 0
 cf_done

@@ -1,0 +1,81 @@
+/* sim: the state callfloor-sim shares between its parts. main.c reads the
+ * options, paces the sessions in, keeps time and prints the report;
+ * cycle.c plays each session: an agent's call cycle (ready, offer, dial,
+ * talk, outcome, again) or a supervisor watching the board. */
+#ifndef CALLFLOOR_SIM_H
+#define CALLFLOOR_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uv.h>
+
+#include "cli.h"
+#include "redial.h"
+#include "stats.h"
+
+typedef struct sim sim;
+
+typedef enum sim_role { SIM_SUPERVISOR, SIM_AGENT } sim_role;
+
+typedef struct sim_session {
+    sim *s;
+    redial *r;
+    sim_role role;
+    char username[80];
+    uint64_t started_at; /* uv_hrtime of the first attempt */
+    bool ever_up, up, gone;
+    uint64_t ping_sent_at;
+    bool ping_in_flight;
+    /* An agent's call cycle. */
+    uv_timer_t talk;        /* the simulated conversation */
+    uint64_t ready_sent_at; /* 0 unless an AgentReady waits for its offer */
+    uint64_t lead_id, call_id;
+    bool dialling;
+    char product[32]; /* the offer's first product, for an application */
+    /* The outcome sent and not yet acknowledged: resent with the same key
+     * after a reconnect, so that the server answers it exactly once. */
+    bool outcome_pending;
+    char key[48];
+    const char *disposition;
+    uint32_t talk_seconds;
+    uint64_t outcome_sent_at;
+    unsigned outcomes; /* outcomes sent and not refused */
+    unsigned seq;
+    uint32_t base_dials; /* today's dials on the board before the run */
+    bool base_known;
+} sim_session;
+
+struct sim {
+    uv_loop_t *loop;
+    cli_conn_options conn;
+    const char *prefix, *supervisor_prefix, *acks_path;
+    unsigned agents, supervisors, connect_rate, duration_s, talk_ms, server_pid;
+    bool json, idle;
+    sim_session *sessions; /* the supervisors first, then the agents */
+    unsigned total, started, ok, failed, lost, reconnects;
+    char first_failure[CLI_MESSAGE_MAX];
+    int first_failure_status;
+    samples login, rtt, offer, ack, push;
+    uint64_t offers, dials, dials_refused, acked, refused, replayed, applications;
+    FILE *acks;
+    bool winding_down, stopping;
+    uint64_t rng;
+};
+
+/* Starts `se`'s session (index `k` of s->sessions) from the next loop
+ * iteration; it reconnects by itself when the connection is lost. */
+void sim_session_start(sim *s, unsigned k);
+/* Sends a Ping on every session that is up and has none in flight. */
+void sim_ping_all(sim *s);
+/* No more leads are asked for; every call in progress ends now. */
+void sim_wind_down(sim *s);
+/* True when no agent has a call open or an outcome unanswered. */
+bool sim_settled(const sim *s);
+/* Closes every session; run the loop afterwards to free them. */
+void sim_stop_all(sim *s);
+/* Counts a failure and keeps the first one's words and status. */
+void sim_note_failure(sim *s, int status, const char *why);
+
+#endif
