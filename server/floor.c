@@ -49,6 +49,14 @@ struct floor {
 static const char *const statements[][2] = {
     {"floor_team", "SELECT coalesce(u.team_id, -1), u.display_name, coalesce(t.name, '')"
                    " FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE u.id = $1"},
+    /* The agent's call left open by a session that ended without its
+     * outcome (a daemon that died): its lead is leased here again, so that
+     * the call can be handed back. */
+    {"floor_open_call",
+     "WITH k AS (SELECT id, lead_id FROM calls WHERE agent_id = $1 AND disposition IS NULL"
+     " ORDER BY id DESC LIMIT 1)"
+     " UPDATE leads l SET lease_owner = $2, lease_expires_at = now() + $3::interval"
+     " FROM k WHERE l.id = k.lead_id RETURNING k.id, l.id, l.campaign_id"},
     {"floor_offer_lead",
      "SELECT array_to_string(cf_lead_blockers(l.id, $2, $3, $4::interval), '; '), l.name, "
      "l.phone_masked, l.tier,"
@@ -343,6 +351,19 @@ void floor_session_closed(server *srv, session *s, uint64_t user_id) {
 
 static void ready(request *req, agent *a);
 
+/* The call this agent left open in an earlier session comes back as an
+ * offer with its call id, as after a reconnect within the grace period. */
+static void hand_back_open_call(request *req, agent *a, const PGresult *res) {
+    a->call_id = (uint64_t)db_int64(res, 0, 0);
+    a->lead = (hopper_lead){.id = db_int64(res, 0, 1), .campaign_id = db_int64(res, 0, 2)};
+    log_info("agent %s: call %llu was left open; handing it back", a->username,
+             (unsigned long long)a->call_id);
+    floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_ON_CALL, NULL);
+    reply_status(req, a);
+    a->offer_gen++;
+    build_offer(a);
+}
+
 static void on_team_loaded(const db_reply *reply, void *arg) {
     request *req = arg;
     agent *a = find_agent(req->srv, req->user_id);
@@ -354,7 +375,10 @@ static void on_team_loaded(const db_reply *reply, void *arg) {
         a->team_id = db_int64(reply->results[0], 0, 0);
         snprintf(a->display_name, sizeof a->display_name, "%s", db_value(reply->results[0], 0, 1));
         snprintf(a->team, sizeof a->team, "%s", db_value(reply->results[0], 0, 2));
-        ready(req, a);
+        if (PQntuples(reply->results[1]) == 1 && a->lead.id == 0)
+            hand_back_open_call(req, a, reply->results[1]);
+        else
+            ready(req, a);
     }
 }
 
@@ -403,10 +427,17 @@ void floor_on_ready(request *req) {
         ready(req, a);
         return;
     }
-    char id[24];
+    char id[24], ttl[32];
     snprintf(id, sizeof id, "%llu", (unsigned long long)req->user_id);
-    const char *params[] = {id};
-    request_query(req, "floor_team", 1, params, on_team_loaded, req);
+    snprintf(ttl, sizeof ttl, "%u milliseconds", srv->cfg.lease_ttl_ms);
+    const char *team_params[] = {id};
+    const char *call_params[] = {id, srv->instance_id, ttl};
+    db_txn *txn = request_begin(req);
+    if (txn == NULL)
+        return;
+    db_txn_query(txn, "floor_team", 1, team_params);
+    db_txn_query(txn, "floor_open_call", 3, call_params);
+    db_txn_commit(txn, on_team_loaded, req);
 }
 
 void floor_on_pause(request *req) {

@@ -52,8 +52,9 @@ typedef struct hopper {
     void (*on_leads)(server *srv);
 } hopper;
 
-/* Who may be claimed: the rules of cf_lead_blockers (server/sql/005_queue.sql)
- * inline, so that the planner can use leads_queue_idx; the two must agree. */
+/* Who may be claimed: the rules of cf_lead_blockers (server/sql/005_queue.sql
+ * and 012_open_calls.sql) inline, so that the planner can use leads_queue_idx; the two must agree.
+ */
 #define ELIGIBLE                                                                          \
     " q.status = 'open' AND NOT c.paused AND q.next_eligible_at <= now()"                 \
     " AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())"                     \
@@ -63,7 +64,9 @@ typedef struct hopper {
     " OR q.attempts_today < c.max_attempts_per_day)"                                      \
     " AND cf_in_window(coalesce(q.time_zone, c.time_zone), c.window_start, c.window_end," \
     " c.days, now())"                                                                     \
-    " AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone_hmac = q.phone_hmac)"
+    " AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone_hmac = q.phone_hmac)"             \
+    " AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.lead_id = q.id"                       \
+    " AND k.disposition IS NULL)"
 #define CLAIMED                                                                               \
     " RETURNING l.id, l.campaign_id, l.tier = 'vip', l.score, coalesce(l.callback_owner, 0)," \
     " coalesce(extract(epoch FROM l.callback_at)::bigint, 0)"

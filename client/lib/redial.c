@@ -23,6 +23,7 @@ struct redial {
     uint64_t ready_since;
     unsigned delay_ms;
     char reason[REDIAL_REASON_MAX];
+    int status;
 };
 
 static char *dup_or_null(const char *s) {
@@ -90,6 +91,7 @@ static void on_retry(uv_timer_t *t) {
 static void connection_ended(redial *r, int status, const char *why) {
     Callfloor__ErrorCode code = client_last_server_code(r->c);
     snprintf(r->reason, sizeof r->reason, "%s", why);
+    r->status = status;
     client_destroy(r->c);
     r->c = NULL;
     if (is_final(status, code)) {
@@ -130,6 +132,7 @@ static void attempt(redial *r) {
     r->c = client_create(r->loop, &r->opts);
     if (r->c == NULL) {
         snprintf(r->reason, sizeof r->reason, "%s", _("out of memory"));
+        r->status = CLIENT_E_NOMEM;
         set_state(r, REDIAL_GAVE_UP);
         return;
     }
@@ -190,6 +193,10 @@ client *redial_client(const redial *r) {
 
 const char *redial_reason(const redial *r) {
     return r->reason;
+}
+
+int redial_status(const redial *r) {
+    return r->status;
 }
 
 unsigned redial_seconds_left(const redial *r) {

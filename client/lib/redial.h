@@ -41,6 +41,8 @@ redial_state redial_current(const redial *r);
 client *redial_client(const redial *r);
 /* Why the last connection ended or failed, as a sentence; "" if none. */
 const char *redial_reason(const redial *r);
+/* The CLIENT_E_* status the last connection ended or failed with; 0 if none. */
+int redial_status(const redial *r);
 unsigned redial_seconds_left(const redial *r);
 /* When the current session was logged in (uv_now milliseconds). */
 uint64_t redial_ready_since(const redial *r);

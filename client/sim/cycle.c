@@ -39,9 +39,12 @@ static client *session_client(const sim_session *se) {
 
 static void on_agent_status(client *c, int status, const envelope *reply, void *arg);
 
-static void ask_for_lead(sim_session *se) {
+/* AgentReady: for the next lead, or, after a reconnect, for the call a
+ * lost Dial answer may have left open (handed back even while the run
+ * winds down). */
+static void send_ready(sim_session *se) {
     client *c = session_client(se);
-    if (c == NULL || se->s->winding_down || se->s->idle)
+    if (c == NULL || se->s->idle)
         return;
     Callfloor__AgentReady ready = CALLFLOOR__AGENT_READY__INIT;
     envelope req = CALLFLOOR__ENVELOPE__INIT;
@@ -50,6 +53,11 @@ static void ask_for_lead(sim_session *se) {
     se->ready_sent_at = uv_hrtime();
     if (client_request(c, &req, on_agent_status, se) < 0)
         se->ready_sent_at = 0;
+}
+
+static void ask_for_lead(sim_session *se) {
+    if (!se->s->winding_down)
+        send_ready(se);
 }
 
 static void on_agent_status(client *c, int status, const envelope *reply, void *arg) {
@@ -134,6 +142,7 @@ static void answer_acknowledged(sim_session *se, const Callfloor__OutcomeReply *
     sim *s = se->s;
     samples_add_since(&s->ack, se->outcome_sent_at);
     s->acked++;
+    s->acked_in_window += s->measuring;
     s->replayed += r->replayed;
     s->applications += strcmp(se->disposition, "APPLICATION_SUBMITTED") == 0;
     if (s->acks != NULL)
@@ -141,6 +150,21 @@ static void answer_acknowledged(sim_session *se, const Callfloor__OutcomeReply *
     se->outcome_pending = false;
     se->call_id = se->lead_id = 0;
     ask_for_lead(se);
+}
+
+static void on_resend(uv_timer_t *t) {
+    sim_session *se = t->data;
+    if (se->outcome_pending)
+        send_outcome(se);
+}
+
+/* The server could not record it now (the database away, too busy): the
+ * same outcome goes again under the same key, which also covers one that
+ * was recorded after all. */
+static bool is_retryable(const Callfloor__Error *e) {
+    return e->code == CALLFLOOR__ERROR_CODE__UNAVAILABLE ||
+           e->code == CALLFLOOR__ERROR_CODE__RATE_LIMITED ||
+           e->code == CALLFLOOR__ERROR_CODE__SHUTTING_DOWN;
 }
 
 static void on_outcome_reply(client *c, int status, const envelope *reply, void *arg) {
@@ -153,14 +177,20 @@ static void on_outcome_reply(client *c, int status, const envelope *reply, void 
         answer_acknowledged(se, reply->outcome_reply);
         return;
     }
+    const Callfloor__Error *e =
+        reply->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR ? reply->error : NULL;
+    if (e != NULL && is_retryable(e)) {
+        s->retried++;
+        uv_timer_start(&se->talk, on_resend, e->retry_after_ms ? e->retry_after_ms : 500, 0);
+        return;
+    }
     s->refused++;
     se->outcomes--;
     se->outcome_pending = false;
-    bool was_application = strcmp(se->disposition, "APPLICATION_SUBMITTED") == 0;
-    if (reply->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR)
-        note_first_problem(s, CLIENT_E_SERVER, reply->error->message);
-    if (was_application) { /* the call still has to end */
-        end_call(se, "NOT_INTERESTED");
+    note_first_problem(s, CLIENT_E_SERVER, e ? e->message : _("an unexpected answer"));
+    if (e != NULL && e->code == CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION &&
+        strcmp(se->disposition, "APPLICATION_SUBMITTED") == 0) {
+        end_call(se, "NOT_INTERESTED"); /* refused, so the call still has to end */
         return;
     }
     se->call_id = se->lead_id = 0;
@@ -197,16 +227,21 @@ static void dial(sim_session *se) {
 
 static void take_offer(sim_session *se, const Callfloor__LeadOffer *o) {
     sim *s = se->s;
-    if (s->winding_down || se->outcome_pending || se->dialling)
+    if (se->outcome_pending || se->dialling)
         return;
     snprintf(se->product, sizeof se->product, "%s", o->n_products > 0 ? o->products[0]->code : "");
-    se->lead_id = o->lead_id;
-    if (o->call_id != 0) { /* a call in progress handed back after a reconnect */
+    if (o->call_id != 0) {
+        /* A call in progress handed back after a reconnect: it is ended
+         * even while the run winds down, so that none is left open. */
+        se->lead_id = o->lead_id;
         se->call_id = o->call_id;
         if (!uv_is_active((uv_handle_t *)&se->talk))
             start_talking(se);
         return;
     }
+    if (s->winding_down || se->call_id != 0)
+        return;
+    se->lead_id = o->lead_id;
     s->offers++;
     if (se->ready_sent_at != 0)
         samples_add_since(&s->offer, se->ready_sent_at);
@@ -218,7 +253,8 @@ static void agent_push(sim_session *se, const envelope *push) {
     if (push->body_case == CALLFLOOR__ENVELOPE__BODY_LEAD_OFFER) {
         take_offer(se, push->lead_offer);
     } else if (push->body_case == CALLFLOOR__ENVELOPE__BODY_AGENT_STATUS &&
-               push->agent_status->state == CALLFLOOR__AGENT_STATE__AGENT_PAUSED) {
+               push->agent_status->state == CALLFLOOR__AGENT_STATE__AGENT_PAUSED &&
+               se->call_id == 0 && !se->dialling && !se->outcome_pending) {
         /* An offer not dialled in time was taken back: ask again. */
         se->lead_id = 0;
         ask_for_lead(se);
@@ -227,10 +263,14 @@ static void agent_push(sim_session *se, const envelope *push) {
 
 /* Back after a reconnect (or the first login): finish what was open. */
 static void agent_up(sim_session *se) {
-    if (se->outcome_pending)
+    if (se->outcome_pending) {
         send_outcome(se);
-    else if (se->call_id == 0)
+    } else if (se->call_id == 0 && se->dial_lost) {
+        se->dial_lost = false;
+        send_ready(se);
+    } else if (se->call_id == 0) {
         ask_for_lead(se);
+    }
 }
 
 /* ---- a supervisor watching the board ---- */
@@ -247,17 +287,24 @@ static sim_session *agent_named(sim *s, const char *name) {
     return strcmp(se->username, name) == 0 ? se : NULL;
 }
 
-/* A board row that shows an agent's latest outcome measures the push:
- * from the outcome's sending to the supervisor's screen. */
-static void board_row(sim *s, const Callfloor__BoardRow *row, bool snapshot) {
+/* A board row that first shows an agent's latest outcome to supervisor
+ * `sup` measures the push: from the outcome's sending to the screen. The
+ * rows of agents with nothing today yet are not in the first snapshot;
+ * they start from 0. */
+static void board_row(sim_session *sup, const Callfloor__BoardRow *row, bool snapshot) {
+    sim *s = sup->s;
     sim_session *agent = agent_named(s, row->agent);
     if (agent == NULL)
         return;
-    if (!agent->base_known) {
-        agent->base_dials = row->dials - (row->dials >= agent->outcomes ? agent->outcomes : 0);
-        agent->base_known = true;
-    } else if (!snapshot && agent->outcomes > 0 &&
-               row->dials == agent->base_dials + agent->outcomes) {
+    if (snapshot && !s->bases_known) {
+        agent->base_dials = row->dials;
+        return;
+    }
+    unsigned k = (unsigned)(agent - s->sessions) - s->supervisors;
+    unsigned shown = row->dials >= agent->base_dials ? row->dials - agent->base_dials : 0;
+    if (!snapshot && shown > 0 && shown == agent->outcomes && sup->seen != NULL &&
+        sup->seen[k] < shown) {
+        sup->seen[k] = shown;
         samples_add_since(&s->push, agent->outcome_sent_at);
     }
 }
@@ -276,9 +323,11 @@ static void supervisor_up(sim_session *se) {
         client_request(c, &req, on_board, se);
 }
 
-static void board_push(sim *s, const Callfloor__Board *b) {
+static void board_push(sim_session *sup, const Callfloor__Board *b) {
     for (size_t i = 0; i < b->n_rows; i++)
-        board_row(s, b->rows[i], b->snapshot);
+        board_row(sup, b->rows[i], b->snapshot);
+    if (b->snapshot)
+        sup->s->bases_known = true; /* the agents start after the supervisors */
 }
 
 static void on_board(client *c, int status, const envelope *reply, void *arg) {
@@ -287,7 +336,7 @@ static void on_board(client *c, int status, const envelope *reply, void *arg) {
     if (status < 0)
         return;
     if (reply->body_case == CALLFLOOR__ENVELOPE__BODY_BOARD)
-        board_push(se->s, reply->board);
+        board_push(se, reply->board);
     else if (reply->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR)
         note_first_problem(se->s, CLIENT_E_SERVER, reply->error->message);
 }
@@ -299,6 +348,7 @@ static void session_up(sim_session *se) {
     se->up = true;
     if (!se->ever_up) {
         se->ever_up = true;
+        s->settled++;
         s->ok++;
         samples_add_since(&s->login, se->started_at);
     } else {
@@ -315,9 +365,10 @@ static void session_down(sim_session *se) {
     redial_state state = redial_current(se->r);
     if (!se->ever_up || state == REDIAL_GAVE_UP) {
         /* Never in, or refused for good: retrying is pointless. */
-        if (!se->ever_up)
-            sim_note_failure(s, state == REDIAL_GAVE_UP ? CLIENT_E_AUTH : CLIENT_E_CONNECT,
-                             redial_reason(se->r));
+        if (!se->ever_up) {
+            sim_note_failure(s, redial_status(se->r), redial_reason(se->r));
+            s->settled++;
+        }
         se->gone = true;
         se->up = false;
         redial_stop(se->r);
@@ -329,6 +380,7 @@ static void session_down(sim_session *se) {
         note_first_problem(s, CLIENT_E_CLOSED, redial_reason(se->r));
     }
     se->up = false;
+    se->dial_lost = se->dial_lost || se->dialling;
     se->ping_in_flight = se->dialling = false;
     se->ready_sent_at = 0;
 }
@@ -357,7 +409,7 @@ static void on_push(redial *r, const envelope *push, void *arg) {
     if (se->role == SIM_AGENT)
         agent_push(se, push);
     else if (push->body_case == CALLFLOOR__ENVELOPE__BODY_BOARD)
-        board_push(se->s, push->board);
+        board_push(se, push->board);
 }
 
 void sim_session_start(sim *s, unsigned k) {
@@ -370,6 +422,8 @@ void sim_session_start(sim *s, unsigned k) {
         snprintf(se->username, sizeof se->username, "%s%04u", s->prefix, k - s->supervisors + 1);
     uv_timer_init(s->loop, &se->talk);
     se->talk.data = se;
+    if (se->role == SIM_SUPERVISOR)
+        se->seen = calloc(s->agents, sizeof *se->seen); /* NULL: this one measures nothing */
     client_options co;
     cli_conn_to_client(&s->conn, "callfloor-sim", &co);
     co.username = se->username;
@@ -378,6 +432,7 @@ void sim_session_start(sim *s, unsigned k) {
     if (se->r == NULL) {
         sim_note_failure(s, CLIENT_E_NOMEM, _("out of memory"));
         se->gone = true;
+        s->settled++;
     }
 }
 
@@ -415,13 +470,24 @@ void sim_wind_down(sim *s) {
     }
 }
 
+static bool has_open_work(const sim_session *se) {
+    return se->call_id != 0 || se->dialling || se->outcome_pending || se->dial_lost;
+}
+
 bool sim_settled(const sim *s) {
     for (unsigned k = s->supervisors; k < s->started; k++) {
         const sim_session *se = &s->sessions[k];
-        if (se->up && (se->call_id != 0 || se->dialling))
+        if (se->up && has_open_work(se))
             return false;
     }
     return true;
+}
+
+unsigned sim_left_open(const sim *s) {
+    unsigned open = 0;
+    for (unsigned k = s->supervisors; k < s->started; k++)
+        open += has_open_work(&s->sessions[k]);
+    return open;
 }
 
 void sim_stop_all(sim *s) {
@@ -432,6 +498,8 @@ void sim_stop_all(sim *s) {
             redial_stop(se->r);
         se->r = NULL;
         se->up = false;
+        free(se->seen);
+        se->seen = NULL;
         uv_close((uv_handle_t *)&se->talk, NULL);
     }
 }

@@ -58,8 +58,9 @@ static void print_help(void) {
              "10%% application), and ask for the next lead; the supervisors watch the\n"
              "whole floor's board of today. A lost session connects again and resends an\n"
              "unanswered outcome with its key. At the end the calls still open are ended\n"
-             "and the report gives throughput and latency percentiles (p50, p90, p99,\n"
-             "max) of login, ready to lead offer, outcome to acknowledgement (durable),\n"
+             "and the report gives throughput (outcomes acknowledged a second while every\n"
+             "session was in) and latency percentiles (p50, p90, p99, max) of login, ready to lead "
+             "offer, outcome to acknowledgement (durable),\n"
              "outcome to the supervisors' board push and ping round trips.\n"
              "\n"
              "Options:\n"
@@ -74,6 +75,7 @@ static void print_help(void) {
              "  --acks FILE           write the call id of every acknowledged outcome\n"
              "  --server-pid PID      report this local daemon's memory and CPU time\n"
              "  --json                print the report as one JSON object\n"
+             "  -q, --quiet           no progress line on standard error\n"
              "  -h, --help            show this help\n"
              "  -V, --version         show the version\n"
              "\n"),
@@ -176,6 +178,10 @@ static int parse_args(sim *s, int argc, char **argv) {
             s->json = true;
             continue;
         }
+        if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
+            s->quiet = true;
+            continue;
+        }
         if (strcmp(argv[i], "--idle") == 0) {
             s->idle = true;
             continue;
@@ -254,10 +260,7 @@ static bool read_server_usage(unsigned pid, server_usage *u) {
 /* ---- pacing and time ---- */
 
 static unsigned setups_in_flight(const sim *s) {
-    unsigned settled = 0;
-    for (unsigned k = 0; k < s->started; k++)
-        settled += s->sessions[k].ever_up || s->sessions[k].gone;
-    return s->started - settled;
+    return s->started - s->settled;
 }
 
 static void close_timers(run_state *rs) {
@@ -268,7 +271,7 @@ static void close_timers(run_state *rs) {
 
 static void finish(run_state *rs) {
     sim *s = rs->s;
-    rs->measured_to = uv_hrtime();
+    s->left_open = sim_left_open(s);
     if (s->server_pid)
         read_server_usage(s->server_pid, &rs->after);
     sim_stop_all(s);
@@ -283,6 +286,8 @@ static void on_settle(uv_timer_t *t) {
 
 static void on_duration_over(uv_timer_t *t) {
     run_state *rs = t->data;
+    rs->measured_to = uv_hrtime();
+    rs->s->measuring = false;
     sim_wind_down(rs->s);
     rs->settle_deadline = uv_now(rs->s->loop) + SETTLE_MAX_MS;
     uv_timer_start(&rs->stopper, on_settle, 0, 50);
@@ -309,7 +314,11 @@ static void on_pace(uv_timer_t *t) {
         finish(rs);
         return;
     }
+    if (!s->quiet)
+        fprintf(stderr, _("%u of %u sessions logged in; working for %u s\n"), s->ok, s->total,
+                s->duration_s);
     rs->measured_from = uv_hrtime();
+    s->measuring = true;
     if (s->server_pid)
         read_server_usage(s->server_pid, &rs->before);
     uv_timer_start(&rs->stopper, on_duration_over, (uint64_t)s->duration_s * 1000, 0);
@@ -387,11 +396,13 @@ static void report_json(const run_state *rs) {
     json_kv_uint(&w, "dials_refused", s->dials_refused);
     json_kv_uint(&w, "outcomes_acked", s->acked);
     json_kv_uint(&w, "outcomes_replayed", s->replayed);
+    json_kv_uint(&w, "outcomes_retried", s->retried);
     json_kv_uint(&w, "refused", s->refused);
+    json_kv_uint(&w, "left_open", s->left_open);
     json_kv_uint(&w, "applications", s->applications);
     json_key(&w, "outcomes_per_s");
     double secs = measured_seconds(rs);
-    json_double(&w, secs > 0 ? (double)s->acked / secs : NAN);
+    json_double(&w, secs > 0 ? (double)s->acked_in_window / secs : NAN);
     for (size_t k = 0; k < sizeof latency_names / sizeof latency_names[0]; k++)
         json_latency(&w, latency_names[k], latency_set(rs->s, k));
     json_server(&w, rs);
@@ -418,8 +429,10 @@ static void report_text(const run_state *rs) {
              "(%.1f a second), %llu applications, %llu requests refused\n"),
            secs, (unsigned long long)s->offers, (unsigned long long)s->dials,
            (unsigned long long)s->dials_refused, (unsigned long long)s->acked,
-           secs > 0 ? (double)s->acked / secs : 0.0, (unsigned long long)s->applications,
+           secs > 0 ? (double)s->acked_in_window / secs : 0.0, (unsigned long long)s->applications,
            (unsigned long long)s->refused);
+    if (s->left_open > 0)
+        printf(_("%u agents were left with a call open or an answer missing\n"), s->left_open);
     const char *labels[] = {_("login"), _("ready->offer"), _("outcome->ack"), _("outcome->push"),
                             _("ping rtt")};
     for (size_t k = 0; k < sizeof labels / sizeof labels[0]; k++)
@@ -442,7 +455,7 @@ static int exit_status(const sim *s) {
     if (s->ok == 0 && s->first_failure_status != CLIENT_E_AUTH &&
         s->first_failure_status != CLIENT_E_SERVER)
         return CLI_EXIT_CONNECT;
-    return s->failed || s->lost || s->refused ? CLI_EXIT_SERVER : CLI_EXIT_OK;
+    return s->failed || s->lost || s->refused || s->left_open ? CLI_EXIT_SERVER : CLI_EXIT_OK;
 }
 
 static int run(sim *s) {

@@ -33,6 +33,7 @@ typedef struct sim_session {
     uint64_t ready_sent_at; /* 0 unless an AgentReady waits for its offer */
     uint64_t lead_id, call_id;
     bool dialling;
+    bool dial_lost;   /* the connection went with a Dial unanswered */
     char product[32]; /* the offer's first product, for an application */
     /* The outcome sent and not yet acknowledged: resent with the same key
      * after a reconnect, so that the server answers it exactly once. */
@@ -44,7 +45,8 @@ typedef struct sim_session {
     unsigned outcomes; /* outcomes sent and not refused */
     unsigned seq;
     uint32_t base_dials; /* today's dials on the board before the run */
-    bool base_known;
+    /* A supervisor: per agent, the outcomes its board has shown. */
+    unsigned *seen;
 } sim_session;
 
 struct sim {
@@ -52,13 +54,17 @@ struct sim {
     cli_conn_options conn;
     const char *prefix, *supervisor_prefix, *acks_path;
     unsigned agents, supervisors, connect_rate, duration_s, talk_ms, server_pid;
-    bool json, idle;
+    bool json, idle, quiet;
     sim_session *sessions; /* the supervisors first, then the agents */
-    unsigned total, started, ok, failed, lost, reconnects;
+    unsigned total, started, settled, ok, failed, lost, reconnects;
+    unsigned left_open; /* agents with work unfinished at the end */
     char first_failure[CLI_MESSAGE_MAX];
     int first_failure_status;
     samples login, rtt, offer, ack, push;
-    uint64_t offers, dials, dials_refused, acked, refused, replayed, applications;
+    uint64_t offers, dials, dials_refused, acked, acked_in_window, refused, retried, replayed,
+        applications;
+    bool measuring;   /* between all sessions in and the wind-down */
+    bool bases_known; /* the first board snapshot gave each agent's dials */
     FILE *acks;
     bool winding_down, stopping;
     uint64_t rng;
@@ -71,8 +77,11 @@ void sim_session_start(sim *s, unsigned k);
 void sim_ping_all(sim *s);
 /* No more leads are asked for; every call in progress ends now. */
 void sim_wind_down(sim *s);
-/* True when no agent has a call open or an outcome unanswered. */
+/* True when no agent that is connected has a call open, a Dial or an
+ * outcome unanswered. */
 bool sim_settled(const sim *s);
+/* The agents with a call open or a Dial or outcome unanswered. */
+unsigned sim_left_open(const sim *s);
 /* Closes every session; run the loop afterwards to free them. */
 void sim_stop_all(sim *s);
 /* Counts a failure and keeps the first one's words and status. */

@@ -26,7 +26,7 @@ cf_expect_exit 2 "$SIM" --agents 5 --user someone
 cf_expect_exit 2 "$SIM" --agents 5 --frobnicate
 cf_expect_exit 2 "$SIM" --agents 5 --talk-ms -1
 cf_expect_exit 2 "$SIM" --agents 5 --acks /nonexistent/dir/acks
-CALLFLOOR_SERVER=127.0.0.1:1 CALLFLOOR_PASSWORD=sim-password-1 cf_expect_exit 3 "$SIM" --agents 2 --duration 1 --json
+CALLFLOOR_SERVER=127.0.0.1:1 CALLFLOOR_PASSWORD=sim-password-1 cf_expect_exit 3 "$SIM" --agents 2 --duration 1 --json --quiet
 
 cf_start_daemon
 cf_ctl team add 一组 >/dev/null
@@ -35,16 +35,16 @@ for i in $(seq -w 1 20); do
 done
 
 export CALLFLOOR_PASSWORD=sim-password-1
-cf_expect_exit 0 "$SIM" --agents 20 --connect-rate 50 --duration 2 --idle --json
+cf_expect_exit 0 "$SIM" --agents 20 --connect-rate 50 --duration 2 --idle --json --quiet
 cf_json_check 'doc["logins_ok"] == 20 and doc["logins_failed"] == 0 and doc["login_ms"]["count"] == 20 and all(isinstance(doc[k][p], (int, float)) for k in ("login_ms", "ping_rtt_ms") for p in ("p50", "p90", "p99", "max")) and doc["ping_rtt_ms"]["count"] >= 20 and doc["login_ms"]["p50"] <= doc["login_ms"]["max"]' \
     <<<"$CF_LAST_OUTPUT" || cf_fail "the report is wrong: $CF_LAST_OUTPUT"
 cf_expect_output_contains "20 of 20 sessions logged in" "$SIM" --agents 20 --duration 1 --idle
 
-CALLFLOOR_PASSWORD=wrong-password-1 cf_expect_exit 1 "$SIM" --agents 3 --duration 1 --idle --json
+CALLFLOOR_PASSWORD=wrong-password-1 cf_expect_exit 1 "$SIM" --agents 3 --duration 1 --idle --json --quiet
 cf_json_check 'doc["logins_ok"] == 0 and doc["logins_failed"] == 3 and "invalid user name or password" in doc["first_failure"]' \
     <<<"$CF_LAST_OUTPUT" || cf_fail "a wrong password is not reported: $CF_LAST_OUTPUT"
 # sim0021 does not exist: 20 logins work, one fails, exit 1.
-cf_expect_exit 1 "$SIM" --agents 21 --duration 1 --idle --json
+cf_expect_exit 1 "$SIM" --agents 21 --duration 1 --idle --json --quiet
 cf_json_check 'doc["logins_ok"] == 20 and doc["logins_failed"] == 1' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "a missing account is not counted: $CF_LAST_OUTPUT"
 
@@ -63,7 +63,7 @@ for i in 1 2 3; do
     cf_ctl user add "simsup000$i" --role supervisor --team 一组 <<<'sim-password-1' >/dev/null
 done
 CALLFLOOR_PASSWORD=sim-password-1 cf_expect_exit 0 "$SIM" --agents 20 --supervisors 3 --duration 4 --talk-ms 50 \
-    --acks "$CF_WORK/acks" --server-pid "$CF_DAEMON_PID" --json
+    --acks "$CF_WORK/acks" --server-pid "$CF_DAEMON_PID" --json --quiet
 report=$CF_LAST_OUTPUT
 printf "%s\n" "$report" >"$CF_WORK/report.json"
 cf_json_check 'doc["logins_ok"] == 23 and doc["offers"] >= 40 and doc["dials"] >= 40

@@ -1,0 +1,28 @@
+-- 012_open_calls: a lead whose call is still open belongs to that call.
+-- A daemon that died between opening a call and telling the desk leaves
+-- the call open with nobody holding its lead; the lease lapses, and
+-- without this rule the lead could be offered to a second agent while the
+-- first one's call on it is still open. Now no one else is offered or may
+-- dial it, and the agent's next session on any daemon is handed the call
+-- back to end it (server/floor.c).
+
+CREATE INDEX calls_open_lead_idx ON calls (lead_id) WHERE disposition IS NULL;
+CREATE INDEX calls_open_agent_idx ON calls (agent_id) WHERE disposition IS NULL;
+
+ALTER FUNCTION cf_lead_blockers(bigint, text, bigint, interval)
+    RENAME TO cf_lead_blockers_without_calls;
+
+-- Every reason why lead `p_lead` may not be dialled now (see 005_queue.sql),
+-- and the calls on it still open. cf_dial locks the lead before asking, so
+-- two dials of one lead cannot both find it free.
+CREATE FUNCTION cf_lead_blockers(p_lead bigint, p_owner text, p_agent bigint,
+                                 p_grace interval)
+RETURNS text[] LANGUAGE sql STABLE AS $$
+    SELECT cf_lead_blockers_without_calls(p_lead, p_owner, p_agent, p_grace)
+        || coalesce((SELECT array_agg(format('call %s on it by %s, opened %s, is still open',
+                                             k.id, u.username,
+                                             to_char(k.started_at, 'YYYY-MM-DD HH24:MI'))
+                                      ORDER BY k.id)
+                     FROM calls k JOIN users u ON u.id = k.agent_id
+                     WHERE k.lead_id = p_lead AND k.disposition IS NULL), '{}')
+$$;
