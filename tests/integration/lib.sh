@@ -360,6 +360,23 @@ cf_add_user() {
         cf_fail "cf_add_user $*: callfloorctl user add failed: $out"
 }
 
+# cf_busy_campaign TEAM COUNT: campaign 春季 of product CB01 for team TEAM
+# (which must exist), with COUNT leads (13900000001...) in a time zone
+# where it is noon, that may be called again a second after a no-answer:
+# a queue for agents that work as fast as they can.
+cf_busy_campaign() {
+    cf_ctl product add CB01 --name 畅享返现卡 --apr 18.25 >/dev/null
+    cf_ctl campaign add 春季 --product CB01 --team "$1" --max-attempts 99 --max-per-day 99 \
+        --retry-no-answer 1s --retry-busy 1s >/dev/null
+    local noon i
+    noon=$(cf_zone_at 12)
+    {
+        echo name,phone,time_zone
+        for i in $(seq 1 "$2"); do echo "客户$i,139$(printf %08d "$i"),$noon"; done
+    } >"$CF_WORK/busy-leads.csv"
+    cf_ctl leads import 春季 "$CF_WORK/busy-leads.csv" >/dev/null
+}
+
 # cf_psql SQL: runs SQL on the test's database; prints the rows unaligned,
 # '|' between columns, without headers.
 cf_psql() {

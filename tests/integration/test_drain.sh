@@ -12,15 +12,7 @@ set -euo pipefail
 cf_setup drain
 cf_start_daemon
 cf_ctl team add 一组 >/dev/null
-cf_ctl product add CB01 --name 畅享返现卡 --apr 18.25 >/dev/null
-cf_ctl campaign add 春季 --product CB01 --team 一组 --max-attempts 99 --max-per-day 99 \
-    --retry-no-answer 1s --retry-busy 1s >/dev/null
-NOON=$(cf_zone_at 12)
-{
-    echo name,phone,time_zone
-    for i in $(seq 1 400); do echo "客户$i,1370000$(printf %04d "$i"),$NOON"; done
-} >"$CF_WORK/leads.csv"
-cf_ctl leads import 春季 "$CF_WORK/leads.csv" >/dev/null
+cf_busy_campaign 一组 400
 AGENTS=$(seq 1 8)
 for i in $AGENTS; do cf_add_user "d$i" agent 一组; done
 

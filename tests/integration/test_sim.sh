@@ -50,15 +50,7 @@ cf_json_check 'doc["logins_ok"] == 20 and doc["logins_failed"] == 1' <<<"$CF_LAS
 
 # A working floor: 20 agents and 3 supervisors for 4 seconds.
 export CALLFLOOR_PASSWORD=admin$CF_PASSWORD_SUFFIX
-cf_ctl product add CB01 --name 畅享返现卡 --apr 18.25 >/dev/null
-cf_ctl campaign add 春季 --product CB01 --team 一组 --max-attempts 99 --max-per-day 99 \
-    --retry-no-answer 1s --retry-busy 1s >/dev/null
-NOON=$(cf_zone_at 12)
-{
-    echo name,phone,time_zone
-    for i in $(seq 1 600); do echo "客户$i,1390000$(printf %04d "$i"),$NOON"; done
-} >"$CF_WORK/leads.csv"
-cf_ctl leads import 春季 "$CF_WORK/leads.csv" >/dev/null
+cf_busy_campaign 一组 600
 for i in 1 2 3; do
     cf_ctl user add "simsup000$i" --role supervisor --team 一组 <<<'sim-password-1' >/dev/null
 done
