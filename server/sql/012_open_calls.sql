@@ -1,4 +1,7 @@
--- 012_open_calls: a lead whose call is still open belongs to that call.
+-- 012_open_calls: a lead whose call is still open belongs to that call;
+-- and the claim walks an index in the queue's order.
+--
+-- A lead whose call is still open belongs to that call.
 -- A daemon that died between opening a call and telling the desk leaves
 -- the call open with nobody holding its lead; the lease lapses, and
 -- without this rule the lead could be offered to a second agent while the
@@ -26,3 +29,8 @@ RETURNS text[] LANGUAGE sql STABLE AS $$
                      FROM calls k JOIN users u ON u.id = k.agent_id
                      WHERE k.lead_id = p_lead AND k.disposition IS NULL), '{}')
 $$;
+
+-- The hopper's claim takes a campaign's open leads in this order and stops
+-- after a batch (server/hopper.c, hopper_claim).
+CREATE INDEX leads_claim_order_idx ON leads (campaign_id, (callback_owner IS NOT NULL) DESC,
+    (tier = 'vip') DESC, score DESC, created_at, id) WHERE status = 'open';

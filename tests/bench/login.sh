@@ -49,7 +49,7 @@ echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed
 echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 echo "== callfloor-sim --agents $AGENTS --connect-rate $RATE --duration 10"
 CALLFLOOR_PASSWORD=bench-password-1 "$CF_BUILD/bin/callfloor-sim" --agents "$AGENTS" \
-    --connect-rate "$RATE" --duration 10 --user-prefix bench
+    --connect-rate "$RATE" --duration 10 --user-prefix bench --idle
 touch "$CF_WORK/sim.done"
 wait "$watcher"
 echo "== daemon resident memory: idle $((idle_kb / 1024)) MiB before, peak $(($(cat "$CF_WORK/peak.kb") / 1024)) MiB with $AGENTS sessions"

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# floor.sh [AGENTS] [SUPERVISORS] [SECONDS] [TALK_MS]: a working floor
+# against its peer, pgbench, on the same machine and database in the same
+# run.
+#
+# 1. callfloor-sim: AGENTS agents (default 200) work the queue for SECONDS
+#    (default 20) with conversations of TALK_MS (default 0: as fast as the
+#    daemon answers) while SUPERVISORS (default 5) watch the board. Its
+#    report: outcomes acknowledged a second, ready->offer, outcome->ack and
+#    outcome->push percentiles, the daemon's memory and CPU.
+# 2. pgbench, as many clients as the daemon has database connections and
+#    then 32, prepared statements, the transaction an outcome amounts to:
+#    insert the ended call, update the lead, insert the score event.
+# 3. pgbench with the hopper's own claim statement (server/hopper.c), one
+#    lead per transaction against a batch of 20: leads claimed a second.
+#
+# Needs what tests/run.sh installs; run as root or as a user that may
+# start PostgreSQL through runuser (see deploy/pg-cluster.sh).
+set -euo pipefail
+
+AGENTS=${1:-200}
+SUPERVISORS=${2:-5}
+SECONDS_RUN=${3:-20}
+TALK_MS=${4:-0}
+LEADS=50000
+# shellcheck source=bench_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+bench_start bench_floor
+cf_start_daemon
+cf_ctl team add bench >/dev/null
+echo "loading $LEADS leads and $AGENTS accounts..." >&2
+cf_busy_campaign bench "$LEADS"
+cf_add_user benchmodel agent bench
+cf_psql "INSERT INTO users (username, role, team_id, password_hash)
+         SELECT 'bench' || lpad(g::text, 4, '0'), 'agent', team_id, password_hash
+         FROM users, generate_series(1, $AGENTS) g WHERE username = 'benchmodel'
+         UNION ALL
+         SELECT 'benchsup' || lpad(g::text, 4, '0'), 'supervisor', team_id, password_hash
+         FROM users, generate_series(1, $SUPERVISORS) g WHERE username = 'benchmodel'" >/dev/null
+
+echo "== machine"
+echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+echo "database: $("$PGC_BIN/postgres" --version), the test cluster's settings (tests/integration/pg_fixture.sh)"
+
+echo "== callfloor-sim --agents $AGENTS --supervisors $SUPERVISORS --duration $SECONDS_RUN --talk-ms $TALK_MS"
+sim_args=(--agents "$AGENTS" --supervisors "$SUPERVISORS" --duration "$SECONDS_RUN"
+    --talk-ms "$TALK_MS" --user-prefix bench --supervisor-prefix benchsup
+    --server-pid "$CF_DAEMON_PID" --connect-rate 400)
+CALLFLOOR_PASSWORD=benchmodel$CF_PASSWORD_SUFFIX "$CF_BUILD/bin/callfloor-sim" "${sim_args[@]}" || true
+
+campaign=$(cf_psql "SELECT id FROM campaigns WHERE name = '春季'")
+team=$(cf_psql "SELECT id FROM teams WHERE name = 'bench'")
+agent=$(cf_psql "SELECT id FROM users WHERE username = 'benchmodel'")
+cf_stop_daemon
+dbconn="$CF_CONNINFO dbname=$CF_DB"
+
+first=$(cf_psql "SELECT min(id) FROM leads WHERE campaign_id = $campaign")
+cat >"$CF_WORK/outcome.sql" <<EOF
+\set lead random($first, $first + $LEADS - 1)
+BEGIN;
+INSERT INTO calls (lead_id, campaign_id, agent_id, ended_at, disposition, idempotency_key)
+    VALUES (:lead, $campaign, $agent, now(), 'NO_ANSWER', gen_random_uuid()::text);
+UPDATE leads SET attempts = attempts + 1, next_eligible_at = now() + interval '1 second'
+    WHERE id = :lead;
+INSERT INTO score_events (agent_id, team_id, campaign_id, call_id, kind, points)
+    VALUES ($agent, $team, $campaign, currval('calls_id_seq'), 'dial', 0);
+END;
+EOF
+pool=$(awk -F' *= *' '$1 == "pool_size" { print $2 }' "$CF_CONFIG")
+for clients in "$pool" 32; do
+    echo "== pgbench: the outcome transaction, $clients clients, prepared, $SECONDS_RUN s"
+    "$PGC_BIN/pgbench" -n -M prepared -c "$clients" -j 2 -T "$SECONDS_RUN" -f "$CF_WORK/outcome.sql" \
+        "$dbconn" 2>&1 | grep -E '^(tps|latency average|number of transactions actually)'
+done
+
+# The claim of server/hopper.c (hopper_walk_in_order, then hopper_claim
+# with its ELIGIBLE rules; keep the two alike), but with a zero lease, which puts every lead back at
+# once so that the queue never runs out during the run.
+for limit in 1 20; do
+    cat >"$CF_WORK/claim$limit.sql" <<EOF
+BEGIN;
+SELECT set_config('enable_sort', 'off', true);
+UPDATE leads l SET lease_owner = 'pgbench', lease_expires_at = now()
+ WHERE l.id IN (SELECT q.id FROM leads q JOIN campaigns c ON c.id = q.campaign_id
+ WHERE q.campaign_id = $campaign AND q.status = 'open' AND NOT c.paused AND q.next_eligible_at <= now()
+ AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
+ AND q.attempts < c.max_attempts
+ AND (q.attempts_day IS DISTINCT FROM (now() AT TIME ZONE coalesce(q.time_zone, c.time_zone))::date
+      OR q.attempts_today < c.max_attempts_per_day)
+ AND cf_in_window(coalesce(q.time_zone, c.time_zone), c.window_start, c.window_end, c.days, now())
+ AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone_hmac = q.phone_hmac)
+ AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.lead_id = q.id AND k.disposition IS NULL)
+ ORDER BY (q.callback_owner IS NOT NULL) DESC, (q.tier = 'vip') DESC, q.score DESC, q.created_at, q.id
+ LIMIT $limit FOR UPDATE OF q SKIP LOCKED) RETURNING l.id;
+END;
+EOF
+    echo "== pgbench: the hopper's claim, $limit lead(s) per transaction, $pool clients, $SECONDS_RUN s"
+    tps=$("$PGC_BIN/pgbench" -n -M prepared -c "$pool" -j 2 -T "$SECONDS_RUN" -f "$CF_WORK/claim$limit.sql" \
+        "$dbconn" 2>&1 | awk '/^tps/ { print $3 }')
+    awk -v t="$tps" -v n="$limit" 'BEGIN { printf "%.0f transactions a second = %.0f leads a second\n", t, t * n }'
+done
+cf_done
