@@ -49,7 +49,13 @@ struct board {
 static void on_push_timer(uv_timer_t *t);
 
 static const char *const statements[][2] = {
-    {"board_team", "SELECT id FROM teams WHERE name = $1"},
+    /* The team a subscription names ($1; for a supervisor, "" is their
+     * own), whether the subscriber ($2) may watch it, and their own team's
+     * name. Supervisors watch their own team only; admins every team. */
+    {"board_team", "SELECT t.id, u.role <> 'supervisor' OR t.id = u.team_id, coalesce(own.name, '')"
+                   " FROM users u LEFT JOIN teams own ON own.id = u.team_id"
+                   " LEFT JOIN teams t ON t.name = $1 OR ($1 = '' AND t.id = u.team_id)"
+                   " WHERE u.id = $2"},
 };
 
 int board_prepare_statements(db_pool *pool) {
@@ -467,14 +473,24 @@ static void subscribe(request *req, int64_t team_id) {
 
 static void on_team(const db_reply *reply, void *arg) {
     request *req = arg;
-    if (reply->status != DB_OK)
+    const char *team = req->msg->board_subscribe->team;
+    const PGresult *res = reply->status == DB_OK ? reply->results[0] : NULL;
+    if (res == NULL)
         request_fail_db(req, reply, "finding a team");
-    else if (PQntuples(reply->results[0]) == 0)
+    else if (PQntuples(res) != 1 || (PQgetisnull(res, 0, 0) && *team == '\0'))
+        request_fail(req, CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION, 0,
+                     "you are in no team, so there is no board for you to watch; ask an admin "
+                     "to add you to the team you supervise");
+    else if (PQgetisnull(res, 0, 0))
         request_fail(req, CALLFLOOR__ERROR_CODE__NOT_FOUND, 0,
-                     "no team named %s (callfloorctl team list shows them)",
-                     req->msg->board_subscribe->team);
+                     "no team named %s (callfloorctl team list shows them)", team);
+    else if (!db_bool(res, 0, 1))
+        request_fail(req, CALLFLOOR__ERROR_CODE__PERMISSION_DENIED, 0,
+                     "supervisors watch their own team's board (%s); ask an admin for another "
+                     "team's figures",
+                     db_value(res, 0, 2));
     else
-        subscribe(req, db_int64(reply->results[0], 0, 0));
+        subscribe(req, db_int64(res, 0, 0));
 }
 
 static bool watching(const struct board *bd, const session *s) {
@@ -497,12 +513,14 @@ void board_on_subscribe(request *req) {
      * or period). */
     if (watching(req->srv->board, request_session(req)))
         board_session_closed(req->srv, request_session(req));
-    if (*m->team == '\0') {
+    if (*m->team == '\0' && req->role == CALLFLOOR__ROLE__ROLE_ADMIN) {
         subscribe(req, 0);
         return;
     }
-    const char *params[] = {m->team};
-    request_query(req, "board_team", 1, params, on_team, req);
+    char user[24];
+    snprintf(user, sizeof user, "%llu", (unsigned long long)req->user_id);
+    const char *params[] = {m->team, user};
+    request_query(req, "board_team", 2, params, on_team, req);
 }
 
 /* ---- life ---- */

@@ -47,6 +47,10 @@ struct floor {
 };
 
 static const char *const statements[][2] = {
+    /* Whom a supervisor's notice may reach (013_oversight.sql). */
+    {"floor_oversee_agent", "SELECT cf_oversee($1, team_id, 'agent ' || username)"
+                            " FROM users WHERE username = $2"},
+    {"floor_oversee_team", "SELECT cf_oversee($1, id, 'team ' || name) FROM teams WHERE name = $2"},
     {"floor_team", "SELECT coalesce(u.team_id, -1), u.display_name, coalesce(t.name, '')"
                    " FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE u.id = $1"},
     /* The agent's call left open by a session that ended without its
@@ -651,16 +655,8 @@ static void deliver_notice(server *srv, notice_run *run) {
     }
 }
 
-void floor_on_notice_send(request *req) {
+static void send_notice(request *req) {
     const Callfloor__NoticeSend *m = req->msg->notice_send;
-    if ((*m->agent == '\0') == (*m->team == '\0') || m->text[0] == '\0' ||
-        strlen(m->text) > NOTICE_MAX_BYTES || !label_valid(m->text, NOTICE_MAX_BYTES)) {
-        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
-                     "a notice goes to one agent or one team and has a text of at most %d bytes "
-                     "on one line",
-                     NOTICE_MAX_BYTES);
-        return;
-    }
     Callfloor__Notice n = CALLFLOOR__NOTICE__INIT;
     n.sender = req->username;
     n.text = m->text;
@@ -682,6 +678,35 @@ void floor_on_notice_send(request *req) {
     log_info("conn %s: %s sent a notice to %s (%u desks)", conn_name(req->conn), req->username,
              *m->agent ? m->agent : m->team, run.delivered);
     request_ok(req);
+}
+
+static void on_notice_overseen(const db_reply *reply, void *arg) {
+    request *req = arg;
+    if (reply->status != DB_OK)
+        request_fail_db(req, reply, "checking whom a notice may reach");
+    else
+        send_notice(req);
+}
+
+void floor_on_notice_send(request *req) {
+    const Callfloor__NoticeSend *m = req->msg->notice_send;
+    if ((*m->agent == '\0') == (*m->team == '\0') || m->text[0] == '\0' ||
+        strlen(m->text) > NOTICE_MAX_BYTES || !label_valid(m->text, NOTICE_MAX_BYTES)) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0,
+                     "a notice goes to one agent or one team and has a text of at most %d bytes "
+                     "on one line",
+                     NOTICE_MAX_BYTES);
+        return;
+    }
+    if (req->role != CALLFLOOR__ROLE__ROLE_SUPERVISOR) {
+        send_notice(req);
+        return;
+    }
+    char staff[24];
+    snprintf(staff, sizeof staff, "%llu", (unsigned long long)req->user_id);
+    const char *params[] = {staff, *m->agent ? m->agent : m->team};
+    request_query(req, *m->agent ? "floor_oversee_agent" : "floor_oversee_team", 2, params,
+                  on_notice_overseen, req);
 }
 
 const char *floor_team_by_name(const server *srv, const char *username) {

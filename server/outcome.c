@@ -45,7 +45,13 @@ static const char *const statements[][2] = {
      " coalesce(x.resolution, ''), coalesce(x.upheld, false)"
      " FROM complaints x JOIN users u ON u.id = x.agent_id JOIN leads l ON l.id = x.lead_id"
      " JOIN campaigns c ON c.id = l.campaign_id LEFT JOIN users r ON r.id = x.resolved_by"
-     " WHERE $1 OR x.resolved_at IS NULL ORDER BY x.due_at, x.id"},
+     " WHERE ($1 OR x.resolved_at IS NULL)"
+     /* A supervisor ($2) sees their own team's; an admin ($2 = 0) all. */
+     " AND ($2::bigint = 0 OR u.team_id = (SELECT team_id FROM users WHERE id = $2::bigint))"
+     " ORDER BY x.due_at, x.id"},
+    {"outcome_oversee_complaint",
+     "SELECT cf_oversee($1, u.team_id, format('complaint %s about %s', x.id, u.username))"
+     " FROM complaints x JOIN users u ON u.id = x.agent_id WHERE x.id = $2"},
     {"outcome_complaint_resolve",
      "SELECT found, resolved, user_id, username, display_name, team_id, team, kind, points,"
      " talk_seconds, at_us, event_id FROM cf_resolve_complaint($1, $2, $3, $4)"},
@@ -309,8 +315,11 @@ static void on_complaints(const db_reply *reply, void *arg) {
 }
 
 void outcome_on_complaint_list(request *req) {
-    const char *params[] = {req->msg->complaint_list->include_resolved ? "true" : "false"};
-    request_query(req, "outcome_complaints", 1, params, on_complaints, req);
+    char staff[24];
+    snprintf(staff, sizeof staff, "%llu",
+             req->role == CALLFLOOR__ROLE__ROLE_SUPERVISOR ? (unsigned long long)req->user_id : 0);
+    const char *params[] = {req->msg->complaint_list->include_resolved ? "true" : "false", staff};
+    request_query(req, "outcome_complaints", 2, params, on_complaints, req);
 }
 
 static void on_resolved(const db_reply *reply, void *arg) {
@@ -346,5 +355,6 @@ void outcome_on_complaint_resolve(request *req) {
     snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
     snprintf(by, sizeof by, "%llu", (unsigned long long)req->user_id);
     const char *params[] = {id, by, r->resolution, r->upheld ? "true" : "false"};
-    request_query(req, "outcome_complaint_resolve", 4, params, on_resolved, req);
+    request_query_overseen(req, "outcome_oversee_complaint", id, "outcome_complaint_resolve", 4,
+                           params, on_resolved, req);
 }

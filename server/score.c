@@ -100,6 +100,9 @@ static const char *const statements[][2] = {
      " AT TIME ZONE $1)::bigint"},
     {"score_qa_items", "SELECT code, label, weight, instant_fail FROM qa_items"
                        " ORDER BY weight DESC, code"},
+    {"score_oversee_call",
+     "SELECT cf_oversee($1, u.team_id, format('call %s by %s', k.id, u.username))"
+     " FROM calls k JOIN users u ON u.id = k.agent_id WHERE k.id = $2"},
     {"score_qa_review",
      "SELECT review_id, score, passed, user_id, username, display_name, team_id, team, kind,"
      " points, talk_seconds, at_us, event_id FROM cf_qa_review($1, $2, $3::text[], $4)"},
@@ -513,7 +516,8 @@ void score_on_qa_review(request *req) {
     snprintf(id, sizeof id, "%llu", (unsigned long long)q->call_id);
     snprintf(reviewer, sizeof reviewer, "%llu", (unsigned long long)req->user_id);
     const char *params[] = {id, reviewer, array, q->notes};
-    request_query(req, "score_qa_review", 4, params, on_qa_review, req);
+    request_query_overseen(req, "score_oversee_call", id, "score_qa_review", 4, params,
+                           on_qa_review, req);
 }
 
 /* ---- scoring rules and targets ---- */

@@ -223,6 +223,10 @@ void request_fail_db(request *req, const db_reply *reply, const char *what) {
                      "the database is unavailable; retry in %u ms", retry);
         return;
     }
+    if (reply->status == DB_E_QUERY && strcmp(reply->sqlstate, "CF403") == 0) {
+        request_fail(req, CALLFLOOR__ERROR_CODE__PERMISSION_DENIED, 0, "%s", reply->message);
+        return;
+    }
     log_error("conn %s: %s failed: %s [%s]", conn_name(req->conn), what, reply->message,
               reply->sqlstate);
     request_fail(req, CALLFLOOR__ERROR_CODE__INTERNAL, 0,
@@ -251,6 +255,23 @@ db_txn *request_begin(request *req) {
     else
         request_actor(txn, req);
     return txn;
+}
+
+bool request_query_overseen(request *req, const char *check, const char *target,
+                            const char *statement, int nparams, const char *const *params,
+                            db_reply_cb cb, void *arg) {
+    db_txn *txn = request_begin(req);
+    if (txn == NULL)
+        return false;
+    if (req->role == CALLFLOOR__ROLE__ROLE_SUPERVISOR) {
+        char staff[24];
+        snprintf(staff, sizeof staff, "%llu", (unsigned long long)req->user_id);
+        const char *check_params[] = {staff, target};
+        db_txn_context(txn, check, 2, check_params);
+    }
+    db_txn_query(txn, statement, nparams, params);
+    db_txn_commit(txn, cb, arg);
+    return true;
 }
 
 static void on_audited(const db_reply *reply, void *arg) {

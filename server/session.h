@@ -76,6 +76,14 @@ void request_actor(db_txn *txn, const request *req);
 /* Starts a transaction on behalf of `req`; NULL after answering the
  * request (shutting down, out of memory). */
 db_txn *request_begin(request *req);
+/* As request_query, but for a supervisor `check` runs first in the same
+ * transaction: a statement calling cf_oversee (server/sql/013_oversight.sql)
+ * with the supervisor's id and `target`, which fails the transaction with
+ * CF403, answered by request_fail_db as PERMISSION_DENIED, when the target
+ * is not in their team. Admins oversee everyone: for them it is skipped. */
+bool request_query_overseen(request *req, const char *check, const char *target,
+                            const char *statement, int nparams, const char *const *params,
+                            db_reply_cb cb, void *arg);
 /* Runs one prepared statement as a transaction on behalf of `req`. Returns
  * true when submitted (then `cb` runs later); false after answering the
  * request with an out-of-memory error. */

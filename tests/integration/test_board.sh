@@ -4,7 +4,9 @@
 # what SQL over score_events gives; a late subscriber's snapshot equals it;
 # a team's board holds only that team, and a watcher that never reads holds
 # up nobody; a restarted daemon rebuilds the same board; score_events cannot
-# be edited; floor states, alerts and notices reach the watchers.
+# be edited; floor states, alerts and notices reach the watchers. A
+# supervisor oversees their own team only: its board, its calls to review,
+# its complaints, its desks to send notices to; an admin oversees all.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -29,12 +31,12 @@ cf_add_user a3 agent 二组
 cf_add_user sue supervisor 一组
 
 MONITOR=$CF_BUILD/bin/callfloor-monitor
-# monitor NAME [ARG...]: a JSON monitor as sue in the background, its lines
-# in $CF_WORK/NAME.jsonl.
+# monitor NAME [ARG...]: a JSON monitor in the background, as the admin (who
+# may watch every team) or as $MONITOR_USER, its lines in $CF_WORK/NAME.jsonl.
 monitor() {
-    local name=$1
+    local name=$1 user=${MONITOR_USER:-admin}
     shift
-    CALLFLOOR_USER=sue CALLFLOOR_PASSWORD=sue$CF_PASSWORD_SUFFIX \
+    CALLFLOOR_USER=$user CALLFLOOR_PASSWORD=$user$CF_PASSWORD_SUFFIX \
         "$MONITOR" --json --interval 60 "$@" >"$CF_WORK/$name.jsonl" 2>"$CF_WORK/$name.err" &
     MONITOR_PID=$!
     cf_defer kill "$MONITOR_PID"
@@ -107,23 +109,27 @@ expected() {
                    WHERE u.team_id IN (SELECT id FROM teams WHERE name LIKE \$\$$1\$\$)
                    GROUP BY u.username) t" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))'
 }
+# converge NAME WANT WHAT: waits until monitor NAME's folded board is WANT.
+converge() {
+    local deadline=$((SECONDS + 15))
+    until [ "$(fold "$CF_WORK/$1.jsonl")" = "$2" ]; do
+        [ "$SECONDS" -lt "$deadline" ] || cf_fail "$3: $(fold "$CF_WORK/$1.jsonl") instead of $2"
+        sleep 0.2
+    done
+}
 want=$(expected '%')
 [ "$(cf_psql "SELECT count(*) FROM score_events WHERE kind = 'application'")" = 3 ] ||
     cf_fail "three applications should have scored"
-deadline=$((SECONDS + 15))
-until [ "$(fold "$CF_WORK/live.jsonl")" = "$want" ]; do
-    [ "$SECONDS" -lt "$deadline" ] ||
-        cf_fail "the pushed board did not converge: $(fold "$CF_WORK/live.jsonl") instead of $want"
-    sleep 0.2
-done
-want2=$(expected 二组)
-deadline=$((SECONDS + 15))
-until [ "$(fold "$CF_WORK/team2.jsonl")" = "$want2" ]; do
-    [ "$SECONDS" -lt "$deadline" ] ||
-        cf_fail "team 二组's board is wrong: $(fold "$CF_WORK/team2.jsonl") instead of $want2"
-    sleep 0.2
-done
+converge live "$want" "the pushed board did not converge"
+converge team2 "$(expected 二组)" "team 二组's board is wrong"
 grep -q '"agent":"a1"' "$CF_WORK/team2.jsonl" && cf_fail "team 二组's board shows an agent of 一组"
+
+# A supervisor watches their own team: sue (一组) sees its rows only, even
+# when asking for every team, and another team's board is refused.
+MONITOR_USER=sue monitor own
+converge own "$(expected 一组)" "sue's board is not her team's"
+cf_expect_exit 1 cf_as sue timeout 20 "$MONITOR" --json --team 二组
+grep -q "own team" <<<"$CF_LAST_OUTPUT" || cf_fail "another team's board is not refused: $CF_LAST_OUTPUT"
 
 # A late subscriber's snapshot is the same board.
 monitor late
@@ -170,8 +176,11 @@ call_of() {
     cf_psql "SELECT min(k.id) FROM calls k JOIN users u ON u.id = k.agent_id
              WHERE u.username = '$1' AND k.disposition = '$2'"
 }
+cf_expect_exit 1 cf_as sue cf_ctl qa review "$(call_of a3 APPLICATION_SUBMITTED)"
+grep -q "not in your team" <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "sue reviewed a call of another team: $CF_LAST_OUTPUT"
 cf_expect_output_contains "passed its review with 100 points" \
-    cf_as sue cf_ctl qa review "$(call_of a3 APPLICATION_SUBMITTED)"
+    cf_ctl qa review "$(call_of a3 APPLICATION_SUBMITTED)"
 deadline=$((SECONDS + 15))
 until rows_hold "$CF_WORK/live.jsonl" \
     'rows.get("a3", {}).get("tier") == 1 and rows["a3"]["qa_passed"] == 1 and rows.get("a1", {}).get("tier") == 0 and all(r["projected_tier"] >= r["tier"] for r in rows.values())'
@@ -199,23 +208,13 @@ grep -q "unknown scorecard item nonsense" <<<"$CF_LAST_OUTPUT" ||
 cf_expect_exit 1 cf_as sue cf_ctl qa review 999999
 cf_expect_exit 1 cf_as a1 cf_ctl qa review "$a1_call"
 want=$(expected '%')
-deadline=$((SECONDS + 15))
-until [ "$(fold "$CF_WORK/live.jsonl")" = "$want" ]; do
-    [ "$SECONDS" -lt "$deadline" ] ||
-        cf_fail "the failed review did not reach the board: $(fold "$CF_WORK/live.jsonl") instead of $want"
-    sleep 0.2
-done
+converge live "$want" "the failed review did not reach the board"
 
 # After a restart the board is rebuilt from the events, identical.
 cf_stop_daemon
 cf_start_daemon
 monitor rebuilt
-deadline=$((SECONDS + 15))
-until [ "$(fold "$CF_WORK/rebuilt.jsonl")" = "$want" ]; do
-    [ "$SECONDS" -lt "$deadline" ] ||
-        cf_fail "the rebuilt board differs: $(fold "$CF_WORK/rebuilt.jsonl") instead of $want"
-    sleep 0.2
-done
+converge rebuilt "$want" "the rebuilt board differs"
 
 # The floor: agents' states (coalesced: the state at each push) and the
 # queues reach the board's watchers; a team's watcher sees only its team.
@@ -237,8 +236,29 @@ wait "$paused" || cf_fail "a1's desk did not get the notice"
 cf_events a1 "ev[-1]['event'] == 'notice' and ev[-1]['text'] == '下午三点开会' and ev[-1]['sender'] == 'sue'"
 cf_wait_for "$CF_WORK/rebuilt.jsonl" '"text":"下午三点开会"'
 cf_expect_exit 1 cf_as sue cf_ctl notice send 没人 --team 二组
+grep -q "not in your team" <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "sue sent a notice to another team: $CF_LAST_OUTPUT"
+cf_expect_exit 1 cf_as sue cf_ctl notice send 没人 --agent a3
+grep -q "not in your team" <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "sue sent a notice to another team's agent: $CF_LAST_OUTPUT"
+cf_expect_exit 1 cf_ctl notice send 没人 --team 二组
+grep -q "no desk open" <<<"$CF_LAST_OUTPUT" || cf_fail "the admin's notice was refused: $CF_LAST_OUTPUT"
 { cycle COMPLAINT ',"notes":"嫌电话太多"'; } | cf_agent a2
 cf_wait_for "$CF_WORK/rebuilt.jsonl" '"kind":"complaint"'
+# Complaints: sue lists and resolves her own team's only.
+{ cycle COMPLAINT ',"notes":"晚上打电话"'; } | cf_agent a3
+cf_expect_exit 0 cf_as sue cf_ctl --json complaint list
+cf_json_check '[c["agent"] for c in doc["complaints"]] == ["a2"]' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "sue sees complaints of another team: $CF_LAST_OUTPUT"
+cf_expect_exit 0 cf_ctl --json complaint list
+cf_json_check 'sorted(c["agent"] for c in doc["complaints"]) == ["a2", "a3"]' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "the admin does not see every complaint: $CF_LAST_OUTPUT"
+a3_complaint=$(cf_psql "SELECT x.id FROM complaints x JOIN users u ON u.id = x.agent_id
+                        WHERE u.username = 'a3'")
+cf_expect_exit 1 cf_as sue cf_ctl complaint resolve "$a3_complaint" --resolution 已致歉
+grep -q "not in your team" <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "sue resolved a complaint of another team: $CF_LAST_OUTPUT"
+cf_expect_exit 0 cf_ctl complaint resolve "$a3_complaint" --resolution 已致歉
 printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"dial"}' \
     '{"cmd":"outcome","disposition":"APPLICATION_SUBMITTED","product":"CB01"}' | cf_agent a3
 cf_events a3 "ev[-1]['event'] == 'error'"
