@@ -129,6 +129,13 @@ struct db_pool {
     uint64_t reconnects;
     void (*on_roundtrip)(uint64_t ns, void *arg);
     void *roundtrip_arg;
+    /* LISTEN: the catalog statement that starts it (-1: none), the one
+     * connection that listens (NULL while none does) and who hears. */
+    int listen_statement;
+    db_conn *listener;
+    db_notify_cb on_notify;
+    void (*on_listening)(void *arg);
+    void *notify_arg;
 };
 
 static void on_poll(uv_poll_t *handle, int status, int events);
@@ -485,6 +492,10 @@ static void conn_fail(db_conn *c, const char *why) {
     db_pool *pool = c->pool;
     db_fifo failed = {0};
     conn_log_failure(c, why);
+    if (pool->listener == c) {
+        pool->listener = NULL; /* another connection takes over, see pool_ensure_listener */
+        pool_kick(pool);
+    }
     conn_release(c, &failed);
     if (pool->closing) {
         conn_set_state(c, DB_CONN_CLOSED);
@@ -651,6 +662,8 @@ static void conn_catalog_done(db_conn *c, db_txn *txn) {
         c->backoff_ms = DB_BACKOFF_MIN_MS;
         c->failed_attempts = 0;
         conn_set_state(c, DB_CONN_READY);
+        if (c->pool->listen_statement >= 0)
+            pool_kick(c->pool); /* it may be the one to listen */
     }
     txn_free(txn);
 }
@@ -740,12 +753,75 @@ static void conn_service(db_conn *c) {
     conn_set_events(c, pending ? UV_READABLE | UV_WRITABLE : UV_READABLE);
 }
 
+/* A notification sent from one of this pool's own sessions is news to no
+ * one here: the transaction's own reply carried it. */
+static bool pool_owns_backend(const db_pool *pool, int pid) {
+    for (int i = 0; i < pool->size; i++)
+        if (pool->conns[i].pg != NULL && PQbackendPID(pool->conns[i].pg) == pid)
+            return true;
+    return false;
+}
+
+static void conn_take_notifies(db_conn *c) {
+    db_pool *pool = c->pool;
+    PGnotify *n;
+    while (c->pg != NULL && (n = PQnotifies(c->pg)) != NULL) {
+        if (pool->on_notify != NULL && !pool_owns_backend(pool, n->be_pid))
+            pool->on_notify(n->relname, n->extra, pool->notify_arg);
+        PQfreemem(n);
+    }
+}
+
 static void conn_on_io(db_conn *c, int events) {
     if ((events & UV_READABLE) && !PQconsumeInput(c->pg)) {
         conn_fail(c, PQerrorMessage(c->pg));
         return;
     }
     conn_service(c);
+    conn_take_notifies(c);
+}
+
+/* ---- listening ---- */
+
+static void on_listening(const db_reply *reply, void *arg) {
+    db_conn *c = arg;
+    db_pool *pool = c->pool;
+    if (reply->status == DB_E_QUERY) {
+        log_error("database connection %d cannot listen: %s; other daemons' events will not "
+                  "be heard",
+                  c->number, reply->message);
+        pool->listen_statement = -1;
+        pool->listener = NULL;
+    } else if (reply->status != DB_OK) {
+        if (pool->listener == c)
+            pool->listener = NULL; /* the next connection up takes over */
+    } else if (pool->listener == c) {
+        log_info("database connection %d listens for other daemons' events", c->number);
+        if (pool->on_listening != NULL)
+            pool->on_listening(pool->notify_arg);
+    }
+}
+
+/* One ready connection runs the LISTEN statement and so hears every
+ * notification, once; when it breaks, the next one up does it again. */
+static void pool_ensure_listener(db_pool *pool) {
+    if (pool->listen_statement < 0 || pool->listener != NULL || pool->closing)
+        return;
+    for (int i = 0; i < pool->size; i++) {
+        db_conn *c = &pool->conns[i];
+        if (c->state != DB_CONN_READY)
+            continue;
+        db_txn *txn = db_txn_begin(pool);
+        if (txn == NULL || txn_add_call(txn, pool->listen_statement, 0, NULL) < 0) {
+            db_txn_abort(txn);
+            return; /* tried again on the next kick */
+        }
+        txn->cb = on_listening;
+        txn->arg = c;
+        pool->listener = c;
+        conn_send(c, txn);
+        return;
+    }
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
@@ -817,6 +893,7 @@ static void on_kick(uv_idle_t *idle) {
     db_pool *pool = idle->data;
     pool_deliver_deferred(pool);
     pool_service_conns(pool);
+    pool_ensure_listener(pool);
     pool_drain_queue(pool);
     if (!pool_has_kick_work(pool))
         uv_idle_stop(idle);
@@ -832,6 +909,7 @@ db_pool *db_pool_create(uv_loop_t *loop, const char *conninfo, int size) {
     /* A pool of no connections could never answer anything. */
     pool->size = size > 0 ? size : 1;
     pool->loop = loop;
+    pool->listen_statement = -1;
     pool->conninfo = strdup(conninfo != NULL ? conninfo : "");
     pool->conns = calloc((size_t)pool->size, sizeof *pool->conns);
     if (pool->conninfo == NULL || pool->conns == NULL) {
@@ -950,6 +1028,19 @@ int db_txn_context(db_txn *txn, const char *statement, int nparams, const char *
     return rc;
 }
 
+int db_pool_listen(db_pool *pool, const char *statement, db_notify_cb on_notify,
+                   void (*on_listening_cb)(void *arg), void *arg) {
+    int index = statement != NULL ? catalog_find(pool, statement) : -1;
+    if (index < 0 || on_notify == NULL)
+        return -EINVAL;
+    pool->listen_statement = index;
+    pool->on_notify = on_notify;
+    pool->on_listening = on_listening_cb;
+    pool->notify_arg = arg;
+    pool_kick(pool);
+    return 0;
+}
+
 void db_pool_on_roundtrip(db_pool *pool, void (*cb)(uint64_t ns, void *arg), void *arg) {
     pool->on_roundtrip = cb;
     pool->roundtrip_arg = arg;
@@ -1006,6 +1097,38 @@ bool db_bool(const PGresult *res, int row, int col) {
 
 bool db_is_unique_violation(const db_reply *reply) {
     return reply != NULL && reply->status == DB_E_QUERY && strcmp(reply->sqlstate, "23505") == 0;
+}
+
+int64_t *db_parse_ids(const char *text, size_t *n) {
+    size_t count = 0;
+    for (const char *p = text; *p; p++)
+        count += *p == ',';
+    int64_t *ids = calloc(count + 2, sizeof *ids);
+    *n = 0;
+    if (ids == NULL)
+        return NULL;
+    for (const char *p = text; *p;) {
+        char *end;
+        if (*p >= '0' && *p <= '9') {
+            ids[(*n)++] = strtoll(p, &end, 10);
+            p = end;
+        } else {
+            p++;
+        }
+    }
+    return ids;
+}
+
+char *db_id_array(const int64_t *ids, size_t n) {
+    size_t cap = 3 + n * 21, len = 0;
+    char *array = malloc(cap);
+    if (array == NULL)
+        return NULL;
+    array[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(array + len, cap - len, "%s%lld", i ? "," : "", (long long)ids[i]);
+    snprintf(array + len, cap - len, "}");
+    return array;
 }
 
 bool db_text_array(char *out, size_t cap, char *const *items, size_t n) {

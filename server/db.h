@@ -83,6 +83,16 @@ bool db_pool_available(const db_pool *pool);
  * audit triggers) before any other: the reply leaves its result out, so
  * that results[0] is still the caller's first statement. */
 int db_txn_context(db_txn *txn, const char *statement, int nparams, const char *const *params);
+/* A notification from another session: the channel and its payload. */
+typedef void (*db_notify_cb)(const char *channel, const char *payload, void *arg);
+/* Has one ready connection at a time run catalog statement `statement` (a
+ * LISTEN) and passes every notification it then hears to `on_notify`,
+ * except those sent by this pool's own sessions. `on_listening` (may be
+ * NULL) runs each time a connection starts listening: notifications sent
+ * while none listened are lost, and the owner catches up then. Returns 0,
+ * or -EINVAL for an unknown statement. */
+int db_pool_listen(db_pool *pool, const char *statement, db_notify_cb on_notify,
+                   void (*on_listening)(void *arg), void *arg);
 /* Calls `cb` with the nanoseconds from each db_txn_commit to its answer
  * (queueing included), just before the answer is delivered. */
 void db_pool_on_roundtrip(db_pool *pool, void (*cb)(uint64_t ns, void *arg), void *arg);
@@ -120,6 +130,12 @@ bool db_is_unique_violation(const db_reply *reply);          /* sqlstate 23505 *
  * escaped) to `out`, NUL-terminated, at most `cap` bytes, for a $n::text[]
  * parameter. Returns false when it does not fit. */
 bool db_text_array(char *out, size_t cap, char *const *items, size_t n);
+/* The numbers of `text`, a bigint[] in PostgreSQL's text form ("{1,2}") or
+ * a comma-separated list, in a new array of `*n`; NULL on out-of-memory. */
+int64_t *db_parse_ids(const char *text, size_t *n);
+/* The text form of a $n::bigint[] parameter holding `ids`, to be freed;
+ * NULL on out-of-memory. */
+char *db_id_array(const int64_t *ids, size_t n);
 /* Writes `n` bytes as 2n lower-case hex digits and a NUL (decode(x, 'hex')
  * reads them back in SQL). */
 void db_hex(const uint8_t *bytes, size_t n, char *out);

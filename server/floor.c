@@ -12,6 +12,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "peers.h"
 #include "pii.h"
 #include "vault.h"
 
@@ -37,6 +38,7 @@ struct agent {
     uint64_t offer_gen;  /* tells a stale offer build from the current one */
     bool dialing;        /* a Dial is in flight */
     bool pause_alerted;  /* supervisors were told of this long pause */
+    bool to_announce;    /* the state changed since the other daemons heard */
     floor_standing told; /* the last AgentScore sent to the desk */
     uv_timer_t timer;    /* the offer timeout, or the reconnect grace */
     agent *next;
@@ -116,8 +118,10 @@ static void floor_set_state(agent *a, Callfloor__AgentState state, const char *r
     if (state != CALLFLOOR__AGENT_STATE__AGENT_OFFERED &&
         state != CALLFLOOR__AGENT_STATE__AGENT_ON_CALL)
         uv_timer_stop(&a->timer);
-    if (changed || state == CALLFLOOR__AGENT_STATE__AGENT_OFFERED)
+    if (changed || state == CALLFLOOR__AGENT_STATE__AGENT_OFFERED) {
+        a->to_announce = true;
         board_floor_changed(a->srv);
+    }
 }
 
 static void push_status(agent *a) {
@@ -594,14 +598,10 @@ bool floor_holds_lead(const server *srv, int64_t lead_id) {
 /* The agent as supervisors see them; `since` in wall-clock seconds. */
 static floor_view view_of(const server *srv, const agent *a) {
     uint64_t age_s = (uv_now(srv->loop) - a->since_ms) / 1000;
-    floor_view v = {a->username,
-                    a->display_name,
-                    a->team,
-                    a->team_id,
-                    a->state,
-                    a->reason,
-                    (int64_t)time(NULL) - (int64_t)age_s,
-                    a->lead.campaign_id};
+    floor_view v = {
+        a->user_id,         a->username, a->display_name, a->team,
+        a->team_id,         a->state,    a->reason,       (int64_t)time(NULL) - (int64_t)age_s,
+        a->lead.campaign_id};
     return v;
 }
 
@@ -610,6 +610,21 @@ void floor_each(const server *srv, floor_each_cb fn, void *arg) {
         floor_view v = view_of(srv, a);
         fn(&v, arg);
     }
+    peers_each(srv, fn, arg);
+}
+
+void floor_each_to_announce(server *srv, bool all, floor_each_cb fn, void *arg) {
+    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next) {
+        if (!all && !a->to_announce)
+            continue;
+        a->to_announce = false;
+        floor_view v = view_of(srv, a);
+        fn(&v, arg);
+    }
+}
+
+bool floor_knows(const server *srv, uint64_t user_id) {
+    return find_agent(srv, user_id) != NULL;
 }
 
 void floor_each_long_pause(server *srv, uint64_t threshold_ms, floor_each_cb fn, void *arg) {

@@ -37,6 +37,7 @@ bool floor_holds_lead(const server *srv, int64_t lead_id);
 
 /* One agent as supervisors see them. */
 typedef struct floor_view {
+    uint64_t user_id;
     const char *username, *display_name, *team;
     int64_t team_id;
     Callfloor__AgentState state;
@@ -45,8 +46,15 @@ typedef struct floor_view {
     int64_t campaign_id; /* of the lead held; 0 when none */
 } floor_view;
 typedef void (*floor_each_cb)(const floor_view *v, void *arg);
-/* Calls `fn` for every agent this daemon knows. */
+/* Calls `fn` for every agent this daemon knows, then for those only other
+ * daemons report (peers_each). */
 void floor_each(const server *srv, floor_each_cb fn, void *arg);
+/* Calls `fn` for every agent of this daemon whose state changed since the
+ * last call, or for every one with `all`: what the peers module announces
+ * to the other daemons. */
+void floor_each_to_announce(server *srv, bool all, floor_each_cb fn, void *arg);
+/* True when this daemon has agent `user_id` on its floor. */
+bool floor_knows(const server *srv, uint64_t user_id);
 /* Calls `fn` for every agent paused longer than `threshold_ms` and not
  * reported yet during this pause; each long pause is reported once. */
 void floor_each_long_pause(server *srv, uint64_t threshold_ms, floor_each_cb fn, void *arg);

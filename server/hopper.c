@@ -154,24 +154,11 @@ static void on_released(const db_reply *reply, void *arg) {
         log_warn("releasing leads failed (%s); their leases expire by themselves", reply->message);
 }
 
-/* The text form of a bigint[] parameter; NULL on out-of-memory. */
-static char *id_array(const int64_t *ids, size_t n) {
-    size_t cap = 3 + n * 21, len = 0;
-    char *array = malloc(cap);
-    if (array == NULL)
-        return NULL;
-    array[len++] = '{';
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(array + len, cap - len, "%s%lld", i ? "," : "", (long long)ids[i]);
-    snprintf(array + len, cap - len, "}");
-    return array;
-}
-
 /* Releases `n` leases in one statement. */
 static void release_ids(server *srv, const int64_t *ids, size_t n) {
     if (n == 0 || srv->db == NULL)
         return;
-    char *array = id_array(ids, n);
+    char *array = db_id_array(ids, n);
     if (array == NULL)
         return; /* the next renewal releases them as strays */
     db_txn *txn = db_txn_begin(srv->db);
@@ -349,7 +336,7 @@ static char *wanted_campaigns(const server *srv) {
     for (size_t i = 0; ids && i < h->ncampaigns; i++)
         if (now < h->campaigns[i].wanted_until)
             ids[n++] = h->campaigns[i].id;
-    char *array = n > 0 ? id_array(ids, n) : NULL;
+    char *array = n > 0 ? db_id_array(ids, n) : NULL;
     free(ids);
     return array;
 }
@@ -460,27 +447,6 @@ bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *o
 
 /* ---- campaigns ---- */
 
-/* Parses PostgreSQL's text form of a bigint[] ("{1,2}"). */
-static int64_t *parse_ids(const char *text, size_t *n) {
-    size_t count = 0;
-    for (const char *p = text; *p; p++)
-        count += *p == ',';
-    int64_t *ids = calloc(count + 2, sizeof *ids);
-    *n = 0;
-    if (ids == NULL)
-        return NULL;
-    for (const char *p = text; *p;) {
-        char *end;
-        if (*p >= '0' && *p <= '9') {
-            ids[(*n)++] = strtoll(p, &end, 10);
-            p = end;
-        } else {
-            p++;
-        }
-    }
-    return ids;
-}
-
 /* Updates `c` from row `r` of the campaign list. */
 static void load_campaign(server *srv, campaign_hopper *c, const PGresult *res, int r) {
     bool paused = db_bool(res, r, 3);
@@ -492,7 +458,7 @@ static void load_campaign(server *srv, campaign_hopper *c, const PGresult *res, 
     c->paused = paused;
     c->offer_timeout_ms = (uint32_t)db_int64(res, r, 4);
     size_t n;
-    int64_t *teams = parse_ids(db_value(res, r, 5), &n);
+    int64_t *teams = db_parse_ids(db_value(res, r, 5), &n);
     if (teams != NULL) {
         free(c->teams);
         c->teams = teams;
@@ -569,7 +535,7 @@ static int64_t *held_leads(const server *srv, size_t *n) {
 static void renew_leases(server *srv) {
     size_t n;
     int64_t *ids = held_leads(srv, &n);
-    char *array = ids ? id_array(ids, n) : NULL;
+    char *array = ids ? db_id_array(ids, n) : NULL;
     db_txn *txn = array ? db_txn_begin(srv->db) : NULL;
     free(ids);
     if (txn == NULL) {

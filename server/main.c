@@ -22,6 +22,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "peers.h"
 #include "migrate.h"
 #include "outcome.h"
 #include "passwd.h"
@@ -238,6 +239,7 @@ static void on_db_closed(void *arg) {
 static void on_listener_closed(void *arg) {
     daemon_state *d = arg;
     d->srv.listener = NULL;
+    peers_close(&d->srv);
     floor_close(&d->srv);
     board_close(&d->srv);
     metrics_close(&d->srv);
@@ -318,13 +320,13 @@ static int start_services(daemon_state *d, SSL_CTX *ctx) {
         leads_prepare_statements(srv->db) < 0 || floor_prepare_statements(srv->db) < 0 ||
         hopper_prepare_statements(srv->db) < 0 || outcome_prepare_statements(srv->db) < 0 ||
         score_prepare_statements(srv->db) < 0 || board_prepare_statements(srv->db) < 0 ||
-        results_prepare_statements(srv->db) < 0 || report_prepare_statements(srv->db) < 0 ||
-        audit_prepare_statements(srv->db) < 0) {
+        peers_prepare_statements(srv->db) < 0 || results_prepare_statements(srv->db) < 0 ||
+        report_prepare_statements(srv->db) < 0 || audit_prepare_statements(srv->db) < 0) {
         log_error("cannot build the statement catalog");
         return -1;
     }
     db_pool_start(srv->db);
-    if (floor_start(srv) < 0 || board_start(srv) < 0) {
+    if (floor_start(srv) < 0 || board_start(srv) < 0 || peers_start(srv) < 0) {
         log_error("out of memory at start-up");
         return -1;
     }
@@ -415,6 +417,7 @@ static int run(daemon_state *d) {
         /* Start-up failed half way: stop what started so nothing leaks. */
         srv->draining = true;
         listener_shutdown(srv->listener, NULL, NULL, NULL);
+        peers_close(srv);
         floor_close(srv);
         board_close(srv);
         metrics_close(srv);

@@ -34,10 +34,20 @@ typedef struct score {
      * count (an id above the highest it saw) are added once it is in. */
     pending_events *pending;
     size_t npending;
+    /* What the last rebuild counted: every event up to counted_upto but
+     * those in unseen (see score_rebuild). */
+    int64_t counted_upto;
+    int64_t *unseen;
+    size_t nunseen;
     int64_t rebuild_at;             /* unix seconds: the end of the current day */
     int64_t month_start, month_end; /* unix seconds, for the projected tier */
     score_tier *tiers;              /* by team (0: teams without their own), then threshold */
     size_t ntiers;
+    /* Events other daemons committed, announced by id (peers.c) and still
+     * to be loaded; one load at a time. */
+    int64_t *remote;
+    size_t nremote, remote_cap;
+    bool fetching;
     void (*on_change)(server *srv, bool rebuilt);
 } score;
 
@@ -49,7 +59,7 @@ static const char *const statements[][2] = {
     /* Per agent and period: dials, connects, applications, approvals,
      * activations, talk time, points, the time of the last scoring event,
      * the highest event id counted, the month's target, QA-passed
-     * applications. */
+     * applications, and the ids up to the highest this snapshot missed. */
     {"score_rebuild",
      "WITH b AS (SELECT date_trunc('day', now() AT TIME ZONE $1) AT TIME ZONE $1 AS d,"
      " date_trunc('week', now() AT TIME ZONE $1) AT TIME ZONE $1 AS w,"
@@ -67,7 +77,13 @@ static const char *const statements[][2] = {
      " AND g.month = (b.m AT TIME ZONE $1)::date),"
      " (SELECT g.applications FROM targets g, b WHERE g.team_id = u.team_id"
      " AND g.month = (b.m AT TIME ZONE $1)::date), 0),"
-     " count(*) FILTER (WHERE e.kind = 'qa_pass')"
+     " count(*) FILTER (WHERE e.kind = 'qa_pass'),"
+     /* Ids of the last thousand up to the highest that this snapshot does
+      * not see: events of transactions still running, which their own
+      * replies or announcements bring later (or rolled back). */
+     " (SELECT coalesce(array_agg(g), '{}') FROM generate_series("
+     " greatest((SELECT max(id) FROM score_events) - 999, 1), (SELECT max(id) FROM score_events)) g"
+     " WHERE NOT EXISTS (SELECT 1 FROM score_events x WHERE x.id = g))::text"
      " FROM p JOIN score_events e ON e.at >= p.since JOIN users u ON u.id = e.agent_id"
      " LEFT JOIN teams t ON t.id = u.team_id GROUP BY u.id, t.id, p.period ORDER BY u.id"},
     {"score_rules_get",
@@ -106,6 +122,11 @@ static const char *const statements[][2] = {
     {"score_qa_review",
      "SELECT review_id, score, passed, user_id, username, display_name, team_id, team, kind,"
      " points, talk_seconds, at_us, event_id FROM cf_qa_review($1, $2, $3::text[], $4)"},
+    {"score_events_by_id",
+     "SELECT" WHO ", e.kind, e.points, e.talk_seconds,"
+     " (extract(epoch FROM e.at) * 1000000)::bigint, e.id"
+     " FROM score_events e JOIN users u ON u.id = e.agent_id LEFT JOIN teams t ON t.id = u.team_id"
+     " WHERE e.id = ANY ($1::bigint[]) ORDER BY e.id"},
     {"score_tiers", "SELECT coalesce(team_id, 0), tier, applications FROM bonus_tiers"
                     " ORDER BY 1, applications, tier"},
     {"score_tier_set",
@@ -185,10 +206,23 @@ static void add_event(score_totals *t, const char *kind, int64_t points, uint32_
         t->reached_at = at;
 }
 
-/* Adds the events of `res` (from column `col`) with an id above `after`. */
-static void add_events(score *sc, const PGresult *res, int col, int64_t after) {
+/* True when the last rebuild counted event `id` already: its reply or
+ * announcement may come after the rebuild's, over another connection. */
+static bool counted_by_rebuild(const score *sc, int64_t id) {
+    if (id > sc->counted_upto)
+        return false;
+    for (size_t i = 0; i < sc->nunseen; i++)
+        if (sc->unseen[i] == id)
+            return false;
+    return true;
+}
+
+/* Adds the events of `res` (from column `col`) the last rebuild did not
+ * count. */
+static void add_events(score *sc, const PGresult *res, int col) {
     for (int r = 0; r < PQntuples(res); r++) {
-        score_agent *a = db_int64(res, r, col + 9) > after ? agent_of_row(sc, res, r, col) : NULL;
+        bool counted = counted_by_rebuild(sc, db_int64(res, r, col + 9));
+        score_agent *a = counted ? NULL : agent_of_row(sc, res, r, col);
         if (a == NULL)
             continue;
         /* Events are committed now: they belong to every current period. */
@@ -228,7 +262,7 @@ void score_apply_events(server *srv, const PGresult *res, int col) {
     }
     if (!sc->ready)
         return; /* the first rebuild, still to come, counts them */
-    add_events(sc, res, col, 0);
+    add_events(sc, res, col);
     changed(sc, false);
 }
 
@@ -278,10 +312,12 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
         a->target = (uint32_t)db_int64(res, r, 15);
         t->qa_passed = (uint32_t)db_int64(res, r, 16);
     }
-    int64_t counted = PQntuples(res) > 0 ? db_int64(res, 0, 14) : 0;
+    sc->counted_upto = PQntuples(res) > 0 ? db_int64(res, 0, 14) : 0;
+    free(sc->unseen);
+    sc->unseen = db_parse_ids(PQntuples(res) > 0 ? db_value(res, 0, 17) : "", &sc->nunseen);
     sc->stale = false;
     for (size_t i = 0; i < sc->npending; i++)
-        add_events(sc, sc->pending[i].res, sc->pending[i].col, counted);
+        add_events(sc, sc->pending[i].res, sc->pending[i].col);
     drop_pending(sc);
     sc->rebuild_at = db_int64(reply->results[1], 0, 0);
     sc->month_start = db_int64(reply->results[1], 0, 1);
@@ -313,6 +349,87 @@ static void on_check(uv_timer_t *t) {
         rebuild(srv);
 }
 
+/* ---- other daemons' events ---- */
+
+#define REMOTE_BATCH 1000
+
+static void fetch_remote(server *srv);
+
+static void on_remote_loaded(const db_reply *reply, void *arg) {
+    server *srv = arg;
+    score *sc = srv->score;
+    if (sc == NULL)
+        return;
+    sc->fetching = false;
+    if (reply->status == DB_OK) {
+        score_apply_events(srv, reply->results[0], 0);
+    } else {
+        log_warn("loading other daemons' score events failed (%s); the board catches up by a "
+                 "rebuild",
+                 reply->message);
+        sc->stale = true;
+    }
+    fetch_remote(srv);
+}
+
+static void fetch_remote(server *srv) {
+    score *sc = srv->score;
+    if (sc->fetching || sc->nremote == 0 || srv->db == NULL)
+        return;
+    size_t n = sc->nremote < REMOTE_BATCH ? sc->nremote : REMOTE_BATCH;
+    char *array = db_id_array(sc->remote, n);
+    db_txn *txn = array ? db_txn_begin(srv->db) : NULL;
+    if (txn == NULL) {
+        free(array);
+        sc->stale = true; /* out of memory: a rebuild counts them */
+        sc->nremote = 0;
+        return;
+    }
+    const char *params[] = {array};
+    db_txn_query(txn, "score_events_by_id", 1, params);
+    free(array);
+    sc->nremote -= n;
+    memmove(sc->remote, sc->remote + n, sc->nremote * sizeof *sc->remote);
+    sc->fetching = true;
+    db_txn_commit(txn, on_remote_loaded, srv);
+}
+
+static bool remote_push(score *sc, int64_t id) {
+    if (sc->nremote == sc->remote_cap) {
+        size_t cap = sc->remote_cap ? sc->remote_cap * 2 : 256;
+        int64_t *grown = realloc(sc->remote, cap * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        sc->remote = grown;
+        sc->remote_cap = cap;
+    }
+    sc->remote[sc->nremote++] = id;
+    return true;
+}
+
+void score_on_remote_events(server *srv, const char *ids) {
+    score *sc = srv->score;
+    if (sc == NULL)
+        return;
+    size_t n;
+    int64_t *parsed = db_parse_ids(ids, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!remote_push(sc, parsed[i])) {
+            sc->stale = true; /* out of memory: a rebuild counts them */
+            break;
+        }
+    }
+    if (parsed == NULL)
+        sc->stale = true;
+    free(parsed);
+    fetch_remote(srv);
+}
+
+void score_catch_up(server *srv) {
+    if (srv->score != NULL)
+        srv->score->stale = true;
+}
+
 /* ---- life ---- */
 
 int score_start(server *srv, void (*on_change)(server *srv, bool rebuilt)) {
@@ -331,6 +448,8 @@ int score_start(server *srv, void (*on_change)(server *srv, bool rebuilt)) {
 static void on_timer_closed(uv_handle_t *h) {
     score *sc = h->data;
     drop_pending(sc);
+    free(sc->unseen);
+    free(sc->remote);
     free(sc->tiers);
     free(sc->agents);
     free(sc);

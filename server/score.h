@@ -52,6 +52,13 @@ void score_close(server *srv);
  * as cf_record_outcome_scored (server/sql/006_scores.sql) returns them. */
 void score_apply_events(server *srv, const PGresult *res, int col);
 
+/* Loads and adds the events `ids` (comma-separated) that another daemon
+ * committed, as peers.c hears of them. */
+void score_on_remote_events(server *srv, const char *ids);
+/* Events may have been missed (no connection listened for a while): the
+ * totals are rebuilt on the next check. */
+void score_catch_up(server *srv);
+
 /* True once the first rebuild finished: until then the totals are empty. */
 bool score_ready(const server *srv);
 size_t score_count(const server *srv);

@@ -17,6 +17,7 @@ struct floor;
 struct hopper;
 struct listener;
 struct metrics;
+struct peers;
 struct score;
 struct session_registry;
 struct vault;
@@ -38,6 +39,7 @@ typedef struct server {
     struct board *board;     /* the supervisors watching the leaderboard */
     struct metrics *metrics; /* counters and histograms, and the /metrics endpoint */
     struct audit *audit;     /* the audit log's signed checkpoints */
+    struct peers *peers;     /* the other daemons on the same database, as they report */
     bool draining;
 } server;
 

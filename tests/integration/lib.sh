@@ -360,6 +360,24 @@ cf_add_user() {
         cf_fail "cf_add_user $*: callfloorctl user add failed: $out"
 }
 
+# cf_board_rows FILE: the board rows a callfloor-monitor --json subscriber
+# holds after the lines of FILE (a snapshot replaces them, each change
+# replaces its agents' rows), as a JSON object by agent.
+cf_board_rows() {
+    python3 - "$1" <<'PY'
+import json, sys
+rows = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    ev = json.loads(line)
+    if ev.get("event") == "board":
+        if ev["snapshot"]:
+            rows = {}
+        for r in ev["rows"]:
+            rows[r["agent"]] = r
+print(json.dumps(rows, ensure_ascii=False))
+PY
+}
+
 # cf_busy_campaign TEAM COUNT: campaign 春季 of product CB01 for team TEAM
 # (which must exist), with COUNT leads (13900000001...) in a time zone
 # where it is noon, that may be called again a second after a no-answer:

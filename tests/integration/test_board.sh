@@ -66,27 +66,10 @@ p2=$!
 p3=$!
 wait "$p1" "$p2" "$p3" || cf_fail "an agent failed (see $CF_WORK/a*.out)"
 
-# board_rows FILE: the rows a subscriber holds after its lines (each
-# snapshot replaces them, each change replaces its agents' rows), as a JSON
-# object by agent.
-board_rows() {
-    python3 - "$1" <<'PY'
-import json, sys
-rows = {}
-for line in open(sys.argv[1], encoding="utf-8"):
-    ev = json.loads(line)
-    if ev.get("event") == "board":
-        if ev["snapshot"]:
-            rows = {}
-        for r in ev["rows"]:
-            rows[r["agent"]] = r
-print(json.dumps(rows, ensure_ascii=False))
-PY
-}
-# fold FILE: those rows in rank order as [rank, agent, points, applications,
-# connects, dials].
+# fold FILE: the rows the subscriber holds (cf_board_rows) in rank order,
+# as [rank, agent, points, applications, connects, dials].
 fold() {
-    board_rows "$1" | python3 -c '
+    cf_board_rows "$1" | python3 -c '
 import json, sys
 rows = json.load(sys.stdin).values()
 print(json.dumps(sorted([r["rank"], r["agent"], r["points"], r["applications"], r["connects"], r["dials"]] for r in rows)))'
@@ -94,7 +77,7 @@ print(json.dumps(sorted([r["rank"], r["agent"], r["points"], r["applications"], 
 # rows_hold FILE EXPRESSION: the Python EXPRESSION holds for `rows`, the
 # rows a subscriber holds by agent.
 rows_hold() {
-    board_rows "$1" | python3 -c 'import json, sys; rows = json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$2"
+    cf_board_rows "$1" | python3 -c 'import json, sys; rows = json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$2"
 }
 expected() {
     cf_psql "SELECT json_agg(json_build_array(rank, agent, points, apps, connects, dials) ORDER BY rank)
@@ -171,7 +154,7 @@ cf_expect_exit 1 cf_as sue cf_ctl tier set 3 --applications 9
 # yet, until a3's application call passes.
 sleep 1
 rows_hold "$CF_WORK/live.jsonl" 'all(r["tier"] == 0 and r["qa_passed"] == 0 for r in rows.values())' ||
-    cf_fail "an application counted toward a tier before its review: $(board_rows "$CF_WORK/live.jsonl")"
+    cf_fail "an application counted toward a tier before its review: $(cf_board_rows "$CF_WORK/live.jsonl")"
 call_of() {
     cf_psql "SELECT min(k.id) FROM calls k JOIN users u ON u.id = k.agent_id
              WHERE u.username = '$1' AND k.disposition = '$2'"

@@ -96,19 +96,11 @@ cf_json_check 'doc == {"applied": 0, "unchanged": 4, "rejected": 9}' <<<"$CF_LAS
 
 # The board shows the approval, the activation and their points.
 deadline=$((SECONDS + 15))
-until python3 - "$CF_WORK/board.jsonl" <<'PY'
+until cf_board_rows "$CF_WORK/board.jsonl" | python3 -c '
 import json, sys
-rows = {}
-for line in open(sys.argv[1], encoding="utf-8"):
-    ev = json.loads(line)
-    if ev.get("event") == "board":
-        if ev["snapshot"]:
-            rows = {}
-        rows.update({r["agent"]: r for r in ev["rows"]})
-a1 = rows.get("a1", {})
+a1 = json.load(sys.stdin).get("a1", {})
 sys.exit(0 if a1.get("approvals") == 1 and a1.get("activations") == 1
-         and a1.get("points") == 3 * (1 + 10) + 20 + 30 else 1)
-PY
+         and a1.get("points") == 3 * (1 + 10) + 20 + 30 else 1)'
 do
     [ "$SECONDS" -lt "$deadline" ] || cf_fail "the board did not show the results: $(tail -3 "$CF_WORK/board.jsonl")"
     sleep 0.2

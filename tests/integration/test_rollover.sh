@@ -68,18 +68,9 @@ s = -1 if m.group(1) == '+' else 1
 print(s * (int(m.group(2)) * 3600 + int(m.group(3)) * 60 + int(m.group(4))))")))
 print(int(local_month($MIDNIGHT - 5) != local_month($MIDNIGHT + 5)))")
 if [ "$month_ended" = 0 ]; then
-    python3 - "$CF_WORK/month.jsonl" <<'PY' || cf_fail "the month board lost ann's result at midnight"
-import json, sys
-rows = {}
-for line in open(sys.argv[1], encoding="utf-8"):
-    ev = json.loads(line)
-    if ev.get("event") == "board":
-        if ev["snapshot"]:
-            rows = {}
-        for r in ev["rows"]:
-            rows[r["agent"]] = r
-sys.exit(0 if rows.get("ann", {}).get("connects") == 1 else 1)
-PY
+    cf_board_rows "$CF_WORK/month.jsonl" |
+        python3 -c 'import json, sys; sys.exit(0 if json.load(sys.stdin).get("ann", {}).get("connects") == 1 else 1)' ||
+        cf_fail "the month board lost ann's result at midnight"
 fi
 grep -q "scores loaded" "$CF_LOG" || cf_fail "the daemon did not log its rebuild"
 cf_done
