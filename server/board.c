@@ -50,12 +50,15 @@ static void on_push_timer(uv_timer_t *t);
 
 static const char *const statements[][2] = {
     /* The team a subscription names ($1; for a supervisor, "" is their
-     * own), whether the subscriber ($2) may watch it, and their own team's
-     * name. Supervisors watch their own team only; admins every team. */
-    {"board_team", "SELECT t.id, u.role <> 'supervisor' OR t.id = u.team_id, coalesce(own.name, '')"
-                   " FROM users u LEFT JOIN teams own ON own.id = u.team_id"
-                   " LEFT JOIN teams t ON t.name = $1 OR ($1 = '' AND t.id = u.team_id)"
-                   " WHERE u.id = $2"},
+     * own), whether the subscriber ($2) may watch it, their own team's
+     * name and its name. Supervisors watch their own team only; admins
+     * every team. */
+    {"board_team",
+     "SELECT t.id, u.role <> 'supervisor' OR t.id = u.team_id, coalesce(own.name, ''),"
+     " t.name"
+     " FROM users u LEFT JOIN teams own ON own.id = u.team_id"
+     " LEFT JOIN teams t ON t.name = $1 OR ($1 = '' AND t.id = u.team_id)"
+     " WHERE u.id = $2"},
 };
 
 int board_prepare_statements(db_pool *pool) {
@@ -434,7 +437,8 @@ static void on_scores(server *srv, bool rebuilt) {
 
 /* ---- subscribing ---- */
 
-static void subscribe(request *req, int64_t team_id) {
+/* Watches team `team_id` named `team` (0 and "": every team). */
+static void subscribe(request *req, int64_t team_id, const char *team) {
     server *srv = req->srv;
     session *s = request_session(req);
     const Callfloor__BoardSubscribe *m = req->msg->board_subscribe;
@@ -449,7 +453,7 @@ static void subscribe(request *req, int64_t team_id) {
     }
     sub->s = s;
     sub->team_id = team_id;
-    snprintf(sub->team, sizeof sub->team, "%s", m->team);
+    snprintf(sub->team, sizeof sub->team, "%s", team);
     sub->period = (int)m->period;
     Callfloor__Board b;
     Callfloor__BoardRow *rows = NULL, **ptrs = NULL;
@@ -461,7 +465,7 @@ static void subscribe(request *req, int64_t team_id) {
     sub->next = srv->board->subs;
     srv->board->subs = sub;
     log_info("conn %s: %s watches the board of %s", conn_name(req->conn), req->username,
-             *m->team ? m->team : "every team");
+             *team ? team : "every team");
     envelope out = CALLFLOOR__ENVELOPE__INIT;
     out.body_case = CALLFLOOR__ENVELOPE__BODY_BOARD;
     out.board = &b;
@@ -490,7 +494,7 @@ static void on_team(const db_reply *reply, void *arg) {
                      "team's figures",
                      db_value(res, 0, 2));
     else
-        subscribe(req, db_int64(res, 0, 0));
+        subscribe(req, db_int64(res, 0, 0), db_value(res, 0, 3));
 }
 
 static bool watching(const struct board *bd, const session *s) {
@@ -514,7 +518,7 @@ void board_on_subscribe(request *req) {
     if (watching(req->srv->board, request_session(req)))
         board_session_closed(req->srv, request_session(req));
     if (*m->team == '\0' && req->role == CALLFLOOR__ROLE__ROLE_ADMIN) {
-        subscribe(req, 0);
+        subscribe(req, 0, "");
         return;
     }
     char user[24];

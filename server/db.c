@@ -22,8 +22,9 @@
 
 #include "log.h"
 
-#define DB_BACKOFF_MIN_MS 100
-#define DB_BACKOFF_MAX_MS 5000
+#define DB_BACKOFF_MIN_MS  100
+#define DB_LISTEN_RETRY_MS 1000
+#define DB_BACKOFF_MAX_MS  5000
 /* Deep enough to keep a connection busy across a round trip, shallow
  * enough that one broken connection fails only a bounded number of
  * transactions and the others share the load. */
@@ -133,6 +134,7 @@ struct db_pool {
      * connection that listens (NULL while none does) and who hears. */
     int listen_statement;
     db_conn *listener;
+    uint64_t listen_after; /* uv_now before which a failed LISTEN is not tried again */
     db_notify_cb on_notify;
     void (*on_listening)(void *arg);
     void *notify_arg;
@@ -739,20 +741,6 @@ static bool conn_take_results(db_conn *c) {
     return c->pg != NULL;
 }
 
-/* Takes what results libpq has, then flushes; writability is watched only
- * while libpq still holds unsent data. */
-static void conn_service(db_conn *c) {
-    c->needs_service = false;
-    if (!conn_take_results(c))
-        return;
-    int pending = PQflush(c->pg);
-    if (pending < 0) {
-        conn_fail(c, PQerrorMessage(c->pg));
-        return;
-    }
-    conn_set_events(c, pending ? UV_READABLE | UV_WRITABLE : UV_READABLE);
-}
-
 /* A notification sent from one of this pool's own sessions is news to no
  * one here: the transaction's own reply carried it. */
 static bool pool_owns_backend(const db_pool *pool, int pid) {
@@ -772,26 +760,53 @@ static void conn_take_notifies(db_conn *c) {
     }
 }
 
+/* Takes what results libpq has, then flushes; writability is watched only
+ * while libpq still holds unsent data. */
+static void conn_service(db_conn *c) {
+    c->needs_service = false;
+    if (!conn_take_results(c))
+        return;
+    int pending = PQflush(c->pg);
+    if (pending < 0) {
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+    conn_set_events(c, pending ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+    /* libpq also reads while it sends and flushes: take what came. */
+    conn_take_notifies(c);
+}
+
 static void conn_on_io(db_conn *c, int events) {
     if ((events & UV_READABLE) && !PQconsumeInput(c->pg)) {
         conn_fail(c, PQerrorMessage(c->pg));
         return;
     }
     conn_service(c);
-    conn_take_notifies(c);
 }
 
 /* ---- listening ---- */
 
+static void on_listen_retry(uv_timer_t *timer) {
+    db_conn *c = timer->data;
+    pool_kick(c->pool);
+}
+
 static void on_listening(const db_reply *reply, void *arg) {
     db_conn *c = arg;
     db_pool *pool = c->pool;
-    if (reply->status == DB_E_QUERY) {
+    if (reply->status == DB_E_QUERY && strncmp(reply->sqlstate, "42", 2) == 0) {
         log_error("database connection %d cannot listen: %s; other daemons' events will not "
                   "be heard",
                   c->number, reply->message);
         pool->listen_statement = -1;
         pool->listener = NULL;
+    } else if (reply->status == DB_E_QUERY) {
+        /* A standby during a failover, say: try again in a while. */
+        log_warn("database connection %d cannot listen yet: %s", c->number, reply->message);
+        pool->listener = NULL;
+        pool->listen_after = uv_now(pool->loop) + DB_LISTEN_RETRY_MS;
+        if (c->state == DB_CONN_READY)
+            uv_timer_start(&c->reconnect, on_listen_retry, DB_LISTEN_RETRY_MS, 0);
     } else if (reply->status != DB_OK) {
         if (pool->listener == c)
             pool->listener = NULL; /* the next connection up takes over */
@@ -805,7 +820,8 @@ static void on_listening(const db_reply *reply, void *arg) {
 /* One ready connection runs the LISTEN statement and so hears every
  * notification, once; when it breaks, the next one up does it again. */
 static void pool_ensure_listener(db_pool *pool) {
-    if (pool->listen_statement < 0 || pool->listener != NULL || pool->closing)
+    if (pool->listen_statement < 0 || pool->listener != NULL || pool->closing ||
+        uv_now(pool->loop) < pool->listen_after)
         return;
     for (int i = 0; i < pool->size; i++) {
         db_conn *c = &pool->conns[i];

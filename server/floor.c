@@ -615,7 +615,10 @@ void floor_each(const server *srv, floor_each_cb fn, void *arg) {
 
 void floor_each_to_announce(server *srv, bool all, floor_each_cb fn, void *arg) {
     for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next) {
-        if (!all && !a->to_announce)
+        /* An agent gone offline is announced once, then left to be
+         * forgotten: they may be at work on another daemon by now. */
+        bool offline = a->state == CALLFLOOR__AGENT_STATE__AGENT_OFFLINE;
+        if (!a->to_announce && (!all || offline))
             continue;
         a->to_announce = false;
         floor_view v = view_of(srv, a);
@@ -624,7 +627,8 @@ void floor_each_to_announce(server *srv, bool all, floor_each_cb fn, void *arg) 
 }
 
 bool floor_knows(const server *srv, uint64_t user_id) {
-    return find_agent(srv, user_id) != NULL;
+    const agent *a = find_agent(srv, user_id);
+    return a != NULL && a->state != CALLFLOOR__AGENT_STATE__AGENT_OFFLINE;
 }
 
 void floor_each_long_pause(server *srv, uint64_t threshold_ms, floor_each_cb fn, void *arg) {

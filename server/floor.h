@@ -50,10 +50,11 @@ typedef void (*floor_each_cb)(const floor_view *v, void *arg);
  * daemons report (peers_each). */
 void floor_each(const server *srv, floor_each_cb fn, void *arg);
 /* Calls `fn` for every agent of this daemon whose state changed since the
- * last call, or for every one with `all`: what the peers module announces
- * to the other daemons. */
+ * last call, or with `all` also for every one not offline: what the peers
+ * module announces to the other daemons. */
 void floor_each_to_announce(server *srv, bool all, floor_each_cb fn, void *arg);
-/* True when this daemon has agent `user_id` on its floor. */
+/* True when agent `user_id` is on this daemon's floor and not offline:
+ * then this daemon's word on them goes before other daemons'. */
 bool floor_knows(const server *srv, uint64_t user_id);
 /* Calls `fn` for every agent paused longer than `threshold_ms` and not
  * reported yet during this pause; each long pause is reported once. */

@@ -35,7 +35,6 @@ struct peers {
     remote_agent *agents;
     size_t n, cap;
     uint64_t announced_all_ms; /* uv_now of the last heartbeat */
-    bool listened;             /* a LISTEN took effect before */
 };
 
 static const char *const statements[][2] = {
@@ -203,16 +202,13 @@ static void on_notify(const char *channel, const char *payload, void *arg) {
         take_floor(srv->peers, payload);
 }
 
-/* What was announced while no connection listened was missed: the scores
- * are rebuilt, and the floors come again with the next heartbeats. */
+/* What was announced while no connection listened (before the first
+ * LISTEN too: the first rebuild may have begun before it) was missed: the
+ * scores are rebuilt, and the floors come again with the next heartbeats. */
 static void on_listening(void *arg) {
     server *srv = arg;
-    struct peers *p = srv->peers;
-    if (p == NULL)
-        return;
-    if (p->listened)
+    if (srv->peers != NULL)
         score_catch_up(srv);
-    p->listened = true;
 }
 
 static void forget_silent(struct peers *p) {

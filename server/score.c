@@ -290,6 +290,7 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
     if (reply->status != DB_OK) {
         /* The events held meanwhile are counted by the next attempt. */
         drop_pending(sc);
+        sc->stale = true;
         log_warn("loading the scores failed (%s); trying again", reply->message);
         return;
     }
@@ -315,7 +316,6 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
     sc->counted_upto = PQntuples(res) > 0 ? db_int64(res, 0, 14) : 0;
     free(sc->unseen);
     sc->unseen = db_parse_ids(PQntuples(res) > 0 ? db_value(res, 0, 17) : "", &sc->nunseen);
-    sc->stale = false;
     for (size_t i = 0; i < sc->npending; i++)
         add_events(sc, sc->pending[i].res, sc->pending[i].col);
     drop_pending(sc);
@@ -338,6 +338,7 @@ static void rebuild(server *srv) {
     db_txn_query(txn, "score_day_end", 1, params);
     db_txn_query(txn, "score_tiers", 0, NULL);
     sc->rebuilding = true;
+    sc->stale = false; /* what asks for a rebuild from now on needs another */
     db_txn_commit(txn, on_rebuilt, srv);
 }
 

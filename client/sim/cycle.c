@@ -39,6 +39,25 @@ static client *session_client(const sim_session *se) {
 
 static void on_agent_status(client *c, int status, const envelope *reply, void *arg);
 
+/* The server could not do it now (the database away, too busy, draining):
+ * the same request goes again after the server's hint. An outcome goes
+ * under the same key, which also covers one that was recorded after all. */
+static bool is_retryable(const envelope *reply) {
+    if (reply->body_case != CALLFLOOR__ENVELOPE__BODY_ERROR)
+        return false;
+    Callfloor__ErrorCode code = reply->error->code;
+    return code == CALLFLOOR__ERROR_CODE__UNAVAILABLE ||
+           code == CALLFLOOR__ERROR_CODE__RATE_LIMITED ||
+           code == CALLFLOOR__ERROR_CODE__SHUTTING_DOWN;
+}
+
+/* Runs `cb` once the server's retry hint has passed. */
+static void retry_later(sim_session *se, const envelope *reply, uv_timer_cb cb) {
+    se->s->retried++;
+    uint32_t hint = reply->error->retry_after_ms;
+    uv_timer_start(&se->talk, cb, hint ? hint : 500, 0);
+}
+
 /* AgentReady: for the next lead, or, after a reconnect, for the call a
  * lost Dial answer may have left open (handed back even while the run
  * winds down). */
@@ -60,10 +79,19 @@ static void ask_for_lead(sim_session *se) {
         send_ready(se);
 }
 
+static void on_retry_ready(uv_timer_t *t) {
+    sim_session *se = t->data;
+    if (se->call_id == 0 && !se->outcome_pending && !se->s->winding_down)
+        send_ready(se);
+}
+
 static void on_agent_status(client *c, int status, const envelope *reply, void *arg) {
     sim_session *se = arg;
     (void)c;
-    if (status == 0 && reply->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR) {
+    if (status == 0 && is_retryable(reply)) {
+        se->ready_sent_at = 0;
+        retry_later(se, reply, on_retry_ready);
+    } else if (status == 0 && reply->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR) {
         se->ready_sent_at = 0;
         se->s->refused++;
         note_first_problem(se->s, CLIENT_E_SERVER, reply->error->message);
@@ -158,15 +186,6 @@ static void on_resend(uv_timer_t *t) {
         send_outcome(se);
 }
 
-/* The server could not record it now (the database away, too busy): the
- * same outcome goes again under the same key, which also covers one that
- * was recorded after all. */
-static bool is_retryable(const Callfloor__Error *e) {
-    return e->code == CALLFLOOR__ERROR_CODE__UNAVAILABLE ||
-           e->code == CALLFLOOR__ERROR_CODE__RATE_LIMITED ||
-           e->code == CALLFLOOR__ERROR_CODE__SHUTTING_DOWN;
-}
-
 static void on_outcome_reply(client *c, int status, const envelope *reply, void *arg) {
     sim_session *se = arg;
     sim *s = se->s;
@@ -179,9 +198,8 @@ static void on_outcome_reply(client *c, int status, const envelope *reply, void 
     }
     const Callfloor__Error *e =
         reply->body_case == CALLFLOOR__ENVELOPE__BODY_ERROR ? reply->error : NULL;
-    if (e != NULL && is_retryable(e)) {
-        s->retried++;
-        uv_timer_start(&se->talk, on_resend, e->retry_after_ms ? e->retry_after_ms : 500, 0);
+    if (is_retryable(reply)) {
+        retry_later(se, reply, on_resend);
         return;
     }
     s->refused++;
@@ -197,12 +215,24 @@ static void on_outcome_reply(client *c, int status, const envelope *reply, void 
     ask_for_lead(se);
 }
 
+static void dial(sim_session *se);
+
+static void on_retry_dial(uv_timer_t *t) {
+    sim_session *se = t->data;
+    if (se->lead_id != 0 && se->call_id == 0 && !se->s->winding_down)
+        dial(se);
+}
+
 static void on_dial_reply(client *c, int status, const envelope *reply, void *arg) {
     sim_session *se = arg;
     (void)c;
     se->dialling = false;
     if (status < 0)
         return;
+    if (is_retryable(reply)) {
+        retry_later(se, reply, on_retry_dial);
+        return;
+    }
     if (reply->body_case != CALLFLOOR__ENVELOPE__BODY_DIAL_REPLY) {
         /* The lead may no longer be called: the next offer follows. */
         se->s->dials_refused++;

@@ -396,7 +396,7 @@ static void report_json(const run_state *rs) {
     json_kv_uint(&w, "dials_refused", s->dials_refused);
     json_kv_uint(&w, "outcomes_acked", s->acked);
     json_kv_uint(&w, "outcomes_replayed", s->replayed);
-    json_kv_uint(&w, "outcomes_retried", s->retried);
+    json_kv_uint(&w, "retried", s->retried);
     json_kv_uint(&w, "refused", s->refused);
     json_kv_uint(&w, "left_open", s->left_open);
     json_kv_uint(&w, "applications", s->applications);

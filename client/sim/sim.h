@@ -61,6 +61,7 @@ struct sim {
     char first_failure[CLI_MESSAGE_MAX];
     int first_failure_status;
     samples login, rtt, offer, ack, push;
+    /* retried: requests the server asked to send again later */
     uint64_t offers, dials, dials_refused, acked, acked_in_window, refused, retried, replayed,
         applications;
     bool measuring;   /* between all sessions in and the wind-down */

@@ -34,3 +34,28 @@ $$;
 -- after a batch (server/hopper.c, hopper_claim).
 CREATE INDEX leads_claim_order_idx ON leads (campaign_id, (callback_owner IS NOT NULL) DESC,
     (tier = 'vip') DESC, score DESC, created_at, id) WHERE status = 'open';
+
+-- A dial sent again after its answer was lost (the connection to the
+-- database broke after the commit) finds the call it opened: the same call
+-- comes back, with the lease renewed for this daemon, instead of a refusal
+-- that would leave the call open with nobody to end it.
+ALTER FUNCTION cf_dial(bigint, bigint, text, interval, interval) RENAME TO cf_dial_new_call;
+
+CREATE FUNCTION cf_dial(p_lead bigint, p_agent bigint, p_owner text, p_grace interval,
+                        p_ttl interval)
+RETURNS TABLE (call_id bigint, phone_sealed bytea, blockers text[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    k bigint;
+BEGIN
+    PERFORM 1 FROM leads WHERE id = p_lead FOR UPDATE;
+    SELECT c.id INTO k FROM calls c
+        WHERE c.lead_id = p_lead AND c.agent_id = p_agent AND c.disposition IS NULL;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT * FROM cf_dial_new_call(p_lead, p_agent, p_owner, p_grace, p_ttl);
+        RETURN;
+    END IF;
+    RETURN QUERY UPDATE leads l SET lease_owner = p_owner, lease_expires_at = now() + p_ttl
+        WHERE l.id = p_lead RETURNING k, l.phone_sealed, '{}'::text[];
+END
+$$;

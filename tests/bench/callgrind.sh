@@ -4,7 +4,7 @@
 # rerun after a change shows a regression without timing noise. Starts a
 # private PostgreSQL and callfloord under callgrind, lets AGENTS simulated
 # agents (default 20) work the queue with no talk time for SECONDS (default
-# 10), stops the daemon and prints, per acknowledged outcome, the
+# 60), stops the daemon and prints, per acknowledged outcome, the
 # instructions (inclusive) of: decoding frames, unpacking envelopes,
 # dispatching requests, building offers, dialling and recording outcomes,
 # and of the whole event loop.
@@ -13,7 +13,7 @@
 set -euo pipefail
 
 AGENTS=${1:-20}
-SECONDS_RUN=${2:-10}
+SECONDS_RUN=${2:-60}
 command -v callgrind_annotate >/dev/null || {
     echo "callgrind.sh: valgrind is not installed (deploy/install-deps.sh installs it)" >&2
     exit 2

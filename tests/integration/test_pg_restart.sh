@@ -4,7 +4,10 @@
 # the same process; requests meanwhile fail with the retryable UNAVAILABLE
 # (with a retry hint) and nothing else; the pool reconnects with backoff
 # rather than in a tight loop; the sessions stay up and are served again
-# afterwards, and new logins work.
+# afterwards, and new logins work. Thirty simulated agents work the queue
+# through both outages, resending what the daemon asked them to retry:
+# every outcome acknowledged is in the database, scored once, and no call
+# is left open.
 # ctest: run-serial (it restarts the shared PostgreSQL)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -54,6 +57,19 @@ cf_start_daemon --set log.level=debug
 daemon_pid=$CF_DAEMON_PID
 cf_add_user sue supervisor
 
+# Agents at work all along.
+cf_ctl team add 一组 >/dev/null
+cf_busy_campaign 一组 2000
+cf_add_user loadmodel agent 一组
+cf_psql "INSERT INTO users (username, role, team_id, password_hash)
+         SELECT 'load' || lpad(g::text, 4, '0'), 'agent', team_id, password_hash
+         FROM users, generate_series(1, 30) g WHERE username = 'loadmodel'" >/dev/null
+CALLFLOOR_PASSWORD=loadmodel$CF_PASSWORD_SUFFIX "$CF_BUILD/bin/callfloor-sim" --agents 30 \
+    --user-prefix load --duration 25 --talk-ms 100 --acks "$CF_WORK/acks" --json --quiet \
+    >"$CF_WORK/sim.json" 2>"$CF_WORK/sim.err" &
+sim_pid=$!
+cf_defer stop_quietly "$sim_pid"
+
 # Sessions of two users, asking ten times a second all along.
 for i in $(seq "$PROBES"); do
     user="admin"
@@ -101,7 +117,7 @@ for n in 1 2 3 4; do
         cf_fail "pool connection $n tried $attempts times in a $outage s outage; expected a backoff"
     # Each waits out its own jittered backoff (at most 5 s) before it does.
     deadline=$((SECONDS + 10))
-    until log_since_stop | grep -q "database connection $n is up"; do
+    until log_since_stop | grep "database connection $n is up" >/dev/null; do
         [ "$SECONDS" -lt "$deadline" ] || cf_fail "pool connection $n did not come back"
         sleep 0.2
     done
@@ -120,6 +136,18 @@ for i in $(seq "$PROBES"); do
     [ "${BASH_REMATCH[1]}" -ge 20 ] || cf_fail "probe $i was hardly served: $result"
     [ "${BASH_REMATCH[2]}" -ge 1 ] || cf_fail "probe $i never saw the outage: $result"
 done
+
+wait "$sim_pid" || cf_fail "the simulated agents did not come through: $(cat "$CF_WORK/sim.json" "$CF_WORK/sim.err")"
+cf_json_check 'doc["refused"] == 0 and doc["left_open"] == 0 and doc["outcomes_acked"] > 0' \
+    <"$CF_WORK/sim.json" || cf_fail "the agents' work was refused: $(cat "$CF_WORK/sim.json")"
+acked=$(wc -l <"$CF_WORK/acks")
+ids=$(paste -sd, "$CF_WORK/acks")
+[ "$(cf_psql "SELECT count(*) FROM calls WHERE id IN ($ids) AND disposition IS NOT NULL")" = "$acked" ] ||
+    cf_fail "an acknowledged outcome is missing from the database"
+[ "$(cf_psql "SELECT count(*) FROM score_events WHERE kind = 'dial' AND call_id IN ($ids)")" = "$acked" ] ||
+    cf_fail "an acknowledged outcome was scored other than once"
+[ "$(cf_psql "SELECT count(*) FROM calls WHERE disposition IS NULL")" = 0 ] ||
+    cf_fail "a call was left open"
 
 if [ "$CF_DAEMON_PID" != "$daemon_pid" ] || ! kill -0 "$daemon_pid"; then
     cf_fail "the daemon did not survive"
