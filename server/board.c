@@ -297,19 +297,21 @@ static bool sees_team(const subscriber *sub, const char *team) {
     return sub->team[0] == '\0' || strcmp(sub->team, team) == 0;
 }
 
-void board_alert(server *srv, const char *kind, const char *team, const char *username,
-                 const char *fmt, ...) {
+static bool watches_one_of(const subscriber *sub, const int64_t *team_ids, size_t nteams) {
+    for (size_t i = 0; i < nteams; i++)
+        if (sub->team_id == team_ids[i])
+            return true;
+    return false;
+}
+
+/* Sends the alert to those who watch `team` or every team, or one of
+ * `team_ids`. */
+static void send_alert(server *srv, const char *kind, const char *team, const char *username,
+                       const int64_t *team_ids, size_t nteams, const char *message) {
     struct board *bd = srv->board;
-    if (bd == NULL || bd->subs == NULL)
-        return;
-    char message[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
     Callfloor__Alert a = CALLFLOOR__ALERT__INIT;
     a.kind = (char *)kind;
-    a.message = message;
+    a.message = (char *)message;
     a.agent = (char *)username;
     a.team = (char *)team;
     a.at = time(NULL);
@@ -317,8 +319,32 @@ void board_alert(server *srv, const char *kind, const char *team, const char *us
     out.body_case = CALLFLOOR__ENVELOPE__BODY_ALERT;
     out.alert = &a;
     for (subscriber *sub = bd->subs; sub != NULL; sub = sub->next)
-        if (sees_team(sub, team))
+        if (sees_team(sub, team) || watches_one_of(sub, team_ids, nteams))
             session_send(sub->s, &out);
+}
+
+void board_alert(server *srv, const char *kind, const char *team, const char *username,
+                 const char *fmt, ...) {
+    if (srv->board == NULL || srv->board->subs == NULL)
+        return;
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    send_alert(srv, kind, team, username, NULL, 0, message);
+}
+
+void board_alert_teams(server *srv, const char *kind, const int64_t *team_ids, size_t nteams,
+                       const char *fmt, ...) {
+    if (srv->board == NULL || srv->board->subs == NULL)
+        return;
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    send_alert(srv, kind, "", "", team_ids, nteams, message);
 }
 
 void board_notice(server *srv, const envelope *notice, const char *team) {

@@ -29,6 +29,10 @@ void board_floor_changed(server *srv);
  * application_refused, long_pause, hopper_dry. */
 void board_alert(server *srv, const char *kind, const char *team, const char *username,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same for what concerns the teams `team_ids` (a campaign's): it
+ * reaches the subscribers who watch one of them or every team. */
+void board_alert_teams(server *srv, const char *kind, const int64_t *team_ids, size_t nteams,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Shows subscribers watching `team` a notice sent to it. */
 void board_notice(server *srv, const envelope *notice, const char *team);
 

@@ -252,9 +252,9 @@ static void on_dry_reason(const db_reply *reply, void *arg) {
     campaign_hopper *c = srv->hopper ? find_campaign(srv->hopper, cl->campaign_id) : NULL;
     free(cl);
     if (c != NULL && reply->status == DB_OK && PQntuples(reply->results[0]) == 1)
-        board_alert(srv, "hopper_dry", "", "",
-                    "campaign %s has no lead its agents may call now: %s", c->name,
-                    db_value(reply->results[0], 0, 0));
+        board_alert_teams(srv, "hopper_dry", c->teams, c->nteams,
+                          "campaign %s has no lead its agents may call now: %s", c->name,
+                          db_value(reply->results[0], 0, 0));
 }
 
 /* Agents wait and the campaign has nothing: supervisors hear why, once

@@ -39,6 +39,8 @@ struct conn {
     uint64_t draining_since_ms;
     int refs;
     char name[80];
+    uint8_t addr[16]; /* the peer's address: 4 bytes (IPv4) or 16 (IPv6) */
+    uint8_t addr_len;
     conn *prev, *next;
 };
 
@@ -55,6 +57,10 @@ struct listener {
      * how many there were, so a connection flood does not flood the log. */
     uint64_t refused_unlogged;
     uint64_t refused_logged_ms;
+    /* The same for refusals over max_per_address, with the last address. */
+    uint64_t crowded_unlogged;
+    uint64_t crowded_logged_ms;
+    char crowded_last[80];
     int open_handles;
     void (*on_closed)(void *arg);
     void *on_closed_arg;
@@ -389,11 +395,17 @@ static void conn_describe_peer(conn *c, uint64_t id) {
     int port = 0;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
         if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+            uv_ip6_name(in6, host, sizeof host);
+            port = ntohs(in6->sin6_port);
+            memcpy(c->addr, &in6->sin6_addr, 16);
+            c->addr_len = 16;
         } else {
-            uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+            const struct sockaddr_in *in4 = (const struct sockaddr_in *)&ss;
+            uv_ip4_name(in4, host, sizeof host);
+            port = ntohs(in4->sin_port);
+            memcpy(c->addr, &in4->sin_addr, 4);
+            c->addr_len = 4;
         }
     }
     snprintf(c->name, sizeof c->name, "#%llu %s:%d", (unsigned long long)id, host, port);
@@ -427,6 +439,33 @@ static void listener_refuse(listener *l) {
         l->refused_unlogged++;
     log_refusals(l, uv_now(l->srv->loop));
     uv_close((uv_handle_t *)t, on_refused_closed);
+}
+
+/* Like log_refusals, for the refusals over max_per_address. */
+static void log_crowded(listener *l, uint64_t now) {
+    if (l->crowded_unlogged == 0 ||
+        (l->crowded_logged_ms != 0 && now - l->crowded_logged_ms < 1000))
+        return;
+    log_warn("refused %llu connection%s: more than %d open from one address "
+             "(session.max_per_address), the last from %s",
+             (unsigned long long)l->crowded_unlogged, l->crowded_unlogged == 1 ? "" : "s",
+             l->srv->cfg.max_per_address, l->crowded_last);
+    l->crowded_unlogged = 0;
+    l->crowded_logged_ms = now;
+}
+
+/* True when `c` would be one connection too many from its address. A scan
+ * of the open connections: it runs only with the limit set, and costs less
+ * than the TLS handshake the connection would cost otherwise. */
+static bool address_crowded(const listener *l, const conn *c) {
+    int limit = l->srv->cfg.max_per_address;
+    if (limit <= 0 || c->addr_len == 0)
+        return false;
+    int same = 0;
+    for (const conn *o = l->conns; o != NULL; o = o->next)
+        same += o != c && o->state != CONN_CLOSING && o->state != CONN_CLOSED &&
+                o->addr_len == c->addr_len && memcmp(o->addr, c->addr, c->addr_len) == 0;
+    return same >= limit;
 }
 
 static conn *conn_create(listener *l) {
@@ -478,6 +517,13 @@ static void on_connection(uv_stream_t *server_stream, int status) {
         return;
     }
     conn_describe_peer(c, ++l->next_conn_id);
+    if (address_crowded(l, c)) {
+        l->crowded_unlogged++;
+        snprintf(l->crowded_last, sizeof l->crowded_last, "%s", c->name);
+        log_crowded(l, uv_now(l->srv->loop));
+        conn_set_state(c, CONN_CLOSING);
+        return;
+    }
     uv_tcp_nodelay(&c->tcp, 1);
     log_debug("conn %s: accepted", c->name);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
@@ -524,6 +570,7 @@ static void on_sweep(uv_timer_t *t) {
     listener *l = t->data;
     uint64_t now = uv_now(l->srv->loop);
     log_refusals(l, now);
+    log_crowded(l, now);
     conn *next;
     for (conn *c = l->conns; c != NULL; c = next) {
         next = c->next;

@@ -39,6 +39,8 @@ const config_key settings_table[] = {
         "Bytes queued to one slow client before it is disconnected."),
     KEY("session.max_connections", CONFIG_INT, "20000", max_connections, 1, 1000000, true,
         "Connections accepted at once; more are refused."),
+    KEY("session.max_per_address", CONFIG_INT, "0", max_per_address, 0, 1000000, true,
+        "Connections accepted at once from one client address; 0: no limit."),
     KEY("queue.hopper_batch", CONFIG_INT, "20", hopper_batch, 1, 1000, true,
         "Leads one campaign's hopper claims from the database at a time."),
     KEY("queue.lease_ttl", CONFIG_DURATION, "5m", lease_ttl_ms, 30000, 3600000, false,

@@ -29,6 +29,7 @@ typedef struct settings {
     size_t max_frame_prelogin;
     size_t output_cap;
     int max_connections;
+    int max_per_address; /* 0: no limit */
     /* [queue] */
     int hopper_batch;
     unsigned lease_ttl_ms;

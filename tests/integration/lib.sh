@@ -187,6 +187,7 @@ max_frame = 1m
 max_frame_prelogin = 16k
 output_cap = 4m
 max_connections = 20000
+max_per_address = 0
 
 [queue]
 hopper_batch = 20
