@@ -17,17 +17,22 @@ ALTER FUNCTION cf_lead_blockers(bigint, text, bigint, interval)
 
 -- Every reason why lead `p_lead` may not be dialled now (see 005_queue.sql),
 -- and the calls on it still open. cf_dial locks the lead before asking, so
--- two dials of one lead cannot both find it free.
+-- two dials of one lead cannot both find it free. PL/pgSQL rather than SQL:
+-- it runs for every offer and dial, and only PL/pgSQL keeps its plans.
 CREATE FUNCTION cf_lead_blockers(p_lead bigint, p_owner text, p_agent bigint,
                                  p_grace interval)
-RETURNS text[] LANGUAGE sql STABLE AS $$
-    SELECT cf_lead_blockers_without_calls(p_lead, p_owner, p_agent, p_grace)
-        || coalesce((SELECT array_agg(format('call %s on it by %s, opened %s, is still open',
-                                             k.id, u.username,
-                                             to_char(k.started_at, 'YYYY-MM-DD HH24:MI'))
-                                      ORDER BY k.id)
-                     FROM calls k JOIN users u ON u.id = k.agent_id
-                     WHERE k.lead_id = p_lead AND k.disposition IS NULL), '{}')
+RETURNS text[] LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    open_calls text[];
+BEGIN
+    SELECT array_agg(format('call %s on it by %s, opened %s, is still open', k.id, u.username,
+                            to_char(k.started_at, 'YYYY-MM-DD HH24:MI')) ORDER BY k.id)
+        INTO open_calls
+        FROM calls k JOIN users u ON u.id = k.agent_id
+        WHERE k.lead_id = p_lead AND k.disposition IS NULL;
+    RETURN cf_lead_blockers_without_calls(p_lead, p_owner, p_agent, p_grace)
+        || coalesce(open_calls, '{}');
+END
 $$;
 
 -- The hopper's claim takes a campaign's open leads in this order and stops
