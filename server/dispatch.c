@@ -8,8 +8,10 @@
 #include "campaign.h"
 #include "compliance.h"
 #include "floor.h"
+#include "hopper.h"
 #include "leads.h"
 #include "outcome.h"
+#include "peers.h"
 #include "role.h"
 #include "report.h"
 #include "results.h"
@@ -107,4 +109,20 @@ void dispatch_request(request *req, bool logged_in) {
         return;
     }
     e->handler(req);
+}
+
+int dispatch_prepare_statements(db_pool *pool) {
+    int (*const modules[])(db_pool *) = {
+        session_prepare_statements,    admin_prepare_statements,   campaign_prepare_statements,
+        compliance_prepare_statements, leads_prepare_statements,   floor_prepare_statements,
+        hopper_prepare_statements,     outcome_prepare_statements, score_prepare_statements,
+        board_prepare_statements,      peers_prepare_statements,   results_prepare_statements,
+        report_prepare_statements,     audit_prepare_statements,
+    };
+    for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
+        int rc = modules[i](pool);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }

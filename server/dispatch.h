@@ -29,6 +29,9 @@ const dispatch_entry *dispatch_find(Callfloor__Envelope__BodyCase body);
 /* Checks the table for `req` (logged in or not, role) and runs the handler,
  * or answers UNKNOWN_REQUEST / UNAUTHENTICATED / PERMISSION_DENIED. */
 void dispatch_request(request *req, bool logged_in);
+/* Adds every handler module's statements to the catalog of `pool`. Returns
+ * 0, or a negative errno when one cannot be added. */
+int dispatch_prepare_statements(db_pool *pool);
 /* For tests: the whole table, terminated by an entry with handler NULL. */
 const dispatch_entry *dispatch_table(void);
 

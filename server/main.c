@@ -10,25 +10,17 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "admin.h"
 #include "audit.h"
 #include "board.h"
-#include "campaign.h"
-#include "compliance.h"
 #include "db.h"
+#include "dispatch.h"
 #include "floor.h"
-#include "hopper.h"
-#include "leads.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "peers.h"
 #include "migrate.h"
-#include "outcome.h"
 #include "passwd.h"
-#include "report.h"
-#include "results.h"
-#include "score.h"
 #include "server.h"
 #include "session.h"
 #include "tls.h"
@@ -315,13 +307,7 @@ static int start_services(daemon_state *d, SSL_CTX *ctx) {
         log_error("out of memory at start-up");
         return -1;
     }
-    if (session_prepare_statements(srv->db) < 0 || admin_prepare_statements(srv->db) < 0 ||
-        campaign_prepare_statements(srv->db) < 0 || compliance_prepare_statements(srv->db) < 0 ||
-        leads_prepare_statements(srv->db) < 0 || floor_prepare_statements(srv->db) < 0 ||
-        hopper_prepare_statements(srv->db) < 0 || outcome_prepare_statements(srv->db) < 0 ||
-        score_prepare_statements(srv->db) < 0 || board_prepare_statements(srv->db) < 0 ||
-        peers_prepare_statements(srv->db) < 0 || results_prepare_statements(srv->db) < 0 ||
-        report_prepare_statements(srv->db) < 0 || audit_prepare_statements(srv->db) < 0) {
+    if (dispatch_prepare_statements(srv->db) < 0) {
         log_error("cannot build the statement catalog");
         return -1;
     }

@@ -393,6 +393,10 @@ static void session_up(sim_session *se) {
 static void session_down(sim_session *se) {
     sim *s = se->s;
     redial_state state = redial_current(se->r);
+    /* A login the server refused for now (the database away, too busy) is
+     * tried again; anything else before the first login is final. */
+    if (!se->ever_up && state == REDIAL_WAITING && redial_status(se->r) == CLIENT_E_SERVER)
+        return;
     if (!se->ever_up || state == REDIAL_GAVE_UP) {
         /* Never in, or refused for good: retrying is pointless. */
         if (!se->ever_up) {

@@ -19,12 +19,12 @@ mkdir -p "$BUILD"
 cmake -S "$REPO" -B "$BUILD" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCALLFLOOR_FUZZ=ON -DCALLFLOOR_TESTS=OFF >"$BUILD/configure.log" 2>&1 ||
     { cat "$BUILD/configure.log"; exit 1; }
-cmake --build "$BUILD" -j"$(nproc)" --target fuzz_wire fuzz_csv fuzz_config fuzz_json \
+cmake --build "$BUILD" -j"$(nproc)" --target fuzz_wire fuzz_csv fuzz_config fuzz_json fuzz_dispatch \
     >"$BUILD/build.log" 2>&1 || { tail -40 "$BUILD/build.log"; exit 1; }
 
 mkdir -p "$BUILD/artifacts"
 failed=0
-for target in wire csv config json; do
+for target in wire csv config json dispatch; do
     corpus=$BUILD/corpus/$target
     mkdir -p "$corpus"
     cp -n "$REPO/tests/fuzz/corpus/$target/"* "$corpus/" 2>/dev/null || true

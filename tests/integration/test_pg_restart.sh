@@ -65,10 +65,15 @@ cf_psql "INSERT INTO users (username, role, team_id, password_hash)
          SELECT 'load' || lpad(g::text, 4, '0'), 'agent', team_id, password_hash
          FROM users, generate_series(1, 30) g WHERE username = 'loadmodel'" >/dev/null
 CALLFLOOR_PASSWORD=loadmodel$CF_PASSWORD_SUFFIX "$CF_BUILD/bin/callfloor-sim" --agents 30 \
-    --user-prefix load --duration 25 --talk-ms 100 --acks "$CF_WORK/acks" --json --quiet \
+    --user-prefix load --duration 25 --talk-ms 100 --acks "$CF_WORK/acks" --json \
     >"$CF_WORK/sim.json" 2>"$CF_WORK/sim.err" &
 sim_pid=$!
 cf_defer stop_quietly "$sim_pid"
+deadline=$((SECONDS + 60))
+until grep -q "sessions logged in; working" "$CF_WORK/sim.err"; do
+    [ "$SECONDS" -lt "$deadline" ] || cf_fail "the simulated agents did not log in: $(cat "$CF_WORK/sim.err")"
+    sleep 0.2
+done
 
 # Sessions of two users, asking ten times a second all along.
 for i in $(seq "$PROBES"); do
