@@ -14,6 +14,11 @@
 # 3. pgbench with the hopper's own claim statement (server/hopper.c), one
 #    lead per transaction against a batch of 20: leads claimed a second.
 #
+# It also prints the CPU time PostgreSQL's processes used during the
+# simulator's run, and with FLOOR_PROFILE=1 the database functions that
+# took the most time of their own (track_functions = all, which costs a
+# little throughput).
+#
 # Needs what tests/run.sh installs; run as root or as a user that may
 # start PostgreSQL through runuser (see deploy/pg-cluster.sh).
 set -euo pipefail
@@ -30,6 +35,11 @@ cf_start_daemon
 cf_ctl team add bench >/dev/null
 echo "loading $LEADS leads and $AGENTS accounts..." >&2
 cf_busy_campaign bench "$LEADS"
+if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
+    cf_psql "ALTER DATABASE $CF_DB SET track_functions = 'all'"
+    cf_stop_daemon # its connections take the setting when they open again
+    cf_start_daemon
+fi
 cf_add_user benchmodel agent bench
 cf_psql "INSERT INTO users (username, role, team_id, password_hash)
          SELECT 'bench' || lpad(g::text, 4, '0'), 'agent', team_id, password_hash
@@ -47,7 +57,28 @@ echo "== callfloor-sim --agents $AGENTS --supervisors $SUPERVISORS --duration $S
 sim_args=(--agents "$AGENTS" --supervisors "$SUPERVISORS" --duration "$SECONDS_RUN"
     --talk-ms "$TALK_MS" --user-prefix bench --supervisor-prefix benchsup
     --server-pid "$CF_DAEMON_PID" --connect-rate 400)
+# pg_cpu: clock ticks of CPU (user and system) PostgreSQL's processes used.
+pg_cpu() {
+    local total=0 pid fields
+    for pid in $(pgrep -u postgres postgres); do
+        fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+        # shellcheck disable=SC2086 # the fields, split on purpose
+        set -- $fields
+        total=$((total + ${12} + ${13}))
+    done
+    echo "$total"
+}
+pg_before=$(pg_cpu)
 CALLFLOOR_PASSWORD=benchmodel$CF_PASSWORD_SUFFIX "$CF_BUILD/bin/callfloor-sim" "${sim_args[@]}" || true
+pg_after=$(pg_cpu)
+awk -v t=$((pg_after - pg_before)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "PostgreSQL: %.2f s of CPU during the run (logins and the whole duration)\n", t / hz }'
+if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
+    echo "== database functions by time of their own (ms)"
+    cf_psql "SELECT funcname, calls, round(self_time::numeric) AS self_ms,
+                    round((self_time / calls)::numeric, 3) AS ms_a_call
+             FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 10"
+fi
 
 campaign=$(cf_psql "SELECT id FROM campaigns WHERE name = '春季'")
 team=$(cf_psql "SELECT id FROM teams WHERE name = 'bench'")
