@@ -218,7 +218,7 @@ Try it:
   build/bin/callfloorctl team list
   build/bin/callfloorctl product list
   build/bin/callfloorctl campaign show 春季信用卡
-  build/bin/callfloorctl report kpi --from $(date +%Y-%m-01) --to $(date +%F) --by agent
+  build/bin/callfloorctl report kpi --from $(TZ=Asia/Shanghai date +%Y-%m-01) --to $(TZ=Asia/Shanghai date +%F) --by agent
 
 Demo users (agents zhangwei, liuyang, chenjing, zhaolei; supervisors lihua,
 wangfang) and their passwords: var/devstack/demo-passwords.txt. E.g.:
