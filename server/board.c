@@ -323,28 +323,32 @@ static void send_alert(server *srv, const char *kind, const char *team, const ch
             session_send(sub->s, &out);
 }
 
-void board_alert(server *srv, const char *kind, const char *team, const char *username,
-                 const char *fmt, ...) {
+/* Formats the message and sends the alert, if anyone watches at all. */
+__attribute__((format(printf, 7, 0))) static void alertv(server *srv, const char *kind,
+                                                         const char *team, const char *username,
+                                                         const int64_t *team_ids, size_t nteams,
+                                                         const char *fmt, va_list ap) {
     if (srv->board == NULL || srv->board->subs == NULL)
         return;
     char message[512];
+    vsnprintf(message, sizeof message, fmt, ap);
+    send_alert(srv, kind, team, username, team_ids, nteams, message);
+}
+
+void board_alert(server *srv, const char *kind, const char *team, const char *username,
+                 const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
+    alertv(srv, kind, team, username, NULL, 0, fmt, ap);
     va_end(ap);
-    send_alert(srv, kind, team, username, NULL, 0, message);
 }
 
 void board_alert_teams(server *srv, const char *kind, const int64_t *team_ids, size_t nteams,
                        const char *fmt, ...) {
-    if (srv->board == NULL || srv->board->subs == NULL)
-        return;
-    char message[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
+    alertv(srv, kind, "", "", team_ids, nteams, fmt, ap);
     va_end(ap);
-    send_alert(srv, kind, "", "", team_ids, nteams, message);
 }
 
 void board_notice(server *srv, const envelope *notice, const char *team) {
