@@ -21,7 +21,7 @@
 static unsigned reports_running;
 
 /* The parameters a report's statement takes, in order. */
-enum { P_FROM, P_TO, P_BY, P_CAMPAIGN, P_ZONE, P_AFTER, P_LIMIT, P_COUNT };
+enum { P_FROM, P_TO, P_BY, P_CAMPAIGN, P_ZONE, P_TEAM, P_AFTER, P_LIMIT, P_COUNT };
 
 typedef struct report_kind {
     const char *name;
@@ -39,27 +39,34 @@ static const char *const trend_by[] = {"day", "week", "month", NULL};
 
 static const report_kind kinds[] = {
     {"kpi", "report_kpi", kpi_by,
-     BIT(P_FROM) | BIT(P_TO) | BIT(P_BY) | BIT(P_CAMPAIGN) | BIT(P_ZONE), false},
-    {"slots", "report_slots", NULL, BIT(P_FROM) | BIT(P_TO) | BIT(P_CAMPAIGN) | BIT(P_ZONE), false},
+     BIT(P_FROM) | BIT(P_TO) | BIT(P_BY) | BIT(P_CAMPAIGN) | BIT(P_ZONE) | BIT(P_TEAM), false},
+    {"slots", "report_slots", NULL,
+     BIT(P_FROM) | BIT(P_TO) | BIT(P_CAMPAIGN) | BIT(P_ZONE) | BIT(P_TEAM), false},
     {"trend", "report_trend", trend_by,
-     BIT(P_FROM) | BIT(P_TO) | BIT(P_BY) | BIT(P_CAMPAIGN) | BIT(P_ZONE), false},
+     BIT(P_FROM) | BIT(P_TO) | BIT(P_BY) | BIT(P_CAMPAIGN) | BIT(P_ZONE) | BIT(P_TEAM), false},
     {"calls", "report_calls", NULL,
-     BIT(P_FROM) | BIT(P_TO) | BIT(P_CAMPAIGN) | BIT(P_ZONE) | BIT(P_AFTER) | BIT(P_LIMIT), true},
+     BIT(P_FROM) | BIT(P_TO) | BIT(P_CAMPAIGN) | BIT(P_ZONE) | BIT(P_TEAM) | BIT(P_AFTER) |
+         BIT(P_LIMIT),
+     true},
 };
 
 static const char *const statements[][2] = {
+    /* The team whose figures the user may see (NULL: every team). */
+    {"report_team", "SELECT cf_report_team($1::bigint)"},
     /* For the report's transaction: a time limit; no JIT, whose compiling
-     * costs seconds, more than it saves; and memory enough to join and
-     * group a month of calls without spilling to disk. Set here, not on
-     * the SQL functions, which would then be neither inlined nor run in
-     * parallel. */
+     * costs seconds, more than it saves; memory enough to join and group a
+     * month of calls without spilling to disk; and a plan made for this
+     * report's own parameters, never a generic one that would not know
+     * whether it covers one team or all. Set here, not on the SQL
+     * functions, which would then be neither inlined nor run in parallel. */
     {"report_limit", "SELECT set_config('statement_timeout', $1, true),"
-                     " set_config('jit', 'off', true), set_config('work_mem', '128MB', true)"},
-    {"report_kpi", "SELECT * FROM cf_report_kpi($1::date, $2::date, $3, $4, $5)"},
-    {"report_slots", "SELECT * FROM cf_report_slots($1::date, $2::date, $3, $4)"},
-    {"report_trend", "SELECT * FROM cf_report_trend($1::date, $2::date, $3, $4, $5)"},
-    {"report_calls",
-     "SELECT * FROM cf_report_calls_export($1::date, $2::date, $3, $4, $5::bigint, $6::int)"},
+                     " set_config('jit', 'off', true), set_config('work_mem', '128MB', true),"
+                     " set_config('plan_cache_mode', 'force_custom_plan', true)"},
+    {"report_kpi", "SELECT * FROM cf_report_kpi($1::date, $2::date, $3, $4, $5, $6::bigint)"},
+    {"report_slots", "SELECT * FROM cf_report_slots($1::date, $2::date, $3, $4, $5::bigint)"},
+    {"report_trend", "SELECT * FROM cf_report_trend($1::date, $2::date, $3, $4, $5, $6::bigint)"},
+    {"report_calls", "SELECT * FROM cf_report_calls_export($1::date, $2::date, $3, $4, $5::bigint,"
+                     " $6::bigint, $7::int)"},
 };
 
 int report_prepare_statements(db_pool *pool) {
@@ -236,6 +243,43 @@ static void on_report(const db_reply *reply, void *arg) {
     table_free(&t);
 }
 
+/* Runs the report of `req` over team `team` (NULL: every team). */
+static void run_report(request *req, const char *team) {
+    const Callfloor__ReportRequest *r = req->msg->report_request;
+    const report_kind *k = find_kind(r->report);
+    char after[24], limit[16];
+    snprintf(after, sizeof after, "%llu", (unsigned long long)r->after);
+    snprintf(limit, sizeof limit, "%d", REPORT_PAGE_ROWS);
+    const char *all[P_COUNT] = {
+        r->from, r->to, grouping(k, r->by), r->campaign, req->srv->cfg.board_time_zone, team,
+        after,   limit};
+    const char *params[P_COUNT];
+    int n = 0;
+    for (int p = 0; p < P_COUNT; p++)
+        if (k->params & BIT(p))
+            params[n++] = all[p];
+    db_txn *txn = request_begin(req);
+    if (txn == NULL) {
+        reports_running--;
+        return;
+    }
+    const char *budget[] = {REPORT_LIMIT};
+    db_txn_query(txn, "report_limit", 1, budget);
+    db_txn_query(txn, k->statement, n, params);
+    db_txn_commit(txn, on_report, req);
+}
+
+static void on_team(const db_reply *reply, void *arg) {
+    request *req = arg;
+    if (reply->status != DB_OK) {
+        reports_running--;
+        request_fail_db(req, reply, "finding the team a report covers");
+        return;
+    }
+    const PGresult *res = reply->results[0];
+    run_report(req, PQgetisnull(res, 0, 0) ? NULL : db_value(res, 0, 0));
+}
+
 void report_on_request(request *req) {
     const Callfloor__ReportRequest *r = req->msg->report_request;
     const report_kind *k = find_kind(r->report);
@@ -244,17 +288,6 @@ void report_on_request(request *req) {
         request_fail(req, CALLFLOOR__ERROR_CODE__INVALID_ARGUMENT, 0, "%s", why);
         return;
     }
-    char after[24], limit[16];
-    snprintf(after, sizeof after, "%llu", (unsigned long long)r->after);
-    snprintf(limit, sizeof limit, "%d", REPORT_PAGE_ROWS);
-    const char *all[P_COUNT] = {
-        r->from, r->to, grouping(k, r->by), r->campaign, req->srv->cfg.board_time_zone,
-        after,   limit};
-    const char *params[P_COUNT];
-    int n = 0;
-    for (int p = 0; p < P_COUNT; p++)
-        if (k->params & BIT(p))
-            params[n++] = all[p];
     if (reports_running >= REPORTS_AT_ONCE) {
         request_fail(req, CALLFLOOR__ERROR_CODE__UNAVAILABLE, REPORT_BUSY_RETRY_MS,
                      "%d reports are being computed already; ask again in a few seconds",
@@ -263,12 +296,10 @@ void report_on_request(request *req) {
     }
     log_info("conn %s: %s asked for the %s report of %s to %s", conn_name(req->conn), req->username,
              k->name, r->from, r->to);
-    db_txn *txn = request_begin(req);
-    if (txn == NULL)
-        return;
-    const char *budget[] = {REPORT_LIMIT};
-    db_txn_query(txn, "report_limit", 1, budget);
-    db_txn_query(txn, k->statement, n, params);
+    char user[24];
+    snprintf(user, sizeof user, "%llu", (unsigned long long)req->user_id);
+    const char *params[] = {user};
     reports_running++;
-    db_txn_commit(txn, on_report, req);
+    if (!request_query(req, "report_team", 1, params, on_team, req))
+        reports_running--;
 }

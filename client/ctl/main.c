@@ -251,6 +251,7 @@ static const ctl_command commands[] = {
         "rate (转化率), approvals, cards issued (发卡量), activations, activation rate\n"
         "(活卡率), average talk and handle time, complaints, satisfaction, QA pass\n"
         "rate, points and target attainment. docs/REPORTS.md defines each column.\n"
+        "A supervisor's reports cover their own team; an admin's, the whole floor.\n"
         "\n"
         "Options:\n"
         "  --from DATE       the first day, e.g. 2026-12-01 (required)\n"

@@ -107,7 +107,7 @@ W1=(--from 2026-11-02 --to 2026-11-08)
 kpi() {
     local by=$1
     shift
-    cf_expect_exit 0 cf_as sue cf_ctl report kpi "${W1[@]}" --by "$by" --format json
+    cf_expect_exit 0 cf_ctl report kpi "${W1[@]}" --by "$by" --format json
     python3 -c '
 import json, sys
 doc = json.loads(sys.stdin.read())
@@ -151,6 +151,32 @@ kpi hour 'rows["10"]["dials"] == 6 and rows["10"]["connects"] == 2
     and rows["19"]["complaints"] == 1 and rows["10"]["name"] == "10:00" and len(rows) == 3'
 kpi weekday 'rows["1"]["dials"] == 4 and rows["2"]["dials"] == 2 and rows["3"]["dials"] == 2
     and rows["1"]["name"] == "Mon" and rows["1"]["points"] is None'
+
+# A supervisor's reports cover their own team: sue (一组) sees a1 and a2,
+# their calls, surveys, points and targets, and nothing of a3 (二组).
+cf_expect_exit 0 cf_as sue cf_ctl --json report kpi "${W1[@]}" --by team
+cf_json_check '[(r["key"], r["dials"], r["csat_surveys"], r["points"], r["target"]) for r in doc["rows"]]
+    == [("一组", 6, 2, 30, 10.5)]' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a supervisor's KPIs by team are not their team's alone: $CF_LAST_OUTPUT"
+cf_expect_exit 0 cf_as sue cf_ctl --json report kpi "${W1[@]}" --by agent
+cf_json_check 'sorted(r["key"] for r in doc["rows"]) == ["a1", "a2"]' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a supervisor sees other teams' agents: $CF_LAST_OUTPUT"
+cf_expect_exit 0 cf_as sue cf_ctl --json report kpi "${W1[@]}" --by campaign
+cf_json_check 'doc["rows"][0]["dials"] == 6 and len(doc["rows"]) == 1' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a supervisor's KPIs by campaign count other teams' calls: $CF_LAST_OUTPUT"
+cf_expect_exit 0 cf_as sue cf_ctl --json report trend "${W1[@]}"
+cf_json_check '[r["dials"] for r in doc["rows"]] == [4, 2, 0, 0, 0, 0, 0]' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a supervisor's trend counts other teams' calls: $CF_LAST_OUTPUT"
+cf_expect_exit 0 cf_as sue cf_ctl --json report slots --from 2026-11-16 --to 2026-11-22
+cf_json_check 'doc["rows"] == []' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a supervisor's time slots count other teams' calls: $CF_LAST_OUTPUT"
+cf_expect_exit 0 cf_as sue cf_ctl --json calls export "${W1[@]}"
+cf_json_check 'len(doc["rows"]) == 6 and {r["team"] for r in doc["rows"]} == {"一组"}' \
+    <<<"$CF_LAST_OUTPUT" || cf_fail "a supervisor exports other teams' calls: $CF_LAST_OUTPUT"
+cf_add_user lone supervisor
+cf_expect_exit 0 cf_as lone cf_ctl --json calls export "${W1[@]}"
+cf_json_check 'doc["rows"] == []' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a supervisor in no team exports calls: $CF_LAST_OUTPUT"
 
 # One campaign only: the targets and the surveys without a call do not apply.
 cf_expect_exit 0 cf_ctl --json report kpi "${W1[@]}" --by team --campaign 春季
