@@ -142,8 +142,10 @@ int score_prepare_statements(db_pool *pool) {
 }
 
 /* The agent of row `r` (columns WHO first), added if new; NULL on
- * out-of-memory. Names are refreshed: an agent may have been renamed. */
-static score_agent *agent_of_row(score *sc, const PGresult *res, int r, int col) {
+ * out-of-memory. Names are refreshed: an agent may have been renamed.
+ * `with_target`: the row is a rebuild's, which carries the agent's target;
+ * an agent first seen in an event's row has none yet. */
+static score_agent *agent_of_row(score *sc, const PGresult *res, int r, int col, bool with_target) {
     uint64_t id = (uint64_t)db_int64(res, r, col);
     score_agent *a = NULL;
     for (size_t i = 0; i < sc->n && a == NULL; i++)
@@ -162,7 +164,7 @@ static score_agent *agent_of_row(score *sc, const PGresult *res, int r, int col)
         memset(a, 0, sizeof *a);
         a->user_id = id;
         /* Its target is not known yet: the next tick reloads everything. */
-        sc->stale = sc->ready;
+        sc->stale |= sc->ready && !with_target;
     }
     snprintf(a->username, sizeof a->username, "%s", db_value(res, r, col + 1));
     snprintf(a->display_name, sizeof a->display_name, "%s", db_value(res, r, col + 2));
@@ -222,7 +224,7 @@ static bool counted_by_rebuild(const score *sc, int64_t id) {
 static void add_events(score *sc, const PGresult *res, int col) {
     for (int r = 0; r < PQntuples(res); r++) {
         bool counted = counted_by_rebuild(sc, db_int64(res, r, col + 9));
-        score_agent *a = counted ? NULL : agent_of_row(sc, res, r, col);
+        score_agent *a = counted ? NULL : agent_of_row(sc, res, r, col, false);
         if (a == NULL)
             continue;
         /* Events are committed now: they belong to every current period. */
@@ -297,7 +299,7 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
     const PGresult *res = reply->results[0];
     sc->n = 0;
     for (int r = 0; r < PQntuples(res); r++) {
-        score_agent *a = agent_of_row(sc, res, r, 0);
+        score_agent *a = agent_of_row(sc, res, r, 0, true);
         int period = (int)db_int64(res, r, 5);
         if (a == NULL || period < 0 || period >= SCORE_PERIODS)
             continue;

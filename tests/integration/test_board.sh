@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # test_board: the live leaderboard. Agents (script mode) end calls; a
 # callfloor-monitor --json subscriber's folded board converges to exactly
-# what SQL over score_events gives; a late subscriber's snapshot equals it;
-# a team's board holds only that team, and a watcher that never reads holds
-# up nobody; a restarted daemon rebuilds the same board; score_events cannot
-# be edited; floor states, alerts and notices reach the watchers. A
-# supervisor oversees their own team only: its board, its calls to review,
-# its complaints, its desks to send notices to; an admin oversees all.
+# what SQL over score_events gives; a late subscriber's snapshot equals it,
+# and so does its board after later changes; a team's board holds only that
+# team, and a watcher that never reads holds up nobody; a restarted daemon
+# rebuilds the same board; score_events cannot be edited; floor states,
+# alerts and notices reach the watchers. A supervisor oversees their own
+# team only: its board, its calls to review, its complaints, its desks to
+# send notices to; an admin oversees all.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -192,6 +193,15 @@ cf_expect_exit 1 cf_as sue cf_ctl qa review 999999
 cf_expect_exit 1 cf_as a1 cf_ctl qa review "$a1_call"
 want=$(expected '%')
 converge live "$want" "the failed review did not reach the board"
+# The early and the late subscriber share each push from the first one
+# after the late one's snapshot (server/board.c): both hold the same board.
+converge late "$want" "a subscriber that joined late missed a change"
+# Nothing asks for the scores to be loaded again: they are not, though the
+# board's timer ticks every second.
+loads=$(grep -c "scores loaded" "$CF_LOG")
+sleep 3
+[ "$(grep -c "scores loaded" "$CF_LOG")" = "$loads" ] ||
+    cf_fail "the scores were loaded again every second with nothing new to load"
 
 # After a restart the board is rebuilt from the events, identical.
 cf_stop_daemon
