@@ -69,6 +69,9 @@ struct listener {
      * an idle session holds none. */
     char read_buf[65536];
     uint8_t plain_buf[TLS_RECORD_MAX];
+    /* Shared the same way: TLS output is tried on the socket from here, and
+     * only what the socket does not take is copied into a queued write. */
+    buf out_buf;
 };
 
 typedef struct write_req {
@@ -97,22 +100,12 @@ static void on_write(uv_write_t *req, int status) {
     }
 }
 
-/* Moves whatever TLS produced onto the socket. TLS makes output during
- * handshakes and reads too, so this runs after every TLS call. */
-static void conn_flush_tls(conn *c) {
-    if (c->state >= CONN_CLOSING)
-        return;
+/* Queues `len` bytes for the socket after those already queued. */
+static void conn_queue_write(conn *c, const uint8_t *data, size_t len) {
     write_req *w = calloc(1, sizeof *w);
-    if (w == NULL) {
-        conn_set_state(c, CONN_CLOSING);
-        return;
-    }
-    int n = tls_take_output(c->tls, &w->data);
-    if (n <= 0) {
-        buf_free(&w->data);
+    if (w == NULL || buf_append(&w->data, data, len) < 0) {
         free(w);
-        if (n < 0)
-            conn_set_state(c, CONN_CLOSING);
+        conn_set_state(c, CONN_CLOSING);
         return;
     }
     uv_buf_t b = uv_buf_init((char *)buf_head(&w->data), (unsigned)buf_pending(&w->data));
@@ -123,6 +116,35 @@ static void conn_flush_tls(conn *c) {
         log_info("conn %s: write failed: %s", c->name, uv_strerror(rc));
         conn_set_state(c, CONN_CLOSING);
     }
+}
+
+/* Moves whatever TLS produced onto the socket. TLS makes output during
+ * handshakes and reads too, so this runs after every TLS call. Most of it
+ * is a small record that the socket takes at once, with nothing to
+ * allocate and no write callback to run; a write is queued only for the
+ * rest, when earlier writes are still queued (uv_try_write then takes
+ * nothing, which keeps the order) or when the socket failed. */
+static void conn_flush_tls(conn *c) {
+    if (c->state >= CONN_CLOSING)
+        return;
+    buf *out = &c->owner->out_buf;
+    buf_reset(out);
+    int n = tls_take_output(c->tls, out);
+    if (n <= 0) {
+        if (n < 0)
+            conn_set_state(c, CONN_CLOSING);
+        return;
+    }
+    uv_buf_t b = uv_buf_init((char *)buf_head(out), (unsigned)buf_pending(out));
+    int sent = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    /* On an error the queued write fails too, and on_write judges it as it
+     * judges every failed write, by what the conn is doing by then. */
+    size_t taken = sent > 0 ? (size_t)sent : 0;
+    if (taken < buf_pending(out))
+        conn_queue_write(c, buf_head(out) + taken, buf_pending(out) - taken);
+    /* A snapshot of a large board is rare: its buffer is not kept. */
+    if (out->cap > sizeof c->owner->read_buf)
+        buf_free(out);
 }
 
 static void listener_maybe_finish(listener *l);
@@ -209,7 +231,17 @@ static void conn_set_state(conn *c, conn_state to) {
     }
 }
 
-int conn_send(conn *c, const envelope *env) {
+/* A message that could not be framed or encrypted: the client's view of
+ * the session is now behind, so the conn is closed. Returns -ENOMEM. */
+static int conn_send_failed(conn *c, const char *what, int rc) {
+    log_error("conn %s: cannot send %s (error %d); closing", c->name, what, rc);
+    conn_set_state(c, CONN_CLOSING);
+    return -ENOMEM;
+}
+
+/* Whether `c` may be sent more: open, and its client reads what it is sent.
+ * Returns 0, or the error conn_send returns. */
+static int conn_can_send(conn *c) {
     if (c->state != CONN_OPEN)
         return -ECONNRESET;
     size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
@@ -219,20 +251,36 @@ int conn_send(conn *c, const envelope *env) {
         conn_set_state(c, CONN_CLOSING);
         return -ENOBUFS;
     }
-    buf plain = BUF_INIT;
-    int rc = envelope_append_frame(&plain, env);
-    if (rc >= 0)
-        rc = tls_write(c->tls, buf_head(&plain), buf_pending(&plain));
-    buf_free(&plain);
-    if (rc < 0) {
-        log_error("conn %s: cannot send %s (error %d); closing", c->name, envelope_body_name(env),
-                  rc);
-        conn_set_state(c, CONN_CLOSING);
-        return -ENOMEM;
-    }
+    return 0;
+}
+
+/* Encrypts `len` bytes of whole frames and queues them. */
+static int conn_send_plain(conn *c, const uint8_t *frames, size_t len, const char *what) {
+    int rc = tls_write(c->tls, frames, len);
+    if (rc < 0)
+        return conn_send_failed(c, what, rc);
     conn_flush_tls(c);
     tls_release_buffers(c->tls);
     return 0;
+}
+
+int conn_send(conn *c, const envelope *env) {
+    int rc = conn_can_send(c);
+    if (rc < 0)
+        return rc;
+    buf plain = BUF_INIT;
+    rc = envelope_append_frame(&plain, env);
+    if (rc < 0)
+        rc = conn_send_failed(c, envelope_body_name(env), rc);
+    else
+        rc = conn_send_plain(c, buf_head(&plain), buf_pending(&plain), envelope_body_name(env));
+    buf_free(&plain);
+    return rc;
+}
+
+int conn_send_frame(conn *c, const uint8_t *frame, size_t len) {
+    int rc = conn_can_send(c);
+    return rc < 0 ? rc : conn_send_plain(c, frame, len, "a push");
 }
 
 /* One line per connection closed for a reason, so an operator can tell why
@@ -654,6 +702,7 @@ static void on_listener_handle_closed(uv_handle_t *h) {
     void (*cb)(void *) = l->on_closed;
     void *arg = l->on_closed_arg;
     SSL_CTX_free(l->tls_ctx);
+    buf_free(&l->out_buf);
     free(l);
     if (cb != NULL)
         cb(arg);

@@ -44,6 +44,9 @@ int listener_resolve(const char *key, const char *addr, struct sockaddr_storage 
  * conn is closing, or -ENOBUFS when the conn's output passed
  * session.output_cap (the conn is then closed). */
 int conn_send(conn *c, const envelope *env);
+/* Queues `len` bytes of one frame envelope_append_frame made, as conn_send
+ * does: a push packed once for many conns. */
+int conn_send_frame(conn *c, const uint8_t *frame, size_t len);
 /* Closes the conn. With a non-NULL reason, the reason is logged (at debug
  * level for SHUTTING_DOWN, which a drain gives every conn) and, once TLS is
  * up, the client first gets a Closing push carrying `code` and `reason`.

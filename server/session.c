@@ -132,6 +132,10 @@ int session_send(session *s, const envelope *env) {
     return conn_send(s->conn, env);
 }
 
+int session_send_frame(session *s, const uint8_t *frame, size_t len) {
+    return conn_send_frame(s->conn, frame, len);
+}
+
 struct conn *session_conn(const session *s) {
     return s->conn;
 }

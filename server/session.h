@@ -52,6 +52,8 @@ void session_close_user(server *srv, uint64_t user_id, const session *keep,
                         Callfloor__ErrorCode code, const char *reason);
 /* Pushes `env` (id 0) to the session's client; as conn_send. */
 int session_send(session *s, const envelope *env);
+/* Pushes one frame packed once for many sessions; as conn_send_frame. */
+int session_send_frame(session *s, const uint8_t *frame, size_t len);
 struct conn *session_conn(const session *s);
 /* The session a request came from, or NULL if it has closed. */
 session *request_session(const request *req);
