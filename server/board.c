@@ -24,13 +24,22 @@ typedef struct sent_row {
     score_totals totals;
 } sent_row;
 
+/* A board as a subscriber was last sent it, by user id. Subscribers to one
+ * team and period who were sent the same board share one list, and so one
+ * push: it is ranked, compared with the list and packed once for all of
+ * them, however many watch (tests/bench/fanout.sh). */
+typedef struct sent_list {
+    unsigned refs;
+    size_t n;
+    sent_row rows[];
+} sent_list;
+
 typedef struct subscriber {
     session *s;
     int64_t team_id; /* 0: every team */
     char team[TEAM_MAX_BYTES + 1];
     int period;
-    sent_row *sent;
-    size_t nsent;
+    sent_list *sent;
     struct subscriber *next;
 } subscriber;
 
@@ -44,6 +53,7 @@ struct board {
     bool floor_dirty;    /* an agent's state changed since the last push */
     int open_timers;     /* while closing: the timers whose close callback is due */
     uint64_t changed_ns; /* uv_hrtime of the first change the next push carries */
+    uint64_t pushed_ns;  /* uv_hrtime of the last push */
 };
 
 static void on_push_timer(uv_timer_t *t);
@@ -129,46 +139,74 @@ static void fill_row(const server *srv, Callfloor__BoardRow *row, const ranked *
     row->projected_tier = score_tier_for(srv, r->a->team_id, score_month_projection(srv, month));
 }
 
-static const sent_row *find_sent(const subscriber *sub, uint64_t user_id) {
-    for (size_t i = 0; i < sub->nsent; i++)
-        if (sub->sent[i].user_id == user_id)
-            return &sub->sent[i];
-    return NULL;
+static sent_list *sent_list_ref(sent_list *l) {
+    l->refs++;
+    return l;
 }
 
-/* Builds the Board for `sub` (whole, or only what changed since the last
- * one) into `out`, and remembers what it holds. Returns the number of rows,
- * or -ENOMEM. */
-static int build_board(const server *srv, subscriber *sub, bool whole, Callfloor__Board *out,
-                       Callfloor__BoardRow **rows, Callfloor__BoardRow ***ptrs) {
+static void sent_list_unref(sent_list *l) {
+    if (l != NULL && --l->refs == 0)
+        free(l);
+}
+
+static int by_user_id(const void *pa, const void *pb) {
+    const sent_row *a = pa, *b = pb;
+    return a->user_id < b->user_id ? -1 : a->user_id > b->user_id;
+}
+
+static const sent_row *find_sent(const sent_list *l, uint64_t user_id) {
+    const sent_row key = {.user_id = user_id};
+    return l == NULL ? NULL : bsearch(&key, l->rows, l->n, sizeof key, by_user_id);
+}
+
+static bool sent_same(const sent_list *a, const sent_list *b) {
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->rows[i].user_id != b->rows[i].user_id || a->rows[i].rank != b->rows[i].rank ||
+            !score_totals_same(&a->rows[i].totals, &b->rows[i].totals))
+            return false;
+    return true;
+}
+
+/* Builds the Board of `sub`'s team and period into `out`: the rows that
+ * differ from `before`, or all of them when `before` is NULL; `*after` is
+ * then the board as sent. Returns the number of rows, or -ENOMEM. */
+static int build_board(const server *srv, const subscriber *sub, const sent_list *before,
+                       Callfloor__Board *out, Callfloor__BoardRow **rows,
+                       Callfloor__BoardRow ***ptrs, sent_list **after) {
     size_t n;
     ranked *r = rank_board(srv, sub, &n);
-    sent_row *sent = calloc(n + 1, sizeof *sent);
+    sent_list *sent = r ? malloc(sizeof *sent + (n + 1) * sizeof sent->rows[0]) : NULL;
     *rows = calloc(n + 1, sizeof **rows);
     *ptrs = calloc(n + 1, sizeof **ptrs);
-    if (r == NULL || sent == NULL || *rows == NULL || *ptrs == NULL) {
+    if (sent == NULL || *rows == NULL || *ptrs == NULL) {
         free(r);
         free(sent);
+        free(*rows);
+        free(*ptrs);
+        *rows = NULL;
+        *ptrs = NULL;
         return -ENOMEM;
     }
+    sent->refs = 1;
+    sent->n = n;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        sent[i] = (sent_row){r[i].a->user_id, (uint32_t)(i + 1), *r[i].t};
-        const sent_row *before = whole ? NULL : find_sent(sub, r[i].a->user_id);
-        if (!whole && before != NULL && before->rank == i + 1 &&
-            score_totals_same(&before->totals, r[i].t))
+        sent->rows[i] = (sent_row){r[i].a->user_id, (uint32_t)(i + 1), *r[i].t};
+        const sent_row *was = find_sent(before, r[i].a->user_id);
+        if (was != NULL && was->rank == i + 1 && score_totals_same(&was->totals, r[i].t))
             continue;
         fill_row(srv, &(*rows)[k], &r[i], (uint32_t)(i + 1));
         (*ptrs)[k] = &(*rows)[k];
         k++;
     }
-    free(sub->sent);
-    sub->sent = sent;
-    sub->nsent = n;
+    qsort(sent->rows, n, sizeof sent->rows[0], by_user_id);
+    *after = sent;
     callfloor__board__init(out);
     out->period = (Callfloor__Period)sub->period;
-    out->team = sub->team;
-    out->snapshot = whole;
+    out->team = (char *)sub->team;
+    out->snapshot = before == NULL;
     out->n_rows = k;
     out->rows = *ptrs;
     out->at = time(NULL);
@@ -178,25 +216,10 @@ static int build_board(const server *srv, subscriber *sub, bool whole, Callfloor
     return (int)k;
 }
 
-/* Pushes `sub` its board; nothing when nothing changed. */
-static void push(server *srv, subscriber *sub, bool whole) {
-    Callfloor__Board b;
-    Callfloor__BoardRow *rows = NULL, **ptrs = NULL;
-    int n = build_board(srv, sub, whole, &b, &rows, &ptrs);
-    if (n > 0 || (whole && n == 0)) {
-        envelope out = CALLFLOOR__ENVELOPE__INIT;
-        out.body_case = CALLFLOOR__ENVELOPE__BODY_BOARD;
-        out.board = &b;
-        session_send(sub->s, &out);
-    }
-    free(rows);
-    free(ptrs);
-}
-
 /* ---- the floor ---- */
 
 typedef struct floor_build {
-    const subscriber *sub;
+    int64_t team_id; /* 0: every team */
     const server *srv;
     Callfloor__FloorAgent *agents;
     Callfloor__FloorAgent **ptrs;
@@ -208,7 +231,7 @@ typedef struct floor_build {
 
 static void add_floor_agent(const floor_view *v, void *arg) {
     floor_build *fb = arg;
-    if ((fb->sub->team_id != 0 && v->team_id != fb->sub->team_id) || fb->n == fb->cap)
+    if ((fb->team_id != 0 && v->team_id != fb->team_id) || fb->n == fb->cap)
         return;
     Callfloor__FloorAgent *a = &fb->agents[fb->n];
     callfloor__floor_agent__init(a);
@@ -246,15 +269,17 @@ static void count_queue(const char *campaign, unsigned depth, int64_t eligible, 
     (*(size_t *)arg)++;
 }
 
-/* Sends `sub` the floor of its team, whole. */
-static void push_floor(server *srv, subscriber *sub) {
-    floor_build fb = {.sub = sub, .srv = srv};
+/* Appends the frame of the floor of team `team_id` (0: every team), whole,
+ * to `frame`. Returns 0 or -ENOMEM. */
+static int pack_floor(server *srv, int64_t team_id, buf *frame) {
+    floor_build fb = {.team_id = team_id, .srv = srv};
     floor_each(srv, count_one, &fb.cap);
     hopper_each_campaign(srv, count_queue, &fb.qcap);
     fb.agents = calloc(fb.cap + 1, sizeof *fb.agents);
     fb.ptrs = calloc(fb.cap + 1, sizeof *fb.ptrs);
     fb.queues = calloc(fb.qcap + 1, sizeof *fb.queues);
     fb.qptrs = calloc(fb.qcap + 1, sizeof *fb.qptrs);
+    int rc = -ENOMEM;
     if (fb.agents && fb.ptrs && fb.queues && fb.qptrs) {
         floor_each(srv, add_floor_agent, &fb);
         hopper_each_campaign(srv, add_floor_queue, &fb);
@@ -267,20 +292,40 @@ static void push_floor(server *srv, subscriber *sub) {
         envelope out = CALLFLOOR__ENVELOPE__INIT;
         out.body_case = CALLFLOOR__ENVELOPE__BODY_FLOOR;
         out.floor = &f;
-        session_send(sub->s, &out);
+        rc = envelope_append_frame(frame, &out) < 0 ? -ENOMEM : 0;
     }
     free(fb.agents);
     free(fb.ptrs);
     free(fb.queues);
     free(fb.qptrs);
+    return rc;
 }
 
+static void send_frame(subscriber *sub, const buf *frame) {
+    if (buf_pending(frame) > 0)
+        session_send_frame(sub->s, buf_head(frame), buf_pending(frame));
+}
+
+/* Sends `sub` the floor of its team, whole. */
+static void push_floor(server *srv, subscriber *sub) {
+    buf frame = BUF_INIT;
+    if (pack_floor(srv, sub->team_id, &frame) == 0)
+        send_frame(sub, &frame);
+    buf_free(&frame);
+}
+
+/* A change after a quiet spell is pushed at once (on the loop's next turn,
+ * with whatever else this turn changes); changes coming faster are
+ * gathered into one push per board.interval. */
 static void schedule_push(server *srv) {
     struct board *bd = srv->board;
-    if (!uv_is_active((uv_handle_t *)&bd->timer)) {
-        bd->changed_ns = uv_hrtime();
-        uv_timer_start(&bd->timer, on_push_timer, srv->cfg.board_interval_ms, 0);
-    }
+    if (uv_is_active((uv_handle_t *)&bd->timer))
+        return;
+    bd->changed_ns = uv_hrtime();
+    uint64_t interval_ns = (uint64_t)srv->cfg.board_interval_ms * 1000000u;
+    uint64_t since = bd->changed_ns - bd->pushed_ns;
+    uint64_t wait_ms = since >= interval_ns ? 0 : (interval_ns - since + 999999u) / 1000000u;
+    uv_timer_start(&bd->timer, on_push_timer, wait_ms, 0);
 }
 
 void board_floor_changed(server *srv) {
@@ -432,26 +477,164 @@ void board_desk_opened(server *srv) {
     schedule_push(srv);
 }
 
+/* ---- pushing ---- */
+
+/* One board push of a team and period, packed once for the subscribers who
+ * were sent the same board before it (for a whole board, for all of its
+ * subscribers). */
+typedef struct board_push {
+    int64_t team_id;
+    int period;
+    sent_list *before; /* held, so that no list made in the round reuses its address */
+    sent_list *after;
+    buf frame; /* empty: nothing changed */
+} board_push;
+
+/* One floor of a team, packed once for its subscribers. */
+typedef struct floor_push {
+    int64_t team_id;
+    buf frame;
+} floor_push;
+
+/* The pushes of one round; each array has room for one per subscriber. */
+typedef struct push_round {
+    board_push *boards;
+    size_t nboards;
+    floor_push *floors;
+    size_t nfloors;
+} push_round;
+
+static board_push *find_board_push(push_round *pr, const subscriber *sub, bool whole) {
+    for (size_t i = 0; i < pr->nboards; i++) {
+        board_push *p = &pr->boards[i];
+        if (p->team_id == sub->team_id && p->period == sub->period &&
+            (whole || p->before == sub->sent))
+            return p;
+    }
+    return NULL;
+}
+
+/* Subscribers of one team and period whose boards differed before the
+ * round hold the same board after it; from now on they share its list. */
+static void share_after(push_round *pr, board_push *p) {
+    for (size_t i = 0; i < pr->nboards; i++) {
+        board_push *q = &pr->boards[i];
+        if (q->team_id == p->team_id && q->period == p->period && sent_same(q->after, p->after)) {
+            sent_list_unref(p->after);
+            p->after = sent_list_ref(q->after);
+            return;
+        }
+    }
+}
+
+/* The round's push for `sub`: one made for a subscriber who was sent the
+ * same, or a new one. NULL when out of memory. */
+static board_push *board_push_for(server *srv, push_round *pr, const subscriber *sub, bool whole) {
+    board_push *p = find_board_push(pr, sub, whole);
+    if (p != NULL)
+        return p;
+    Callfloor__Board b;
+    Callfloor__BoardRow *rows, **ptrs;
+    sent_list *after;
+    int n = build_board(srv, sub, whole ? NULL : sub->sent, &b, &rows, &ptrs, &after);
+    if (n < 0)
+        return NULL;
+    p = &pr->boards[pr->nboards];
+    int rc = 0;
+    if (n > 0 || whole) {
+        envelope out = CALLFLOOR__ENVELOPE__INIT;
+        out.body_case = CALLFLOOR__ENVELOPE__BODY_BOARD;
+        out.board = &b;
+        rc = envelope_append_frame(&p->frame, &out);
+    }
+    free(rows);
+    free(ptrs);
+    if (rc < 0) {
+        sent_list_unref(after);
+        return NULL;
+    }
+    p->team_id = sub->team_id;
+    p->period = sub->period;
+    p->before = whole ? NULL : sent_list_ref(sub->sent);
+    p->after = after;
+    share_after(pr, p);
+    pr->nboards++;
+    return p;
+}
+
+/* Pushes `sub` what changed on its board, or all of it when `whole`.
+ * Out of memory, it is left as it was; the next push brings it up to date. */
+static void push_board(server *srv, push_round *pr, subscriber *sub, bool whole) {
+    board_push *p = board_push_for(srv, pr, sub, whole);
+    if (p == NULL)
+        return;
+    send_frame(sub, &p->frame);
+    sent_list *was = sub->sent;
+    sub->sent = sent_list_ref(p->after);
+    sent_list_unref(was);
+}
+
+static void push_round_floor(server *srv, push_round *pr, subscriber *sub) {
+    floor_push *f = NULL;
+    for (size_t i = 0; i < pr->nfloors && f == NULL; i++)
+        if (pr->floors[i].team_id == sub->team_id)
+            f = &pr->floors[i];
+    if (f == NULL) {
+        f = &pr->floors[pr->nfloors];
+        if (pack_floor(srv, sub->team_id, &f->frame) < 0)
+            return;
+        f->team_id = sub->team_id;
+        pr->nfloors++;
+    }
+    send_frame(sub, &f->frame);
+}
+
+static void push_round_free(push_round *pr) {
+    for (size_t i = 0; i < pr->nboards; i++) {
+        sent_list_unref(pr->boards[i].before);
+        sent_list_unref(pr->boards[i].after);
+        buf_free(&pr->boards[i].frame);
+    }
+    for (size_t i = 0; i < pr->nfloors; i++)
+        buf_free(&pr->floors[i].frame);
+    free(pr->boards);
+    free(pr->floors);
+}
+
 static void on_push_timer(uv_timer_t *t) {
     server *srv = t->data;
     struct board *bd = srv->board;
     if (bd == NULL)
         return;
+    size_t nsubs = 0;
+    for (const subscriber *sub = bd->subs; sub != NULL; sub = sub->next)
+        nsubs++;
+    push_round pr = {calloc(nsubs + 1, sizeof *pr.boards), 0, calloc(nsubs + 1, sizeof *pr.floors),
+                     0};
+    if (pr.boards == NULL || pr.floors == NULL) {
+        push_round_free(&pr);
+        log_warn("out of memory pushing the board; trying again in %ums",
+                 srv->cfg.board_interval_ms);
+        uv_timer_start(&bd->timer, on_push_timer, srv->cfg.board_interval_ms, 0);
+        return;
+    }
     bool board = bd->dirty, whole = bd->need_full, floor = bd->floor_dirty;
     bd->dirty = bd->need_full = bd->floor_dirty = false;
+    bd->pushed_ns = uv_hrtime();
     /* A push may close a subscriber's conn (over its output cap); the conn
      * is freed later, never inside this loop. */
     for (subscriber *sub = bd->subs; sub != NULL; sub = sub->next) {
         if (board)
-            push(srv, sub, whole);
+            push_board(srv, &pr, sub, whole);
         if (floor)
-            push_floor(srv, sub);
+            push_round_floor(srv, &pr, sub);
     }
+    push_round_free(&pr);
     if (board)
         floor_each_desk(srv, tell_desk, srv);
     if ((board || floor) && bd->subs != NULL) {
         metrics_count(srv, METRIC_PUSHES);
-        metrics_observe(srv, METRIC_PUSH_LATENCY, uv_hrtime() - bd->changed_ns);
+        metrics_observe(srv, METRIC_PUSH_LATENCY, bd->pushed_ns - bd->changed_ns);
     }
 }
 
@@ -486,8 +669,8 @@ static void subscribe(request *req, int64_t team_id, const char *team) {
     snprintf(sub->team, sizeof sub->team, "%s", team);
     sub->period = (int)m->period;
     Callfloor__Board b;
-    Callfloor__BoardRow *rows = NULL, **ptrs = NULL;
-    if (build_board(srv, sub, true, &b, &rows, &ptrs) < 0) {
+    Callfloor__BoardRow *rows, **ptrs;
+    if (build_board(srv, sub, NULL, &b, &rows, &ptrs, &sub->sent) < 0) {
         free(sub);
         request_fail(req, CALLFLOOR__ERROR_CODE__INTERNAL, 0, "the server is out of memory");
         return;
@@ -568,7 +751,7 @@ void board_session_closed(server *srv, session *s) {
             continue;
         }
         *p = sub->next;
-        free(sub->sent);
+        sent_list_unref(sub->sent);
         free(sub);
     }
 }
