@@ -169,6 +169,8 @@ static void start_talking(sim_session *se) {
 static void answer_acknowledged(sim_session *se, const Callfloor__OutcomeReply *r) {
     sim *s = se->s;
     samples_add_since(&s->ack, se->outcome_sent_at);
+    se->acked_at = uv_hrtime();
+    se->acked = se->outcomes;
     s->acked++;
     s->acked_in_window += s->measuring;
     s->replayed += r->replayed;
@@ -336,6 +338,8 @@ static void board_row(sim_session *sup, const Callfloor__BoardRow *row, bool sna
         sup->seen[k] < shown) {
         sup->seen[k] = shown;
         samples_add_since(&s->push, agent->outcome_sent_at);
+        /* A push read before its agent's answer came out no later. */
+        samples_add_since(&s->fanout, agent->acked == shown ? agent->acked_at : uv_hrtime());
     }
 }
 
@@ -440,9 +444,15 @@ static void on_changed(redial *r, void *arg) {
 static void on_push(redial *r, const envelope *push, void *arg) {
     sim_session *se = arg;
     (void)r;
-    if (se->role == SIM_AGENT)
+    if (se->role == SIM_AGENT) {
         agent_push(se, push);
-    else if (push->body_case == CALLFLOOR__ENVELOPE__BODY_BOARD)
+        return;
+    }
+    if (se->s->measuring) {
+        se->s->supervisor_pushes++;
+        se->s->supervisor_push_bytes += callfloor__envelope__get_packed_size(push);
+    }
+    if (push->body_case == CALLFLOOR__ENVELOPE__BODY_BOARD)
         board_push(se, push->board);
 }
 

@@ -21,12 +21,11 @@
 #include "sim.h"
 #include "version.h"
 
-#define PROGRAM          "callfloor-sim"
-#define SIM_CONTINUE     (-1)
-#define PING_INTERVAL_MS 1000
-#define MAX_SESSIONS     100000
-#define FDS_PER_SESSION  1
-#define FDS_SPARE        64
+#define PROGRAM         "callfloor-sim"
+#define SIM_CONTINUE    (-1)
+#define MAX_SESSIONS    100000
+#define FDS_PER_SESSION 1
+#define FDS_SPARE       64
 /* Connections being set up (TCP, TLS, Hello, Login) at once. A server that
  * checks passwords slower than the connect rate would otherwise gather a
  * queue that grows for the whole ramp until logins time out; bounded, the
@@ -35,18 +34,12 @@
 /* How long the calls still open at the end may take to be answered. */
 #define SETTLE_MAX_MS 10000
 
-typedef struct server_usage {
-    bool known;
-    double cpu_s;
-    unsigned long rss_kb, hwm_kb;
-} server_usage;
-
 typedef struct run_state {
     sim *s;
     uv_timer_t pacer, pinger, stopper;
     uint64_t measured_from, measured_to; /* uv_hrtime */
     uint64_t settle_deadline;            /* uv_now */
-    server_usage before, after;
+    process_usage before, after;
 } run_state;
 
 static void print_help(void) {
@@ -55,13 +48,14 @@ static void print_help(void) {
              "Logs in M supervisor and N agent sessions over TLS, paced. The agents work\n"
              "the queue for the duration: ready, lead offer, dial, a conversation of about\n"
              "--talk-ms, then an outcome (55%% no answer, 10%% busy, 25%% not interested,\n"
-             "10%% application), and ask for the next lead; the supervisors watch the\n"
-             "whole floor's board of today. A lost session connects again and resends an\n"
+             "10%% application), and ask for the next lead; the supervisors watch their\n"
+             "team's board of today. A lost session connects again and resends an\n"
              "unanswered outcome with its key. At the end the calls still open are ended\n"
              "and the report gives throughput (outcomes acknowledged a second while every\n"
              "session was in) and latency percentiles (p50, p90, p99, max) of login,\n"
              "ready to lead offer, outcome to acknowledgement (durable), outcome to the\n"
-             "supervisors' board push, and ping round trips.\n"
+             "supervisors' board push, acknowledgement to that push (the server's fan-out)\n"
+             "and ping round trips, and the pushes the supervisors received.\n"
              "\n"
              "Options:\n"
              "  --agents N            how many agent sessions (1-100000; required)\n"
@@ -69,6 +63,8 @@ static void print_help(void) {
              "  --duration SECONDS    how long to work once all are in (default 10)\n"
              "  --talk-ms MS          the average conversation (default 2000; 0: none)\n"
              "  --idle                agents only stay connected and ping, taking no leads\n"
+             "  --ping-ms MS          how often each session pings to time the round trip\n"
+             "                        (default 1000; 0: never)\n"
              "  --connect-rate N      new connections per second (default 200)\n"
              "  --user-prefix P       agents log in as P0001, P0002, ... (default sim)\n"
              "  --supervisor-prefix P supervisors log in as P0001, ... (default simsup)\n"
@@ -125,6 +121,7 @@ static int parse_option(sim *s, int argc, char **argv, int *i) {
         {"--connect-rate", offsetof(sim, connect_rate), 1, 10000},
         {"--duration", offsetof(sim, duration_s), 1, 86400},
         {"--talk-ms", offsetof(sim, talk_ms), 0, 3600000},
+        {"--ping-ms", offsetof(sim, ping_ms), 0, 3600000},
         {"--server-pid", offsetof(sim, server_pid), 1, 4194304},
     };
     static const struct {
@@ -220,43 +217,6 @@ static int ensure_descriptors(unsigned sessions) {
     return -1;
 }
 
-/* ---- the daemon's own figures, from /proc ---- */
-
-static unsigned long status_kb(const char *text, const char *field) {
-    const char *at = strstr(text, field);
-    return at ? strtoul(at + strlen(field), NULL, 10) : 0;
-}
-
-/* Reads the CPU time and memory of local process `pid`; false when it
- * cannot be read (not running, or not on this machine). */
-static bool read_server_usage(unsigned pid, server_usage *u) {
-    char path[64], text[4096];
-    snprintf(path, sizeof path, "/proc/%u/stat", pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
-    if (f)
-        fclose(f);
-    text[n] = '\0';
-    const char *after_name = strrchr(text, ')');
-    unsigned long long utime, stime;
-    /* After the name: state, then fields 4 to 13, then utime and stime. */
-    if (after_name == NULL ||
-        sscanf(after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-               &stime) != 2)
-        return false;
-    u->cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-    snprintf(path, sizeof path, "/proc/%u/status", pid);
-    f = fopen(path, "r");
-    n = f ? fread(text, 1, sizeof text - 1, f) : 0;
-    if (f)
-        fclose(f);
-    text[n] = '\0';
-    u->rss_kb = status_kb(text, "VmRSS:");
-    u->hwm_kb = status_kb(text, "VmHWM:");
-    u->known = true;
-    return true;
-}
-
 /* ---- pacing and time ---- */
 
 static unsigned setups_in_flight(const sim *s) {
@@ -273,7 +233,7 @@ static void finish(run_state *rs) {
     sim *s = rs->s;
     s->left_open = sim_left_open(s);
     if (s->server_pid)
-        read_server_usage(s->server_pid, &rs->after);
+        process_usage_read(s->server_pid, &rs->after);
     sim_stop_all(s);
     close_timers(rs);
 }
@@ -320,7 +280,7 @@ static void on_pace(uv_timer_t *t) {
     rs->measured_from = uv_hrtime();
     s->measuring = true;
     if (s->server_pid)
-        read_server_usage(s->server_pid, &rs->before);
+        process_usage_read(s->server_pid, &rs->before);
     uv_timer_start(&rs->stopper, on_duration_over, (uint64_t)s->duration_s * 1000, 0);
 }
 
@@ -331,11 +291,11 @@ static void on_ping_tick(uv_timer_t *t) {
 
 /* ---- the report ---- */
 
-static const char *const latency_names[] = {"login_ms", "offer_ms", "ack_ms", "push_ms",
-                                            "ping_rtt_ms"};
+static const char *const latency_names[] = {"login_ms", "offer_ms",  "ack_ms",
+                                            "push_ms",  "fanout_ms", "ping_rtt_ms"};
 
 static samples *latency_set(sim *s, size_t k) {
-    samples *sets[] = {&s->login, &s->offer, &s->ack, &s->push, &s->rtt};
+    samples *sets[] = {&s->login, &s->offer, &s->ack, &s->push, &s->fanout, &s->rtt};
     return sets[k];
 }
 
@@ -403,6 +363,8 @@ static void report_json(const run_state *rs) {
     json_key(&w, "outcomes_per_s");
     double secs = measured_seconds(rs);
     json_double(&w, secs > 0 ? (double)s->acked_in_window / secs : NAN);
+    json_kv_uint(&w, "supervisor_pushes", s->supervisor_pushes);
+    json_kv_uint(&w, "supervisor_push_bytes", s->supervisor_push_bytes);
     for (size_t k = 0; k < sizeof latency_names / sizeof latency_names[0]; k++)
         json_latency(&w, latency_names[k], latency_set(rs->s, k));
     json_server(&w, rs);
@@ -433,10 +395,14 @@ static void report_text(const run_state *rs) {
            (unsigned long long)s->refused);
     if (s->left_open > 0)
         printf(_("%u agents were left with a call open or an answer missing\n"), s->left_open);
-    const char *labels[] = {_("login"), _("ready->offer"), _("outcome->ack"), _("outcome->push"),
-                            _("ping rtt")};
+    const char *labels[] = {_("login"),         _("ready->offer"), _("outcome->ack"),
+                            _("outcome->push"), _("ack->push"),    _("ping rtt")};
     for (size_t k = 0; k < sizeof labels / sizeof labels[0]; k++)
         report_line(labels[k], latency_set(rs->s, k));
+    if (s->supervisor_pushes > 0)
+        printf(_("supervisors: %llu pushes received, %.0f bytes each on average\n"),
+               (unsigned long long)s->supervisor_pushes,
+               (double)s->supervisor_push_bytes / (double)s->supervisor_pushes);
     if (rs->after.known)
         printf(_("server: %lu KiB resident (peak %lu KiB), %.2f s of CPU during the run\n"),
                rs->after.rss_kb, rs->after.hwm_kb,
@@ -448,6 +414,7 @@ static void free_samples(sim *s) {
     samples_free(&s->offer);
     samples_free(&s->ack);
     samples_free(&s->push);
+    samples_free(&s->fanout);
     samples_free(&s->rtt);
 }
 
@@ -471,7 +438,8 @@ static int run(sim *s) {
     uv_timer_init(s->loop, &rs.stopper);
     rs.pacer.data = rs.pinger.data = rs.stopper.data = &rs;
     uv_timer_start(&rs.pacer, on_pace, 0, 100);
-    uv_timer_start(&rs.pinger, on_ping_tick, PING_INTERVAL_MS, PING_INTERVAL_MS);
+    if (s->ping_ms > 0)
+        uv_timer_start(&rs.pinger, on_ping_tick, s->ping_ms, s->ping_ms);
     uv_run(s->loop, UV_RUN_DEFAULT);
     for (size_t k = 0; k < sizeof latency_names / sizeof latency_names[0]; k++)
         samples_sort(latency_set(s, k));
@@ -505,6 +473,7 @@ int main(int argc, char **argv) {
              .connect_rate = 200,
              .duration_s = 10,
              .talk_ms = 2000,
+             .ping_ms = 1000,
              .rng = 0x9e3779b97f4a7c15ull ^ uv_hrtime()};
     cli_conn_init(&s.conn);
     int rc = parse_args(&s, argc, argv);

@@ -42,7 +42,9 @@ typedef struct sim_session {
     const char *disposition;
     uint32_t talk_seconds;
     uint64_t outcome_sent_at;
+    uint64_t acked_at; /* when the latest outcome's answer came */
     unsigned outcomes; /* outcomes sent and not refused */
+    unsigned acked;    /* outcomes answered */
     unsigned seq;
     uint32_t base_dials; /* today's dials on the board before the run */
     /* A supervisor: per agent, the outcomes its board has shown. */
@@ -53,14 +55,19 @@ struct sim {
     uv_loop_t *loop;
     cli_conn_options conn;
     const char *prefix, *supervisor_prefix, *acks_path;
-    unsigned agents, supervisors, connect_rate, duration_s, talk_ms, server_pid;
+    unsigned agents, supervisors, connect_rate, duration_s, talk_ms, ping_ms, server_pid;
     bool json, idle, quiet;
     sim_session *sessions; /* the supervisors first, then the agents */
     unsigned total, started, settled, ok, failed, lost, reconnects;
     unsigned left_open; /* agents with work unfinished at the end */
     char first_failure[CLI_MESSAGE_MAX];
     int first_failure_status;
-    samples login, rtt, offer, ack, push;
+    /* fanout: from an outcome's answer reaching its agent to the board
+     * push showing it reaching each supervisor: the server's fan-out, the
+     * database commit left out. */
+    samples login, rtt, offer, ack, push, fanout;
+    /* Pushes the supervisors received while measuring, and their bytes. */
+    uint64_t supervisor_pushes, supervisor_push_bytes;
     /* retried: requests the server asked to send again later */
     uint64_t offers, dials, dials_refused, acked, acked_in_window, refused, retried, replayed,
         applications;

@@ -1,8 +1,10 @@
 /* stats: latency samples in milliseconds and their nearest-rank
- * percentiles, for the load simulator's report. */
+ * percentiles, and a local process's CPU time and memory, for the load
+ * simulator's report and the benchmarks' peers (tests/bench/). */
 #ifndef CALLFLOOR_SIM_STATS_H
 #define CALLFLOOR_SIM_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,5 +24,15 @@ void samples_sort(samples *sm);
  * there are none. */
 double samples_percentile(const samples *sm, double p);
 void samples_free(samples *sm);
+
+typedef struct process_usage {
+    bool known;
+    double cpu_s; /* user and system */
+    unsigned long rss_kb, hwm_kb;
+} process_usage;
+
+/* Reads the CPU time and memory of local process `pid` from /proc; false
+ * when it cannot be read (not running, or not on this machine). */
+bool process_usage_read(unsigned pid, process_usage *u);
 
 #endif
