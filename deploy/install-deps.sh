@@ -9,11 +9,15 @@ PROGRAM=${0##*/}
 
 usage() {
     cat <<EOF
-Usage: $PROGRAM [--help]
+Usage: $PROGRAM [--bench] [--help]
 
 Installs the Debian 12 (bookworm) packages needed to build callfloor and run
 its tests: apt-get update, then apt-get install. Runs apt as root, through
 sudo when you are not root. Does nothing when every package is installed.
+
+Options:
+  --bench   also the peers the benchmarks compare with (tests/bench/):
+            mosquitto and libmosquitto-dev
 
 Environment:
   CALLFLOOR_SKIP_DEPS=1   do nothing (for machines prepared another way)
@@ -43,6 +47,9 @@ PACKAGES=(
     # and systemd-analyze to check the unit.
     help2man dpkg-dev file systemd
 )
+# With --bench: the MQTT broker tests/bench/fanout.sh measures the board's
+# fan-out against, and the client library of its subscriber swarm.
+BENCH_PACKAGES=(mosquitto libmosquitto-dev)
 
 die() {
     echo "$PROGRAM: $*" >&2
@@ -86,6 +93,7 @@ main() {
         return 0
         ;;
     "") ;;
+    --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
     *)
         usage >&2
         exit 2

@@ -16,3 +16,24 @@ bench_start() {
     cf_defer "$CF_SOURCE/tests/integration/pg_fixture.sh" stop "$CF_PGDIR"
     cf_defer rm -rf "$CF_PGDIR"
 }
+
+# bench_machine: prints the machine a benchmark ran on.
+bench_machine() {
+    echo "== machine"
+    echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+    echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+}
+
+# bench_accounts TEAM PREFIX AGENTS [SUPERVISORS]: agent accounts PREFIX0001
+# ... and supervisor accounts PREFIXsup0001 ... in TEAM, all with the
+# password of benchmodel (one hash, so that making thousands is quick; the
+# simulator logs in with CALLFLOOR_PASSWORD=benchmodel$CF_PASSWORD_SUFFIX).
+bench_accounts() {
+    cf_add_user benchmodel agent "$1"
+    cf_psql "INSERT INTO users (username, role, team_id, password_hash)
+             SELECT '$2' || lpad(g::text, 4, '0'), 'agent', team_id, password_hash
+             FROM users, generate_series(1, $3) g WHERE username = 'benchmodel'
+             UNION ALL
+             SELECT '${2}sup' || lpad(g::text, 4, '0'), 'supervisor', team_id, password_hash
+             FROM users, generate_series(1, ${4:-0}) g WHERE username = 'benchmodel'" >/dev/null
+}

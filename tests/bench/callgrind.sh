@@ -25,10 +25,7 @@ export CF_DAEMON_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$CF_WOR
 cf_start_daemon
 cf_ctl team add bench >/dev/null
 cf_busy_campaign bench 5000
-cf_add_user benchmodel agent bench
-cf_psql "INSERT INTO users (username, role, team_id, password_hash)
-         SELECT 'cg' || lpad(g::text, 4, '0'), 'agent', team_id, password_hash
-         FROM users, generate_series(1, $AGENTS) g WHERE username = 'benchmodel'" >/dev/null
+bench_accounts bench cg "$AGENTS"
 
 echo "== callfloor-sim --agents $AGENTS --duration $SECONDS_RUN --talk-ms 0 (daemon under callgrind)"
 CALLFLOOR_PASSWORD=benchmodel$CF_PASSWORD_SUFFIX "$CF_BUILD/bin/callfloor-sim" --agents "$AGENTS" \

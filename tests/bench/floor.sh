@@ -40,17 +40,9 @@ if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
     cf_stop_daemon # its connections take the setting when they open again
     cf_start_daemon
 fi
-cf_add_user benchmodel agent bench
-cf_psql "INSERT INTO users (username, role, team_id, password_hash)
-         SELECT 'bench' || lpad(g::text, 4, '0'), 'agent', team_id, password_hash
-         FROM users, generate_series(1, $AGENTS) g WHERE username = 'benchmodel'
-         UNION ALL
-         SELECT 'benchsup' || lpad(g::text, 4, '0'), 'supervisor', team_id, password_hash
-         FROM users, generate_series(1, $SUPERVISORS) g WHERE username = 'benchmodel'" >/dev/null
+bench_accounts bench bench "$AGENTS" "$SUPERVISORS"
 
-echo "== machine"
-echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+bench_machine
 echo "database: $("$PGC_BIN/postgres" --version), the test cluster's settings (tests/integration/pg_fixture.sh)"
 
 echo "== callfloor-sim --agents $AGENTS --supervisors $SUPERVISORS --duration $SECONDS_RUN --talk-ms $TALK_MS"

@@ -93,9 +93,7 @@ pg_cpu=$(python3 -c "print('%.1f' % ($(cpu_seconds postgres) - $pg_cpu_before))"
 daemon_cpu=$(python3 -c "print('%.1f' % ($(cpu_seconds callfloord) - $daemon_cpu_before))")
 ctl_cpu=$(cat "$CF_WORK/ctl.cpu")
 
-echo "== machine"
-echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+bench_machine
 echo "== callfloorctl leads import ($ROWS rows, $(du -h "$CF_WORK/leads.csv" | cut -f1))"
 python3 - "$start" "$end" "$ROWS" <<'PY'
 import sys

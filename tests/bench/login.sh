@@ -44,9 +44,7 @@ idle_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$CF_DAEMON_PID/status")
 peak_rss &
 watcher=$!
 
-echo "== machine"
-echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+bench_machine
 echo "== callfloor-sim --agents $AGENTS --connect-rate $RATE --duration 10"
 CALLFLOOR_PASSWORD=bench-password-1 "$CF_BUILD/bin/callfloor-sim" --agents "$AGENTS" \
     --connect-rate "$RATE" --duration 10 --user-prefix bench --idle

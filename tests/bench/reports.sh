@@ -98,9 +98,7 @@ timed() {
         "$name" "$start" "$end" "$(($(wc -l <"$CF_WORK/$name.out") - 1))"
 }
 
-echo "== machine"
-echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+bench_machine
 echo "== data (seeded in $((seed_end - seed_start)) s)"
 cf_psql "SELECT format('calls %s, applications %s, score events %s, reviews %s, surveys %s, agents %s',
     (SELECT count(*) FROM calls), (SELECT count(*) FROM applications),

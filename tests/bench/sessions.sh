@@ -24,9 +24,7 @@ cf_psql "INSERT INTO users (username, role, team_id, password_hash)
                 'agent', team_id, password_hash
          FROM users, generate_series(1, $SESSIONS) g WHERE username = 'benchmodel'" >/dev/null
 
-echo "== machine"
-echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-echo "memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+bench_machine
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$CF_DAEMON_PID/status"; }
 # One login first, so that the argon2 workers' memory is in the baseline.
 cf_ctl status >/dev/null

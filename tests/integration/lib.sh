@@ -20,6 +20,7 @@
 #   CF_RECONNECT_GRACE queue.reconnect_grace of the daemon (default 2m)
 #   CF_PAUSE_ALERT     board.pause_alert of the daemon (default 15m)
 #   CF_BOARD_TZ        board.time_zone of the daemon (default Asia/Shanghai)
+#   CF_BOARD_INTERVAL  board.interval of the daemon (default 200ms)
 #   CF_DAEMON_WRAPPER  a command line that runs the daemon, e.g.
 #                      "valgrind --leak-check=full --error-exitcode=99"
 #
@@ -197,7 +198,7 @@ callback_grace = 15m
 
 [board]
 time_zone = $(cf__ini_quote "${CF_BOARD_TZ:-Asia/Shanghai}")
-interval = 200ms
+interval = ${CF_BOARD_INTERVAL:-200ms}
 pause_alert = ${CF_PAUSE_ALERT:-15m}
 
 [vault]
