@@ -484,6 +484,7 @@ void board_desk_opened(server *srv) {
  * subscribers). */
 typedef struct board_push {
     int64_t team_id;
+    const char *team; /* the name the push carries, as its first subscriber knew it */
     int period;
     sent_list *before; /* held, so that no list made in the round reuses its address */
     sent_list *after;
@@ -508,7 +509,7 @@ static board_push *find_board_push(push_round *pr, const subscriber *sub, bool w
     for (size_t i = 0; i < pr->nboards; i++) {
         board_push *p = &pr->boards[i];
         if (p->team_id == sub->team_id && p->period == sub->period &&
-            (whole || p->before == sub->sent))
+            strcmp(p->team, sub->team) == 0 && (whole || p->before == sub->sent))
             return p;
     }
     return NULL;
@@ -554,6 +555,7 @@ static board_push *board_push_for(server *srv, push_round *pr, const subscriber 
         return NULL;
     }
     p->team_id = sub->team_id;
+    p->team = sub->team;
     p->period = sub->period;
     p->before = whole ? NULL : sent_list_ref(sub->sent);
     p->after = after;
@@ -563,11 +565,14 @@ static board_push *board_push_for(server *srv, push_round *pr, const subscriber 
 }
 
 /* Pushes `sub` what changed on its board, or all of it when `whole`.
- * Out of memory, it is left as it was; the next push brings it up to date. */
+ * Out of memory, it is left as it was, and another push is due. */
 static void push_board(server *srv, push_round *pr, subscriber *sub, bool whole) {
     board_push *p = board_push_for(srv, pr, sub, whole);
-    if (p == NULL)
+    if (p == NULL) {
+        srv->board->dirty = true;
+        srv->board->need_full |= whole;
         return;
+    }
     send_frame(sub, &p->frame);
     sent_list *was = sub->sent;
     sub->sent = sent_list_ref(p->after);
@@ -630,6 +635,8 @@ static void on_push_timer(uv_timer_t *t) {
             push_round_floor(srv, &pr, sub);
     }
     push_round_free(&pr);
+    if (bd->dirty) /* out of memory for some: again */
+        schedule_push(srv);
     if (board)
         floor_each_desk(srv, tell_desk, srv);
     if ((board || floor) && bd->subs != NULL) {

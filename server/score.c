@@ -318,6 +318,9 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
     sc->counted_upto = PQntuples(res) > 0 ? db_int64(res, 0, 14) : 0;
     free(sc->unseen);
     sc->unseen = db_parse_ids(PQntuples(res) > 0 ? db_value(res, 0, 17) : "", &sc->nunseen);
+    /* Ready before the held events are added: an agent first seen in one
+     * has no target yet, and asks for the next rebuild. */
+    sc->ready = true;
     for (size_t i = 0; i < sc->npending; i++)
         add_events(sc, sc->pending[i].res, sc->pending[i].col);
     drop_pending(sc);
@@ -325,7 +328,6 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
     sc->month_start = db_int64(reply->results[1], 0, 1);
     sc->month_end = db_int64(reply->results[1], 0, 2);
     load_tiers(sc, reply->results[2]);
-    sc->ready = true;
     log_info("scores loaded: %zu agents with results this month", sc->n);
     changed(sc, true);
 }

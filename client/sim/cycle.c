@@ -338,7 +338,9 @@ static void board_row(sim_session *sup, const Callfloor__BoardRow *row, bool sna
         sup->seen[k] < shown) {
         sup->seen[k] = shown;
         samples_add_since(&s->push, agent->outcome_sent_at);
-        /* A push read before its agent's answer came out no later. */
+        /* A push read before its agent's answer came out no later: 0 ms,
+         * and counted, so that a report can say how many were. */
+        s->fanout_before_ack += agent->acked != shown;
         samples_add_since(&s->fanout, agent->acked == shown ? agent->acked_at : uv_hrtime());
     }
 }

@@ -232,8 +232,6 @@ static void close_timers(run_state *rs) {
 static void finish(run_state *rs) {
     sim *s = rs->s;
     s->left_open = sim_left_open(s);
-    if (s->server_pid)
-        process_usage_read(s->server_pid, &rs->after);
     sim_stop_all(s);
     close_timers(rs);
 }
@@ -248,6 +246,9 @@ static void on_duration_over(uv_timer_t *t) {
     run_state *rs = t->data;
     rs->measured_to = uv_hrtime();
     rs->s->measuring = false;
+    /* The daemon's figures over the same window as the counts. */
+    if (rs->s->server_pid)
+        process_usage_read(rs->s->server_pid, &rs->after);
     sim_wind_down(rs->s);
     rs->settle_deadline = uv_now(rs->s->loop) + SETTLE_MAX_MS;
     uv_timer_start(&rs->stopper, on_settle, 0, 50);
@@ -365,6 +366,7 @@ static void report_json(const run_state *rs) {
     json_double(&w, secs > 0 ? (double)s->acked_in_window / secs : NAN);
     json_kv_uint(&w, "supervisor_pushes", s->supervisor_pushes);
     json_kv_uint(&w, "supervisor_push_bytes", s->supervisor_push_bytes);
+    json_kv_uint(&w, "fanout_before_ack", s->fanout_before_ack);
     for (size_t k = 0; k < sizeof latency_names / sizeof latency_names[0]; k++)
         json_latency(&w, latency_names[k], latency_set(rs->s, k));
     json_server(&w, rs);

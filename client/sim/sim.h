@@ -66,6 +66,7 @@ struct sim {
      * push showing it reaching each supervisor: the server's fan-out, the
      * database commit left out. */
     samples login, rtt, offer, ack, push, fanout;
+    uint64_t fanout_before_ack; /* fanout samples read before the answer */
     /* Pushes the supervisors received while measuring, and their bytes. */
     uint64_t supervisor_pushes, supervisor_push_bytes;
     /* retried: requests the server asked to send again later */

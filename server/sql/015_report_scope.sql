@@ -18,12 +18,10 @@ DROP FUNCTION cf_report_targets(date, date);
 -- which is no team's id, for a supervisor in no team and anyone else.
 CREATE FUNCTION cf_report_team(p_staff bigint) RETURNS bigint
 LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN role = 'admin' THEN NULL
-                WHEN role = 'supervisor' THEN coalesce(team_id, 0)
+    SELECT CASE WHEN u.role = 'admin' THEN NULL
+                WHEN u.role = 'supervisor' THEN coalesce(u.team_id, 0)
                 ELSE 0 END
-    FROM users WHERE id = p_staff
-    UNION ALL SELECT 0
-    LIMIT 1
+    FROM (VALUES (p_staff)) staff (id) LEFT JOIN users u ON u.id = staff.id
 $$;
 
 -- The ended calls of a period (of campaign p_campaign, or all with '') made

@@ -102,6 +102,18 @@ static void on_message(struct mosquitto *m, void *arg, const struct mosquitto_me
     b->deliveries++;
 }
 
+/* Reads every packet that came: libmosquitto reads one (and what TLS holds
+ * already) a call, so it is called while the socket has more. */
+static void read_all(struct mosquitto *m, struct pollfd *fd) {
+    for (int k = 0; k < 1000; k++) {
+        if (mosquitto_loop_read(m, 1) != MOSQ_ERR_SUCCESS)
+            return;
+        struct pollfd again = {.fd = fd->fd, .events = POLLIN};
+        if (poll(&again, 1, 0) <= 0 || !(again.revents & POLLIN))
+            return;
+    }
+}
+
 /* One pass over every connection: reads what came, writes what waits. */
 static int service(bench *b, struct pollfd *fds, int timeout_ms) {
     for (unsigned i = 0; i < b->nclients; i++) {
@@ -116,7 +128,7 @@ static int service(bench *b, struct pollfd *fds, int timeout_ms) {
         if (fds[i].fd < 0)
             continue;
         if (fds[i].revents & (POLLIN | POLLERR | POLLHUP))
-            mosquitto_loop_read(m, 1000);
+            read_all(m, &fds[i]);
         if (mosquitto_want_write(m))
             mosquitto_loop_write(m, 1000);
     }

@@ -119,6 +119,13 @@ grep -q "own team" <<<"$CF_LAST_OUTPUT" || cf_fail "another team's board is not 
 monitor late
 [ "$(fold "$CF_WORK/late.jsonl")" = "$want" ] ||
     cf_fail "a new subscriber's snapshot differs: $(fold "$CF_WORK/late.jsonl") instead of $want"
+# Its first push is its own: the early subscribers' last board and its
+# snapshot are the same here, and after one more call both hold the board.
+cf_agent a2 < <(cycle NO_ANSWER '')
+[ "$CF_AGENT_RC" = 0 ] || cf_fail "a2's call failed (see $CF_WORK/a2.out)"
+want=$(expected '%')
+converge late "$want" "a late subscriber's first push did not bring it up to date"
+converge live "$want" "the early subscriber missed the call after a late one joined"
 
 # Scoring rules: shown, changed one at a time, checked.
 cf_expect_output_contains "application           +10" cf_ctl campaign scoring 春季

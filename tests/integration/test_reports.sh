@@ -177,6 +177,31 @@ cf_add_user lone supervisor
 cf_expect_exit 0 cf_as lone cf_ctl --json calls export "${W1[@]}"
 cf_json_check 'doc["rows"] == []' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "a supervisor in no team exports calls: $CF_LAST_OUTPUT"
+cf_expect_exit 0 cf_as lone cf_ctl --json report kpi "${W1[@]}" --by team
+cf_json_check 'doc["rows"] == []' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a supervisor in no team sees KPIs: $CF_LAST_OUTPUT"
+# What counts without a call of the period is scoped too: in December, a3
+# (二组) has a survey without a call, points and a team target.
+cf_psql "
+INSERT INTO csat (agent_id, score, surveyed_on)
+    SELECT id, 3, date '2026-12-02' FROM users WHERE username = 'a3';
+INSERT INTO score_events (agent_id, team_id, campaign_id, kind, points, at)
+    SELECT u.id, u.team_id, c.id, 'application', 10, '2026-12-02 12:00+08'
+    FROM users u, campaigns c WHERE u.username = 'a3' AND c.name = '春季';
+INSERT INTO targets (team_id, month, applications)
+    SELECT id, date '2026-12-01', 20 FROM teams WHERE name = '二组';
+" >/dev/null
+W4=(--from 2026-12-01 --to 2026-12-07)
+cf_expect_exit 0 cf_ctl --json report kpi "${W4[@]}" --by agent
+cf_json_check '[(r["key"], r["csat_surveys"], r["points"], r["target"]) for r in doc["rows"]]
+    == [("a3", 1, 10, 4.5)]' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "December's KPIs for the admin are wrong: $CF_LAST_OUTPUT"
+cf_expect_exit 0 cf_as sue cf_ctl --json report kpi "${W4[@]}" --by agent
+cf_json_check 'doc["rows"] == []' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a supervisor sees another team's surveys, points or targets: $CF_LAST_OUTPUT"
+cf_expect_exit 0 cf_as sue cf_ctl --json report kpi "${W4[@]}" --by team
+cf_json_check 'doc["rows"] == []' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a supervisor sees another team's figures by team: $CF_LAST_OUTPUT"
 
 # One campaign only: the targets and the surveys without a call do not apply.
 cf_expect_exit 0 cf_ctl --json report kpi "${W1[@]}" --by team --campaign 春季
