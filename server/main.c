@@ -2,6 +2,7 @@
  * (configuration, migrations, the first admin) before the event loop
  * starts; from then on everything happens on the loop. */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,6 +420,12 @@ static int run(daemon_state *d) {
 
 int main(int argc, char **argv) {
     static daemon_state d;
+    /* Logins hash in libuv's workers with an argon2 block of PASSWD_M_COST
+     * KiB. Once one was freed, glibc would raise its mmap threshold above
+     * that size and keep every worker's block in the worker's arena for
+     * good: 20 MB a worker, counted against the sessions. A fixed threshold
+     * maps and unmaps blocks of 1 MiB or more each time instead. */
+    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
     log_init(LOG_LEVEL_INFO);
     int rc = parse_options(argc, argv, &d.opts);
     if (rc >= 0) {

@@ -4,7 +4,8 @@
 # ($CF_BUILD, default build/), makes SESSIONS agent accounts (default
 # 10000; one hashed password shared, so that making them is quick), then
 # runs callfloor-sim --idle: every session logs in over TLS at CONNECT_RATE
-# a second (default 500) and stays connected for 20 s, pinging. Prints the
+# a second (default 500) and stays connected for 20 s, sending only the
+# heartbeats the server asks for (heartbeat_interval). Prints the
 # machine, the simulator's report and the daemon's resident memory before
 # the sessions, with all of them in, and the difference per session.
 # Needs an open-files limit above SESSIONS (ulimit -n) and what
@@ -31,11 +32,12 @@ cf_ctl status >/dev/null
 before=$(rss)
 echo "== callfloor-sim --idle --agents $SESSIONS --connect-rate $RATE --duration 20"
 CALLFLOOR_PASSWORD=benchmodel$CF_PASSWORD_SUFFIX "$CF_BUILD/bin/callfloor-sim" --idle \
-    --agents "$SESSIONS" --connect-rate "$RATE" --duration 20 --user-prefix idle \
+    --agents "$SESSIONS" --connect-rate "$RATE" --duration 20 --user-prefix idle --ping-ms 0 \
     --server-pid "$CF_DAEMON_PID" | tee "$CF_WORK/sim.out" || true
 # The simulator read the daemon's memory with every session still in.
 with=$(awk '/^server:/ { print $2 }' "$CF_WORK/sim.out")
 [ -n "$with" ] || cf_fail "the simulator did not report the daemon's memory"
 echo "== daemon resident memory: $((before / 1024)) MiB before, $((with / 1024)) MiB with $SESSIONS sessions in"
-echo "per session: $(((with - before) / SESSIONS)) KiB"
+awk -v d=$((with - before)) -v n="$SESSIONS" \
+    'BEGIN { printf "per session: %.1f KiB (%.0f bytes)\n", d / n, d * 1024 / n }'
 cf_done
