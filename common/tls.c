@@ -19,9 +19,9 @@
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
 
-/* Sessions resumed with a client certificate must come from this daemon's
- * own contexts; OpenSSL refuses resumption under client verification
- * without a session id context. */
+/* The server resumes no sessions (setup_server_protocols); OpenSSL still
+ * wants a session id context whenever it verifies client certificates, so
+ * one is set all the same. */
 #define TLS_SESSION_CONTEXT "callfloord"
 
 /* A memory BIO keeps the capacity of its largest burst; an idle connection
@@ -265,7 +265,7 @@ static int setup_client_ca(SSL_CTX *ctx, const char *client_ca, char *err, size_
 
 static int setup_server_protocols(SSL_CTX *ctx, tls_profile profile, char *err, size_t errlen) {
     char reason[160];
-    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
     if (profile == TLS_PROFILE_INTERMEDIATE) {
         if (SSL_CTX_set_cipher_list(ctx, TLS_INTERMEDIATE_CIPHERS) != 1) {
             snprintf(err, errlen, "cannot set the intermediate cipher list: %s",
@@ -282,9 +282,9 @@ static int setup_server_protocols(SSL_CTX *ctx, tls_profile profile, char *err, 
     }
     SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
     /* Clients keep one connection for a whole shift and never resume a
-     * session, so the server issues no TLS 1.3 tickets and caches no TLS 1.2
-     * sessions: two encryptions less per handshake, and no cache filling
-     * with sessions nobody will ask for again. */
+     * session, so the server issues no tickets (SSL_OP_NO_TICKET for TLS
+     * 1.2, none of TLS 1.3's) and caches no sessions: less work in each
+     * handshake, and no cache filling with sessions nobody asks for. */
     SSL_CTX_set_num_tickets(ctx, 0);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     return 0;

@@ -2,7 +2,9 @@
  * (configuration, migrations, the first admin) before the event loop
  * starts; from then on everything happens on the loop. */
 #include <getopt.h>
+#ifdef __GLIBC__
 #include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,7 +427,9 @@ int main(int argc, char **argv) {
      * that size and keep every worker's block in the worker's arena for
      * good: 20 MB a worker, counted against the sessions. A fixed threshold
      * maps and unmaps blocks of 1 MiB or more each time instead. */
-    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+#ifdef __GLIBC__
+    (void)mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+#endif
     log_init(LOG_LEVEL_INFO);
     int rc = parse_options(argc, argv, &d.opts);
     if (rc >= 0) {

@@ -27,7 +27,8 @@ cf_psql "INSERT INTO users (username, role, team_id, password_hash)
 
 bench_machine
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$CF_DAEMON_PID/status"; }
-# One login first, so that the argon2 workers' memory is in the baseline.
+# One login first, so that the daemon's start-up allocations are in the
+# baseline.
 cf_ctl status >/dev/null
 before=$(rss)
 echo "== callfloor-sim --idle --agents $SESSIONS --connect-rate $RATE --duration 20"
