@@ -286,9 +286,13 @@ static void build_offer(agent *a) {
     db_txn_commit(txn, on_offer_built, b);
 }
 
+static bool waits_for_lead(const agent *a) {
+    return a->state == CALLFLOOR__AGENT_STATE__AGENT_READY && a->session != NULL &&
+           a->lead.id == 0 && a->team_id != 0;
+}
+
 static void try_offer(agent *a) {
-    if (a->state != CALLFLOOR__AGENT_STATE__AGENT_READY || a->session == NULL || a->lead.id != 0 ||
-        a->team_id == 0)
+    if (!waits_for_lead(a))
         return;
     if (a->team_id < 0 || !hopper_take(a->srv, a->user_id, a->team_id, &a->lead))
         return; /* waits; the hopper calls serve_waiting when leads come */
@@ -298,9 +302,33 @@ static void try_offer(agent *a) {
     build_offer(a);
 }
 
+static int longest_waiting_first(const void *pa, const void *pb) {
+    const agent *a = *(agent *const *)pa, *b = *(agent *const *)pb;
+    return a->ready_ns < b->ready_ns ? -1 : a->ready_ns > b->ready_ns;
+}
+
+/* Leads came: the agents who have waited longest are offered first. In
+ * the list's order, when fewer leads came than agents waited, the agents
+ * at its end waited while those before them were served again and again. */
 static void serve_waiting(server *srv) {
-    for (agent *a = srv->floor ? srv->floor->agents : NULL; a != NULL; a = a->next)
-        try_offer(a);
+    agent *first = srv->floor ? srv->floor->agents : NULL;
+    size_t n = 0;
+    for (agent *a = first; a != NULL; a = a->next)
+        n += waits_for_lead(a);
+    agent **order = n > 1 ? malloc(n * sizeof *order) : NULL;
+    if (order == NULL) { /* one agent, or out of memory: in the list's order */
+        for (agent *a = first; a != NULL; a = a->next)
+            try_offer(a);
+        return;
+    }
+    size_t k = 0;
+    for (agent *a = first; a != NULL; a = a->next)
+        if (waits_for_lead(a))
+            order[k++] = a;
+    qsort(order, k, sizeof *order, longest_waiting_first);
+    for (size_t i = 0; i < k; i++)
+        try_offer(order[i]);
+    free(order);
 }
 
 static void on_offer_timeout(uv_timer_t *t) {
