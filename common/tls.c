@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,22 +26,36 @@
  * one is set all the same. */
 #define TLS_SESSION_CONTEXT "callfloord"
 
-/* A memory BIO keeps the capacity of its largest burst; an idle connection
- * gives back anything above this. */
-#define TLS_IDLE_BIO_MAX (16 * 1024)
-
 #define TLS_ERROR_MAX 384
 
+/* OpenSSL reads ciphertext from `cipher_in` and writes it to `cipher_out`
+ * through one BIO of our own (cipher_bio_new). Memory BIOs would keep
+ * two BIOs and the capacity of their largest burst per connection, which
+ * is most of what an idle session costs beyond OpenSSL's own state. */
 struct tls_conn {
     SSL *ssl;
     bool is_server;
     int sticky;      /* TLS_E_CLOSED or TLS_E_PROTOCOL once the session ended */
     buf pending;     /* plaintext accepted by tls_write, not yet given to OpenSSL */
+    buf cipher_in;   /* received ciphertext OpenSSL has not read yet */
+    buf cipher_out;  /* ciphertext OpenSSL wrote, for tls_take_output */
     char *peer_name; /* client side: the name the certificate must match */
-    char error[TLS_ERROR_MAX];
+    char *error;     /* TLS_ERROR_MAX bytes, allocated by the first failure */
 };
 
 /* ---- error sentences ---- */
+
+/* Sets the connection's error sentence. Most connections never fail, so
+ * the buffer is allocated here; without memory the fixed sentence of
+ * tls_error_string stands in. */
+__attribute__((format(printf, 2, 3))) static void set_error(tls_conn *t, const char *fmt, ...) {
+    if (t->error == NULL && (t->error = malloc(TLS_ERROR_MAX)) == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->error, TLS_ERROR_MAX, fmt, ap);
+    va_end(ap);
+}
 
 /* The reason of the oldest queued OpenSSL error (usually the root cause),
  * then the queue is emptied so it cannot leak into another connection. */
@@ -99,17 +115,16 @@ static const char *reason_text(int reason) {
 
 static void describe_verify_failure(tls_conn *t, long verify) {
     if (t->is_server) {
-        snprintf(t->error, sizeof t->error,
-                 "client certificate verify failed: %s (check tls.client_ca)",
-                 X509_verify_cert_error_string(verify));
+        set_error(t, "client certificate verify failed: %s (check tls.client_ca)",
+                  X509_verify_cert_error_string(verify));
     } else if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-        snprintf(t->error, sizeof t->error,
-                 "certificate verify failed: the server's certificate is not valid for '%s' "
-                 "(connect with a name the certificate lists)",
-                 t->peer_name != NULL ? t->peer_name : "");
+        set_error(t,
+                  "certificate verify failed: the server's certificate is not valid for '%s' "
+                  "(connect with a name the certificate lists)",
+                  t->peer_name != NULL ? t->peer_name : "");
     } else {
-        snprintf(t->error, sizeof t->error, "certificate verify failed: %s (check --ca)",
-                 X509_verify_cert_error_string(verify));
+        set_error(t, "certificate verify failed: %s (check --ca)",
+                  X509_verify_cert_error_string(verify));
     }
 }
 
@@ -122,13 +137,12 @@ static void describe_failure(tls_conn *t, int ssl_error) {
         verify != X509_V_OK) {
         describe_verify_failure(t, verify);
     } else if (text != NULL) {
-        snprintf(t->error, sizeof t->error, "%s", text);
+        set_error(t, "%s", text);
     } else if (e == 0 && ssl_error == SSL_ERROR_SYSCALL) {
-        snprintf(t->error, sizeof t->error, "the TLS session ended without close_notify");
+        set_error(t, "the TLS session ended without close_notify");
     } else {
         char reason[160];
-        snprintf(t->error, sizeof t->error, "TLS error: %s",
-                 take_openssl_reason(reason, sizeof reason));
+        set_error(t, "TLS error: %s", take_openssl_reason(reason, sizeof reason));
     }
     ERR_clear_error();
 }
@@ -142,7 +156,7 @@ static int classify(tls_conn *t, int rc) {
     case SSL_ERROR_WANT_WRITE:
         return TLS_E_WANT;
     case SSL_ERROR_ZERO_RETURN:
-        snprintf(t->error, sizeof t->error, "the peer closed the TLS session (close_notify)");
+        set_error(t, "the peer closed the TLS session (close_notify)");
         t->sticky = TLS_E_CLOSED;
         return TLS_E_CLOSED;
     default:
@@ -354,11 +368,81 @@ SSL_CTX *tls_client_ctx_new(const char *ca_file, const char *cert_file, const ch
 
 /* ---- connections ---- */
 
-static BIO *new_mem_bio(void) {
-    BIO *b = BIO_new(BIO_s_mem());
-    /* An empty BIO means "no bytes yet", never end of stream. */
-    if (b != NULL)
-        BIO_set_mem_eof_return(b, -1);
+/* OpenSSL asks for ciphertext; an empty `cipher_in` means "none yet",
+ * never end of stream. */
+static int cipher_bio_read(BIO *b, char *out, int cap) {
+    tls_conn *t = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    size_t n = buf_pending(&t->cipher_in);
+    if (n == 0 || cap <= 0) {
+        BIO_set_retry_read(b);
+        return -1;
+    }
+    if (n > (size_t)cap)
+        n = (size_t)cap;
+    memcpy(out, buf_head(&t->cipher_in), n);
+    buf_consume(&t->cipher_in, n);
+    return (int)n;
+}
+
+static int cipher_bio_write(BIO *b, const char *data, int len) {
+    tls_conn *t = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (len <= 0)
+        return 0;
+    if (buf_append(&t->cipher_out, data, (size_t)len) < 0) {
+        /* Queued, so that the failure reads as what it is. */
+        ERR_raise(ERR_LIB_BIO, ERR_R_MALLOC_FAILURE);
+        return -1;
+    }
+    return len;
+}
+
+/* OpenSSL flushes after each handshake flight; the bytes wait in
+ * `cipher_out` for tls_take_output, so a flush always succeeds. */
+static long cipher_bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
+    (void)num;
+    (void)ptr;
+    tls_conn *t = BIO_get_data(b);
+    switch (cmd) {
+    case BIO_CTRL_FLUSH:
+        return 1;
+    case BIO_CTRL_PENDING:
+        return (long)buf_pending(&t->cipher_in);
+    case BIO_CTRL_WPENDING:
+        return (long)buf_pending(&t->cipher_out);
+    default:
+        return 0;
+    }
+}
+
+static pthread_once_t cipher_bio_once = PTHREAD_ONCE_INIT;
+static BIO_METHOD *cipher_bio_methods;
+
+static void cipher_bio_method_create(void) {
+    int index = BIO_get_new_index();
+    BIO_METHOD *m =
+        index < 0 ? NULL : BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "callfloor ciphertext");
+    if (m != NULL && (BIO_meth_set_read(m, cipher_bio_read) != 1 ||
+                      BIO_meth_set_write(m, cipher_bio_write) != 1 ||
+                      BIO_meth_set_ctrl(m, cipher_bio_ctrl) != 1)) {
+        BIO_meth_free(m);
+        m = NULL;
+    }
+    cipher_bio_methods = m;
+}
+
+/* The BIO of `t`'s ciphertext, or NULL without memory. The method is made
+ * once for the process and lives as long as it. */
+static BIO *cipher_bio_new(tls_conn *t) {
+    pthread_once(&cipher_bio_once, cipher_bio_method_create);
+    if (cipher_bio_methods == NULL)
+        return NULL;
+    BIO *b = BIO_new(cipher_bio_methods);
+    if (b == NULL)
+        return NULL;
+    BIO_set_data(b, t);
+    BIO_set_init(b, 1);
     return b;
 }
 
@@ -387,16 +471,14 @@ tls_conn *tls_conn_new(SSL_CTX *ctx, bool is_server, const char *server_name) {
         return NULL;
     t->is_server = is_server;
     t->ssl = SSL_new(ctx);
-    BIO *in = new_mem_bio();
-    BIO *out = new_mem_bio();
-    if (t->ssl == NULL || in == NULL || out == NULL) {
-        BIO_free(in);
-        BIO_free(out);
+    BIO *bio = t->ssl != NULL ? cipher_bio_new(t) : NULL;
+    if (bio == NULL) {
         tls_conn_free(t);
         ERR_clear_error();
         return NULL;
     }
-    SSL_set_bio(t->ssl, in, out);
+    /* One BIO both ways: SSL_set_bio takes a single reference then. */
+    SSL_set_bio(t->ssl, bio, bio);
     if (is_server) {
         SSL_set_accept_state(t->ssl);
     } else {
@@ -415,22 +497,15 @@ void tls_conn_free(tls_conn *t) {
         return;
     SSL_free(t->ssl);
     free(t->peer_name);
+    free(t->error);
     buf_free(&t->pending);
+    buf_free(&t->cipher_in);
+    buf_free(&t->cipher_out);
     free(t);
 }
 
 int tls_feed(tls_conn *t, const void *data, size_t len) {
-    const char *p = data;
-    while (len > 0) {
-        int n = len > INT_MAX ? INT_MAX : (int)len;
-        if (BIO_write(SSL_get_rbio(t->ssl), p, n) != n) {
-            ERR_clear_error();
-            return TLS_E_NOMEM;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return buf_append(&t->cipher_in, data, len) == 0 ? 0 : TLS_E_NOMEM;
 }
 
 /* Hands buffered plaintext to OpenSSL once the handshake allows it. */
@@ -514,21 +589,15 @@ int tls_write(tls_conn *t, const void *data, size_t len) {
 }
 
 int tls_take_output(tls_conn *t, buf *out) {
-    BIO *wbio = SSL_get_wbio(t->ssl);
-    size_t n = BIO_ctrl_pending(wbio);
+    size_t n = buf_pending(&t->cipher_out);
     if (n == 0)
         return 0;
     if (n > INT_MAX)
         n = INT_MAX;
-    if (buf_reserve(out, n) < 0)
+    if (buf_append(out, buf_head(&t->cipher_out), n) < 0)
         return TLS_E_NOMEM;
-    int got = BIO_read(wbio, out->data + out->len, (int)n);
-    if (got <= 0) {
-        ERR_clear_error();
-        return 0;
-    }
-    out->len += (size_t)got;
-    return got;
+    buf_consume(&t->cipher_out, n);
+    return (int)n;
 }
 
 void tls_shutdown(tls_conn *t) {
@@ -541,28 +610,21 @@ void tls_shutdown(tls_conn *t) {
     ERR_clear_error();
 }
 
-/* Replaces an empty memory BIO whose buffer grew past TLS_IDLE_BIO_MAX. */
-static BIO *replacement_if_bloated(BIO *b) {
-    BUF_MEM *mem = NULL;
-    if (BIO_ctrl_pending(b) != 0 || BIO_get_mem_ptr(b, &mem) != 1 || mem == NULL ||
-        mem->max <= TLS_IDLE_BIO_MAX)
-        return NULL;
-    return new_mem_bio();
-}
-
 void tls_release_buffers(tls_conn *t) {
     SSL_free_buffers(t->ssl);
-    BIO *in = replacement_if_bloated(SSL_get_rbio(t->ssl));
-    if (in != NULL)
-        SSL_set0_rbio(t->ssl, in);
-    BIO *out = replacement_if_bloated(SSL_get_wbio(t->ssl));
-    if (out != NULL)
-        SSL_set0_wbio(t->ssl, out);
     ERR_clear_error();
+    if (buf_pending(&t->cipher_in) == 0)
+        buf_free(&t->cipher_in);
+    if (buf_pending(&t->cipher_out) == 0)
+        buf_free(&t->cipher_out);
+    if (buf_pending(&t->pending) == 0)
+        buf_free(&t->pending);
 }
 
 const char *tls_error_string(const tls_conn *t) {
-    return t->error[0] != '\0' ? t->error : "no TLS error";
+    if (t->error != NULL)
+        return t->error;
+    return t->sticky != 0 ? "TLS error (no memory left to describe it)" : "no TLS error";
 }
 
 const char *tls_describe(const tls_conn *t, char *out, size_t cap) {

@@ -1,4 +1,4 @@
-/* tls: TLS over memory BIOs, free of any event loop. The owner feeds the
+/* tls: TLS over in-memory buffers, free of any event loop. The owner feeds the
  * encrypted bytes it received with tls_feed, reads plaintext with tls_read,
  * writes plaintext with tls_write, and after every call sends whatever
  * tls_take_output yields: handshakes and TLS 1.3 tickets produce output even
@@ -61,7 +61,8 @@ int tls_write(tls_conn *t, const void *data, size_t len);
 int tls_take_output(tls_conn *t, buf *out);
 /* Queues close_notify; take the output afterwards. */
 void tls_shutdown(tls_conn *t);
-/* Releases OpenSSL's read/write buffers while the connection is idle. */
+/* Releases the read and write buffers, OpenSSL's and ours, that hold
+ * nothing while the connection is idle. */
 void tls_release_buffers(tls_conn *t);
 /* The last error as a sentence, e.g. "certificate verify failed". */
 const char *tls_error_string(const tls_conn *t);

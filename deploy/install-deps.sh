@@ -16,8 +16,8 @@ its tests: apt-get update, then apt-get install. Runs apt as root, through
 sudo when you are not root. Does nothing when every package is installed.
 
 Options:
-  --bench   also the peers the benchmarks compare with (tests/bench/):
-            mosquitto and libmosquitto-dev
+  --bench   also what the benchmarks compare with and profile by
+            (tests/bench/): mosquitto, libmosquitto-dev and heaptrack
 
 Environment:
   CALLFLOOR_SKIP_DEPS=1   do nothing (for machines prepared another way)
@@ -48,8 +48,9 @@ PACKAGES=(
     help2man dpkg-dev file systemd
 )
 # With --bench: the MQTT broker tests/bench/fanout.sh measures the board's
-# fan-out against, and the client library of its subscriber swarm.
-BENCH_PACKAGES=(mosquitto libmosquitto-dev)
+# fan-out against, the client library of its subscriber swarm, and the
+# heap profiler docs/BENCHMARKS.md counts a session's allocations with.
+BENCH_PACKAGES=(mosquitto libmosquitto-dev heaptrack)
 
 die() {
     echo "$PROGRAM: $*" >&2
