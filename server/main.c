@@ -422,11 +422,13 @@ static int run(daemon_state *d) {
 
 int main(int argc, char **argv) {
     static daemon_state d;
-    /* Logins hash in libuv's workers with an argon2 block of PASSWD_M_COST
-     * KiB. Once one was freed, glibc would raise its mmap threshold above
-     * that size and keep every worker's block in the worker's arena for
-     * good: 20 MB a worker, counted against the sessions. A fixed threshold
-     * maps and unmaps blocks of 1 MiB or more each time instead. */
+    /* Password hashes (passwd_hash) allocate an argon2 block of
+     * PASSWD_M_COST KiB in libuv's workers. Once one was freed, glibc would
+     * raise its mmap threshold above that size and keep every worker's
+     * block in the worker's arena for good: 20 MB a worker, counted against
+     * the sessions. A fixed threshold maps and unmaps blocks of 1 MiB or
+     * more each time instead. Logins' checks, the frequent ones, keep
+     * their blocks in passwd's own pool. */
 #ifdef __GLIBC__
     (void)mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 #endif

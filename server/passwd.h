@@ -28,9 +28,11 @@ enum {
 int passwd_check_policy(const char *password);
 /* Hashes with a fresh random salt into `out` (PASSWD_HASH_MAX bytes). */
 int passwd_hash(const char *password, char *out, size_t cap);
-/* Returns 0 when `password` matches `encoded`, else PASSWD_E_MISMATCH or
- * PASSWD_E_BAD_HASH (also for parameters too costly to run), or
- * PASSWD_E_HASH if argon2 ran out of memory. Constant time in the password. */
+/* Returns 0 when `password` matches `encoded`, else PASSWD_E_MISMATCH (also
+ * for a password over PASSWD_MAX_LENGTH bytes, which no policy allows) or
+ * PASSWD_E_BAD_HASH (also for parameters too costly to run, or a salt or
+ * output over 64 bytes), or PASSWD_E_HASH if argon2 ran out of memory.
+ * Constant time in the password. Safe from any thread. */
 int passwd_verify(const char *encoded, const char *password);
 /* True if `encoded` uses weaker parameters than the current ones. */
 bool passwd_needs_rehash(const char *encoded);

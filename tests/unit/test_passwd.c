@@ -1,6 +1,6 @@
 /* Password hashing: argon2id with the OWASP parameters, verification and
- * its failure codes, the length policy, rehash detection, the dummy hash,
- * and the thread-pool variants calling back on the loop thread. */
+ * its failure codes (its own reading of PHC strings), the length policy, rehash detection, the
+ * dummy hash, and the thread-pool variants calling back on the loop thread. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -80,6 +80,17 @@ static void test_garbage_is_bad_hash(void **state) {
         "$argon2id$v=19$m=99999999999,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",
         truncated,
         argon2i,
+        /* A lone base64 character ends the salt. */
+        "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",
+        /* Unused bits of the last character are not zero. */
+        "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAB$AAAAAAAAAAAAAAAAAAAAAA",
+        "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAA!AAAAAAAAAA",
+        "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA$",
+        "$argon2id$v=18$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",
+        /* 66 bytes of salt, over the 64 verify takes. */
+        "$argon2id$v=19$m=19456,t=2,p=1$"
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        "$AAAAAAAAAAAAAAAAAAAAAA",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         print_message("encoded: %s\n", bad[i]);
@@ -98,6 +109,23 @@ static void test_unaffordable_parameters_are_bad_hash(void **state) {
     };
     for (size_t i = 0; i < sizeof costly / sizeof costly[0]; i++)
         assert_int_equal(passwd_verify(costly[i], PASSWORD), PASSWD_E_BAD_HASH);
+}
+
+/* Verify runs the parameters, salt and output length a stored string
+ * names, not the current ones: older and hand-made hashes still check. */
+static void test_verify_other_parameters(void **state) {
+    (void)state;
+    const unsigned char salt[24] = "a salt of 24 bytes long";
+    char encoded[PASSWD_HASH_MAX];
+    assert_int_equal(argon2id_hash_encoded(1, 64, 2, PASSWORD, strlen(PASSWORD), salt, sizeof salt,
+                                           48, encoded, sizeof encoded),
+                     ARGON2_OK);
+    assert_int_equal(passwd_verify(encoded, PASSWORD), 0);
+    assert_int_equal(passwd_verify(encoded, PASSWORD "!"), PASSWD_E_MISMATCH);
+    /* The same string with the output's last character changed. */
+    size_t n = strlen(encoded);
+    encoded[n - 1] = encoded[n - 1] == 'A' ? 'Q' : 'A';
+    assert_int_equal(passwd_verify(encoded, PASSWORD), PASSWD_E_MISMATCH);
 }
 
 static char *repeat(const char *unit, size_t times) {
@@ -125,6 +153,20 @@ static void test_policy_lengths(void **state) {
     check_policy("a", PASSWD_MAX_LENGTH, 0);
     check_policy("a", PASSWD_MAX_LENGTH + 1, PASSWD_E_TOO_LONG);
     check_policy("a", 100000, PASSWD_E_TOO_LONG);
+}
+
+/* The longest password the policy allows verifies; one byte more cannot be
+ * the stored one, whatever it starts with. */
+static void test_verify_password_lengths(void **state) {
+    (void)state;
+    char *longest = repeat("a", PASSWD_MAX_LENGTH);
+    char *over = repeat("a", PASSWD_MAX_LENGTH + 1);
+    char hash[PASSWD_HASH_MAX];
+    hash_ok(longest, hash);
+    assert_int_equal(passwd_verify(hash, longest), 0);
+    assert_int_equal(passwd_verify(hash, over), PASSWD_E_MISMATCH);
+    free(longest);
+    free(over);
 }
 
 /* "密" is three bytes: four of them are 12 bytes but only 4 characters. */
@@ -292,6 +334,8 @@ int main(void) {
         cmocka_unit_test(test_hash_refuses_small_buffer),
         cmocka_unit_test(test_garbage_is_bad_hash),
         cmocka_unit_test(test_unaffordable_parameters_are_bad_hash),
+        cmocka_unit_test(test_verify_other_parameters),
+        cmocka_unit_test(test_verify_password_lengths),
         cmocka_unit_test(test_policy_lengths),
         cmocka_unit_test(test_policy_counts_characters_not_bytes),
         cmocka_unit_test(test_needs_rehash),
