@@ -100,6 +100,31 @@ kill -0 "$monitor" 2>/dev/null || cf_fail "the reload dropped the monitor's sess
 # The profiles.
 tls12() { openssl s_client -tls1_2 -connect "127.0.0.1:$CF_PORT" -CAfile "$C/ca.crt" </dev/null >/dev/null 2>&1; }
 tls12 || cf_fail "the intermediate profile refused TLS 1.2"
+
+# No session is resumed: the server issues no tickets and caches no
+# sessions (clients never resume one). A TLS 1.2 server that cached
+# sessions would name the session, one with tickets would send one; a
+# TLS 1.3 session a client kept must not be taken up again.
+s_client_session() { # VERSION SESSION_OPTION FILE OUTPUT
+    openssl s_client "$1" -connect "127.0.0.1:$CF_PORT" -CAfile "$C/ca.crt" "$2" "$3" \
+        </dev/null >"$4" 2>&1 || true
+}
+s_client_session -tls1_2 -sess_out "$CF_WORK/session12" "$CF_WORK/session12.out"
+grep -q "^New, TLSv1.2" "$CF_WORK/session12.out" ||
+    cf_fail "openssl s_client -tls1_2 failed: $(tail -3 "$CF_WORK/session12.out")"
+grep -q "^ *Session-ID: *$" "$CF_WORK/session12.out" ||
+    cf_fail "the server named a TLS 1.2 session: $(grep 'Session-ID:' "$CF_WORK/session12.out")"
+! grep -qi "session ticket" "$CF_WORK/session12.out" || cf_fail "the server sent a TLS 1.2 session ticket"
+rm -f "$CF_WORK/session13"
+s_client_session -tls1_3 -sess_out "$CF_WORK/session13" "$CF_WORK/session13.out"
+grep -q "^New, TLSv1.3" "$CF_WORK/session13.out" ||
+    cf_fail "openssl s_client -tls1_3 failed: $(tail -3 "$CF_WORK/session13.out")"
+! grep -qi "new session ticket" "$CF_WORK/session13.out" || cf_fail "the server sent a TLS 1.3 ticket"
+if [ -s "$CF_WORK/session13" ]; then
+    s_client_session -tls1_3 -sess_in "$CF_WORK/session13" "$CF_WORK/again13.out"
+    ! grep -q "^Reused" "$CF_WORK/again13.out" || cf_fail "the server resumed a TLS 1.3 session"
+fi
+
 cf_stop_daemon
 cf_start_daemon --set tls.profile=modern
 if tls12; then cf_fail "the modern profile accepted TLS 1.2"; fi
