@@ -418,40 +418,81 @@ static void on_watch(uv_timer_t *t) {
 
 /* ---- each desk's own standing ---- */
 
-static const score_agent *score_of(const server *srv, uint64_t user_id) {
-    for (size_t i = 0; i < score_count(srv); i++)
-        if (score_agent_at(srv, i)->user_id == user_id)
-            return score_agent_at(srv, i);
-    return NULL;
+/* Every agent's standing, ranked once per push so that telling D desks
+ * costs D lookups rather than D scans of all agents. */
+typedef struct desk_standing {
+    uint64_t user_id;
+    const score_agent *a;
+    uint32_t rank_today; /* 0 without results today */
+    uint32_t team_today; /* the team's agents with results today */
+} desk_standing;
+
+typedef struct standings {
+    desk_standing *rows; /* by user id */
+    size_t n;
+} standings;
+
+/* Groups agents by team, each team's agents with results today first and
+ * in rank order. */
+static int by_team_then_rank(const void *pa, const void *pb) {
+    const ranked *a = pa, *b = pb;
+    if (a->a->team_id != b->a->team_id)
+        return a->a->team_id < b->a->team_id ? -1 : 1;
+    bool active_a = active(a->t), active_b = active(b->t);
+    if (active_a != active_b)
+        return active_a ? -1 : 1;
+    return active_a ? rank_order(a, b) : 0;
 }
 
-/* Today's rank of `me` in its team, and how many of the team have results. */
-static void rank_in_team(const server *srv, const score_agent *me, floor_standing *now) {
-    ranked mine = {me, &me->totals[SCORE_DAY]};
-    now->rank_today = active(mine.t) ? 1 : 0;
-    now->team_today = 0;
-    for (size_t i = 0; i < score_count(srv); i++) {
-        const score_agent *a = score_agent_at(srv, i);
-        ranked other = {a, &a->totals[SCORE_DAY]};
-        if (a->team_id != me->team_id || !active(other.t))
-            continue;
-        now->team_today++;
-        if (a != me && now->rank_today && rank_order(&other, &mine) < 0)
-            now->rank_today++;
+static int by_user(const void *pa, const void *pb) {
+    const desk_standing *a = pa, *b = pb;
+    return a->user_id < b->user_id ? -1 : a->user_id > b->user_id;
+}
+
+/* rank_order is total (the user name breaks ties), so an agent's rank is
+ * one more than the number of its team ranked before it. */
+static int standings_build(const server *srv, standings *out) {
+    size_t total = score_count(srv);
+    ranked *order = malloc((total + 1) * sizeof *order);
+    out->rows = malloc((total + 1) * sizeof *out->rows);
+    out->n = total;
+    if (order == NULL || out->rows == NULL) {
+        free(order);
+        free(out->rows);
+        return -ENOMEM;
     }
+    for (size_t i = 0; i < total; i++) {
+        const score_agent *a = score_agent_at(srv, i);
+        order[i] = (ranked){a, &a->totals[SCORE_DAY]};
+    }
+    qsort(order, total, sizeof *order, by_team_then_rank);
+    for (size_t first = 0, end; first < total; first = end) {
+        uint32_t team_today = 0;
+        for (end = first; end < total && order[end].a->team_id == order[first].a->team_id; end++)
+            team_today += active(order[end].t);
+        for (size_t i = first; i < end; i++)
+            out->rows[i] =
+                (desk_standing){order[i].a->user_id, order[i].a,
+                                active(order[i].t) ? (uint32_t)(i - first + 1) : 0, team_today};
+    }
+    free(order);
+    qsort(out->rows, total, sizeof *out->rows, by_user);
+    return 0;
 }
 
 static void tell_desk(uint64_t user_id, int64_t team_id, session *s, floor_standing *told,
                       void *arg) {
-    server *srv = arg;
+    const standings *all = arg;
     (void)team_id;
-    const score_agent *me = score_of(srv, user_id);
+    desk_standing key = {.user_id = user_id};
+    const desk_standing *me = bsearch(&key, all->rows, all->n, sizeof key, by_user);
     floor_standing now = {0};
     if (me != NULL) {
-        rank_in_team(srv, me, &now);
-        now.points_today = me->totals[SCORE_DAY].points;
-        now.applications_month = me->totals[SCORE_MONTH].applications;
-        now.target_month = me->target;
+        now.rank_today = me->rank_today;
+        now.team_today = me->team_today;
+        now.points_today = me->a->totals[SCORE_DAY].points;
+        now.applications_month = me->a->totals[SCORE_MONTH].applications;
+        now.target_month = me->a->target;
     }
     if (memcmp(&now, told, sizeof now) == 0)
         return;
@@ -466,6 +507,16 @@ static void tell_desk(uint64_t user_id, int64_t team_id, session *s, floor_stand
     out.body_case = CALLFLOOR__ENVELOPE__BODY_AGENT_SCORE;
     out.agent_score = &sc;
     session_send(s, &out);
+}
+
+/* Tells every desk here its standing; false without memory. */
+static bool tell_desks(server *srv) {
+    standings all;
+    if (standings_build(srv, &all) < 0)
+        return false;
+    floor_each_desk(srv, tell_desk, &all);
+    free(all.rows);
+    return true;
 }
 
 /* A desk that opens is told its standing with the next push. */
@@ -637,8 +688,12 @@ static void on_push_timer(uv_timer_t *t) {
     push_round_free(&pr);
     if (bd->dirty) /* out of memory for some: again */
         schedule_push(srv);
-    if (board)
-        floor_each_desk(srv, tell_desk, srv);
+    if (board && !tell_desks(srv)) {
+        log_warn("out of memory telling the desks their standing; trying again in %ums",
+                 srv->cfg.board_interval_ms);
+        bd->dirty = true;
+        schedule_push(srv);
+    }
     if ((board || floor) && bd->subs != NULL) {
         metrics_count(srv, METRIC_PUSHES);
         metrics_observe(srv, METRIC_PUSH_LATENCY, bd->pushed_ns - bd->changed_ns);
