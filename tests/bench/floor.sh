@@ -16,8 +16,9 @@
 #
 # It also prints the CPU time PostgreSQL's processes used during the
 # simulator's run, and with FLOOR_PROFILE=1 the database functions that
-# took the most time of their own (track_functions = all, which costs a
-# little throughput).
+# took the most time of their own (track_functions = all) and the
+# statements, those inside functions too, that took the most time
+# (pg_stat_statements); profiling costs some throughput.
 #
 # Needs what tests/run.sh installs; run as root or as a user that may
 # start PostgreSQL through runuser (see deploy/pg-cluster.sh).
@@ -28,6 +29,10 @@ SUPERVISORS=${2:-5}
 SECONDS_RUN=${3:-20}
 TALK_MS=${4:-0}
 LEADS=50000
+if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
+    export CF_PG_SETTINGS="shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all"
+fi
 # shellcheck source=bench_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 bench_start bench_floor
@@ -36,6 +41,7 @@ cf_ctl team add bench >/dev/null
 echo "loading $LEADS leads and $AGENTS accounts..." >&2
 cf_busy_campaign bench "$LEADS"
 if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
+    cf_psql "CREATE EXTENSION pg_stat_statements" >/dev/null
     cf_psql "ALTER DATABASE $CF_DB SET track_functions = 'all'"
     cf_stop_daemon # its connections take the setting when they open again
     cf_start_daemon
@@ -61,6 +67,7 @@ pg_cpu() {
     echo "$total"
 }
 pg_before=$(pg_cpu)
+[ "${FLOOR_PROFILE:-0}" != 1 ] || cf_psql "SELECT pg_stat_statements_reset()" >/dev/null
 CALLFLOOR_PASSWORD=benchmodel$CF_PASSWORD_SUFFIX "$CF_BUILD/bin/callfloor-sim" "${sim_args[@]}" || true
 pg_after=$(pg_cpu)
 awk -v t=$((pg_after - pg_before)) -v hz="$(getconf CLK_TCK)" \
@@ -70,6 +77,11 @@ if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
     cf_psql "SELECT funcname, calls, round(self_time::numeric) AS self_ms,
                     round((self_time / calls)::numeric, 3) AS ms_a_call
              FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 10"
+    echo "== statements by total time (ms), those run inside functions too"
+    cf_psql "SELECT calls, round(total_exec_time::numeric) AS total_ms,
+                    round(mean_exec_time::numeric, 3) AS ms_a_call,
+                    left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+             FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25"
 fi
 
 campaign=$(cf_psql "SELECT id FROM campaigns WHERE name = '春季'")

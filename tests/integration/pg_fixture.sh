@@ -27,6 +27,10 @@ Usage: $PROGRAM start|stop DIR
 
 The settings trade durability for speed (fsync, synchronous_commit and
 full_page_writes are off): the cluster is for tests only.
+
+Environment:
+  CF_PG_SETTINGS   more postgresql.conf lines, one a line (a benchmark's
+                   profile, e.g. shared_preload_libraries)
 EOF
 }
 
@@ -55,9 +59,11 @@ start() {
     remove_cluster "$dir"
     home=$(pgc_make_home "$dir" sock /tmp)
     pgc_as_owner mkdir -m 0700 "$home/sock"
+    local -a extra=()
+    [ -z "${CF_PG_SETTINGS:-}" ] || mapfile -t extra <<<"$CF_PG_SETTINGS"
     pgc_initdb "$home/data" "$home/sock" "$home/initdb.log" \
         "fsync = off" "synchronous_commit = off" "full_page_writes = off" \
-        "max_connections = 200" || die "cannot create the cluster in $home/data"
+        "max_connections = 200" "${extra[@]}" || die "cannot create the cluster in $home/data"
     # -l sends the server's output to the log: a server holding CTest's
     # output pipe would make CTest wait for it.
     if ! pgc_ctl "$home/data" start -w -t 120 -l "$home/pg.log" >"$home/pg_ctl.log" 2>&1; then
