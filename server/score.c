@@ -22,6 +22,12 @@ typedef struct pending_events {
     int col;
 } pending_events;
 
+/* A growable list of ids, loaded a batch at a time. */
+typedef struct id_list {
+    int64_t *ids;
+    size_t n, cap;
+} id_list;
+
 typedef struct score {
     server *srv;
     uv_timer_t timer;
@@ -29,7 +35,7 @@ typedef struct score {
     size_t n, cap;
     bool ready;
     bool rebuilding;
-    bool stale; /* a target or an agent is new: rebuild on the next tick */
+    bool stale; /* rebuild on the next tick: a target changed, or memory ran out */
     /* Events of outcomes committed while a rebuild runs: those it did not
      * count (an id above the highest it saw) are added once it is in. */
     pending_events *pending;
@@ -45,9 +51,12 @@ typedef struct score {
     size_t ntiers;
     /* Events other daemons committed, announced by id (peers.c) and still
      * to be loaded; one load at a time. */
-    int64_t *remote;
-    size_t nremote, remote_cap;
+    id_list remote;
     bool fetching;
+    /* Agents first seen in an event, whose targets are still to be loaded;
+     * one load at a time. */
+    id_list untargeted;
+    bool targeting;
     void (*on_change)(server *srv, bool rebuilt);
 } score;
 
@@ -127,6 +136,14 @@ static const char *const statements[][2] = {
      " (extract(epoch FROM e.at) * 1000000)::bigint, e.id"
      " FROM score_events e JOIN users u ON u.id = e.agent_id LEFT JOIN teams t ON t.id = u.team_id"
      " WHERE e.id = ANY ($1::bigint[]) ORDER BY e.id"},
+    /* This month's target of each agent $2: theirs, else their team's (as
+     * in score_rebuild). */
+    {"score_targets",
+     "WITH b AS (SELECT (date_trunc('month', now() AT TIME ZONE $1))::date AS m)"
+     " SELECT u.id, coalesce((SELECT g.applications FROM targets g, b WHERE g.agent_id = u.id"
+     " AND g.month = b.m),"
+     " (SELECT g.applications FROM targets g, b WHERE g.team_id = u.team_id AND g.month = b.m), 0)"
+     " FROM users u WHERE u.id = ANY ($2::bigint[])"},
     {"score_tiers", "SELECT coalesce(team_id, 0), tier, applications FROM bonus_tiers"
                     " ORDER BY 1, applications, tier"},
     {"score_tier_set",
@@ -139,6 +156,19 @@ static const char *const statements[][2] = {
 
 int score_prepare_statements(db_pool *pool) {
     return db_pool_prepare_all(pool, statements, sizeof statements / sizeof statements[0]);
+}
+
+static bool id_list_push(id_list *l, int64_t id) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        int64_t *grown = realloc(l->ids, cap * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        l->ids = grown;
+        l->cap = cap;
+    }
+    l->ids[l->n++] = id;
+    return true;
 }
 
 /* The agent of row `r` (columns WHO first), added if new; NULL on
@@ -163,8 +193,10 @@ static score_agent *agent_of_row(score *sc, const PGresult *res, int r, int col,
         a = &sc->agents[sc->n++];
         memset(a, 0, sizeof *a);
         a->user_id = id;
-        /* Its target is not known yet: the next tick reloads everything. */
-        sc->stale |= sc->ready && !with_target;
+        /* Its target is not known yet: it is loaded with the next batch
+         * (fetch_targets), or by a whole rebuild without memory to list it. */
+        if (sc->ready && !with_target && !id_list_push(&sc->untargeted, (int64_t)id))
+            sc->stale = true;
     }
     snprintf(a->username, sizeof a->username, "%s", db_value(res, r, col + 1));
     snprintf(a->display_name, sizeof a->display_name, "%s", db_value(res, r, col + 2));
@@ -234,6 +266,8 @@ static void add_events(score *sc, const PGresult *res, int col) {
     }
 }
 
+static void fetch_targets(server *srv);
+
 static void keep_pending(score *sc, const PGresult *res, int col) {
     pending_events *grown = realloc(sc->pending, (sc->npending + 1) * sizeof *grown);
     PGresult *copy = grown ? PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES) : NULL;
@@ -266,6 +300,7 @@ void score_apply_events(server *srv, const PGresult *res, int col) {
         return; /* the first rebuild, still to come, counts them */
     add_events(sc, res, col);
     changed(sc, false);
+    fetch_targets(srv);
 }
 
 /* ---- rebuilding ---- */
@@ -298,6 +333,7 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
     }
     const PGresult *res = reply->results[0];
     sc->n = 0;
+    sc->untargeted.n = 0; /* the rebuild's rows carry every target */
     for (int r = 0; r < PQntuples(res); r++) {
         score_agent *a = agent_of_row(sc, res, r, 0, true);
         int period = (int)db_int64(res, r, 5);
@@ -330,6 +366,7 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
     load_tiers(sc, reply->results[2]);
     log_info("scores loaded: %zu agents with results this month", sc->n);
     changed(sc, true);
+    fetch_targets(srv);
 }
 
 static void rebuild(server *srv) {
@@ -352,6 +389,59 @@ static void on_check(uv_timer_t *t) {
     score *sc = srv->score;
     if (!sc->ready || sc->stale || time(NULL) >= sc->rebuild_at)
         rebuild(srv);
+}
+
+/* ---- targets of agents first seen in an event ---- */
+
+static void on_targets(const db_reply *reply, void *arg) {
+    server *srv = arg;
+    score *sc = srv->score;
+    if (sc == NULL)
+        return;
+    sc->targeting = false;
+    if (reply->status != DB_OK) {
+        log_warn("loading new agents' targets failed (%s); the board catches up by a rebuild",
+                 reply->message);
+        sc->stale = true;
+        return;
+    }
+    const PGresult *res = reply->results[0];
+    bool any = false;
+    for (int r = 0; r < PQntuples(res); r++) {
+        uint64_t id = (uint64_t)db_int64(res, r, 0);
+        for (size_t i = 0; i < sc->n; i++) {
+            if (sc->agents[i].user_id == id) {
+                sc->agents[i].target = (uint32_t)db_int64(res, r, 1);
+                any = true;
+                break;
+            }
+        }
+    }
+    if (any)
+        changed(sc, false);
+    fetch_targets(srv);
+}
+
+/* Loads the targets of the agents first seen since the last load: a few
+ * rows, where a rebuild would read the month's events again. */
+static void fetch_targets(server *srv) {
+    score *sc = srv->score;
+    if (sc->targeting || sc->rebuilding || sc->untargeted.n == 0 || srv->db == NULL)
+        return;
+    char *array = db_id_array(sc->untargeted.ids, sc->untargeted.n);
+    db_txn *txn = array ? db_txn_begin(srv->db) : NULL;
+    if (txn == NULL) {
+        free(array);
+        sc->stale = true; /* out of memory: a rebuild loads them */
+        sc->untargeted.n = 0;
+        return;
+    }
+    const char *params[] = {srv->cfg.board_time_zone, array};
+    db_txn_query(txn, "score_targets", 2, params);
+    free(array);
+    sc->untargeted.n = 0;
+    sc->targeting = true;
+    db_txn_commit(txn, on_targets, srv);
 }
 
 /* ---- other daemons' events ---- */
@@ -379,37 +469,24 @@ static void on_remote_loaded(const db_reply *reply, void *arg) {
 
 static void fetch_remote(server *srv) {
     score *sc = srv->score;
-    if (sc->fetching || sc->nremote == 0 || srv->db == NULL)
+    if (sc->fetching || sc->remote.n == 0 || srv->db == NULL)
         return;
-    size_t n = sc->nremote < REMOTE_BATCH ? sc->nremote : REMOTE_BATCH;
-    char *array = db_id_array(sc->remote, n);
+    size_t n = sc->remote.n < REMOTE_BATCH ? sc->remote.n : REMOTE_BATCH;
+    char *array = db_id_array(sc->remote.ids, n);
     db_txn *txn = array ? db_txn_begin(srv->db) : NULL;
     if (txn == NULL) {
         free(array);
         sc->stale = true; /* out of memory: a rebuild counts them */
-        sc->nremote = 0;
+        sc->remote.n = 0;
         return;
     }
     const char *params[] = {array};
     db_txn_query(txn, "score_events_by_id", 1, params);
     free(array);
-    sc->nremote -= n;
-    memmove(sc->remote, sc->remote + n, sc->nremote * sizeof *sc->remote);
+    sc->remote.n -= n;
+    memmove(sc->remote.ids, sc->remote.ids + n, sc->remote.n * sizeof *sc->remote.ids);
     sc->fetching = true;
     db_txn_commit(txn, on_remote_loaded, srv);
-}
-
-static bool remote_push(score *sc, int64_t id) {
-    if (sc->nremote == sc->remote_cap) {
-        size_t cap = sc->remote_cap ? sc->remote_cap * 2 : 256;
-        int64_t *grown = realloc(sc->remote, cap * sizeof *grown);
-        if (grown == NULL)
-            return false;
-        sc->remote = grown;
-        sc->remote_cap = cap;
-    }
-    sc->remote[sc->nremote++] = id;
-    return true;
 }
 
 void score_on_remote_events(server *srv, const char *ids) {
@@ -419,7 +496,7 @@ void score_on_remote_events(server *srv, const char *ids) {
     size_t n;
     int64_t *parsed = db_parse_ids(ids, &n);
     for (size_t i = 0; i < n; i++) {
-        if (!remote_push(sc, parsed[i])) {
+        if (!id_list_push(&sc->remote, parsed[i])) {
             sc->stale = true; /* out of memory: a rebuild counts them */
             break;
         }
@@ -454,7 +531,8 @@ static void on_timer_closed(uv_handle_t *h) {
     score *sc = h->data;
     drop_pending(sc);
     free(sc->unseen);
-    free(sc->remote);
+    free(sc->remote.ids);
+    free(sc->untargeted.ids);
     free(sc->tiers);
     free(sc->agents);
     free(sc);

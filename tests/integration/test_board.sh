@@ -151,6 +151,19 @@ do
     [ "$SECONDS" -lt "$deadline" ] || cf_fail "the targets did not reach the board"
     sleep 0.2
 done
+# An agent's first result of the month brings their team's target with it,
+# without loading the month's scores again.
+cf_add_user a4 agent 二组
+loads=$(grep -c "scores loaded" "$CF_LOG")
+cf_agent a4 < <(cycle NO_ANSWER '')
+[ "$CF_AGENT_RC" = 0 ] || cf_fail "a4's call failed (see $CF_WORK/a4.out)"
+deadline=$((SECONDS + 15))
+until rows_hold "$CF_WORK/live.jsonl" 'rows.get("a4", {}).get("target") == 30'; do
+    [ "$SECONDS" -lt "$deadline" ] || cf_fail "a new agent's target did not reach the board"
+    sleep 0.2
+done
+[ "$(grep -c "scores loaded" "$CF_LOG")" = "$loads" ] ||
+    cf_fail "a new agent's first result loaded the month's scores again"
 
 # Bonus tiers: the team's own, else the ones for teams without their own.
 cf_expect_output_contains "tier 1 at 1 applications" cf_ctl tier set 1 --applications 1
