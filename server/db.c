@@ -69,6 +69,7 @@ struct db_txn {
     bool invalid;    /* a db_txn_query failed: never sent */
     int hidden;      /* leading statements (db_txn_context) whose results the reply leaves out */
     bool prepares;   /* the internal transaction preparing the catalog */
+    bool slow;       /* db_txn_mark_slow */
     int status;
     const char *message;
     int failed_statement;
@@ -104,6 +105,7 @@ struct db_conn {
     int failed_attempts; /* since the last time it was ready; to log an outage once */
     bool needs_service;  /* sent to since its results were last taken */
     db_fifo in_flight;
+    int slow_in_flight; /* of in_flight, those marked slow */
 };
 
 struct db_pool {
@@ -448,6 +450,7 @@ static void conn_set_events(db_conn *c, int events) {
  * socket. The catalog transaction has no caller to answer and is freed. */
 static void conn_release(db_conn *c, db_fifo *failed) {
     db_txn *txn;
+    c->slow_in_flight = 0;
     while ((txn = fifo_pop(&c->in_flight)) != NULL) {
         if (txn->prepares) {
             txn_free(txn);
@@ -623,6 +626,7 @@ static bool txn_send(PGconn *pg, const db_pool *pool, const db_txn *txn) {
  * db_txn_commit. It also batches the flush of a burst of commits. */
 static void conn_send(db_conn *c, db_txn *txn) {
     fifo_push(&c->in_flight, txn);
+    c->slow_in_flight += txn->slow;
     if (!txn->prepares)
         c->pool->in_flight++;
     if (!txn_send(c->pg, c->pool, txn)) {
@@ -633,13 +637,22 @@ static void conn_send(db_conn *c, db_txn *txn) {
     pool_kick(c->pool);
 }
 
+/* Whether `a` should take the next transaction before `b`: a connection
+ * running a slow transaction would hold it until that ends, so it comes
+ * last; then the one with the fewest in flight. */
+static bool conn_less_busy(const db_conn *a, const db_conn *b) {
+    if ((a->slow_in_flight > 0) != (b->slow_in_flight > 0))
+        return a->slow_in_flight == 0;
+    return a->in_flight.count < b->in_flight.count;
+}
+
 static db_conn *pool_least_busy(db_pool *pool) {
     db_conn *best = NULL;
     for (int i = 0; i < pool->size; i++) {
         db_conn *c = &pool->conns[i];
         if (c->state != DB_CONN_READY || c->in_flight.count >= DB_MAX_IN_FLIGHT)
             continue;
-        if (best == NULL || c->in_flight.count < best->in_flight.count)
+        if (best == NULL || conn_less_busy(c, best))
             best = c;
     }
     return best;
@@ -672,6 +685,7 @@ static void conn_catalog_done(db_conn *c, db_txn *txn) {
 
 static void conn_complete_head(db_conn *c) {
     db_txn *txn = fifo_pop(&c->in_flight);
+    c->slow_in_flight -= txn->slow;
     if (txn->prepares) {
         conn_catalog_done(c, txn);
         return;
@@ -1087,6 +1101,10 @@ void db_txn_commit(db_txn *txn, db_reply_cb cb, void *arg) {
 void db_txn_abort(db_txn *txn) {
     if (txn != NULL)
         txn_free(txn);
+}
+
+void db_txn_mark_slow(db_txn *txn) {
+    txn->slow = true;
 }
 
 const char *db_value(const PGresult *res, int row, int col) {

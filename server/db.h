@@ -120,6 +120,11 @@ int db_txn_query(db_txn *txn, const char *statement, int nparams, const char *co
 void db_txn_commit(db_txn *txn, db_reply_cb cb, void *arg);
 /* Discards a transaction that was not committed. */
 void db_txn_abort(db_txn *txn);
+/* Marks a transaction that may run for a long time (a scan of a whole
+ * table: counts, rebuilds, reports). While any connection has none such in
+ * flight, the pool sends other transactions there rather than queue them
+ * behind it. Call before db_txn_commit. */
+void db_txn_mark_slow(db_txn *txn);
 
 /* Helpers for reading results. */
 const char *db_value(const PGresult *res, int row, int col); /* "" for NULL */

@@ -266,6 +266,7 @@ static void run_report(request *req, const char *team) {
     const char *budget[] = {REPORT_LIMIT};
     db_txn_query(txn, "report_limit", 1, budget);
     db_txn_query(txn, k->statement, n, params);
+    db_txn_mark_slow(txn); /* up to REPORT_LIMIT over a month of calls */
     db_txn_commit(txn, on_report, req);
 }
 

@@ -378,6 +378,7 @@ static void rebuild(server *srv) {
     db_txn_query(txn, "score_rebuild", 1, params);
     db_txn_query(txn, "score_day_end", 1, params);
     db_txn_query(txn, "score_tiers", 0, NULL);
+    db_txn_mark_slow(txn); /* the month's score events */
     sc->rebuilding = true;
     sc->stale = false; /* what asks for a rebuild from now on needs another */
     db_txn_commit(txn, on_rebuilt, srv);

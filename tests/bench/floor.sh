@@ -80,6 +80,7 @@ if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
     echo "== statements by total time (ms), those run inside functions too"
     cf_psql "SELECT calls, round(total_exec_time::numeric) AS total_ms,
                     round(mean_exec_time::numeric, 3) AS ms_a_call,
+                    round(max_exec_time::numeric, 1) AS max_ms,
                     left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
              FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25"
 fi

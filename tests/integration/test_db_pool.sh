@@ -96,6 +96,7 @@ run_restart() {
 run_scenario basic "$CONNINFO"
 run_scenario error "$CONNINFO"
 run_scenario queue "$CONNINFO"
+run_scenario slow "$CONNINFO"
 run_scenario catalog "$CONNINFO"
 grep -q 'statement "cf_broken" does not prepare: syntax error' "$WORK/catalog.err" ||
     { show_log catalog; fail "catalog: the log does not name the bad statement"; }

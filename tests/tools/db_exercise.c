@@ -4,7 +4,7 @@
  *   db_exercise CONNINFO SCENARIO
  *
  * Scenarios: basic, error, queue, catalog, unavailable, broken, restart,
- * close.
+ * slow, close.
  * Exits 0 when every check holds, 1 with a "FAIL:" line on stderr when one
  * does not, 2 on bad usage. Tables are created with blocking libpq calls
  * before the loop starts, as the daemon does with its migrations. */
@@ -529,6 +529,51 @@ static void scenario_queue(void) {
     printf("queue: %d in flight, %d queued, %d refused\n", sendable, DB_MAX_QUEUED, QUEUE_EXTRA);
 }
 
+/* ---- slow transactions ---- */
+
+#define SLOW_FAST_COUNT 10
+
+static int slow_fast_replies;
+static bool slow_replied;
+
+static void on_slow_reply(const db_reply *r, void *arg) {
+    (void)arg;
+    expect_async();
+    expect_status(r, DB_OK, "the slow transaction");
+    slow_replied = true;
+}
+
+static void on_fast_reply(const db_reply *r, void *arg) {
+    (void)arg;
+    expect_async();
+    expect_status(r, DB_OK, "a quick transaction");
+    EXPECT(!slow_replied, "a quick transaction waited behind the slow one");
+    slow_fast_replies++;
+}
+
+static bool slow_all_done(void) {
+    return slow_replied && slow_fast_replies == SLOW_FAST_COUNT;
+}
+
+/* A transaction marked slow (a 2 s sleep) keeps its connection; the quick
+ * ones committed after it, in one burst, all go to the other connection
+ * and are answered before it ends. */
+static void scenario_slow(void) {
+    db_pool *pool = pool_open_ready(2);
+    db_txn *txn = begin(pool);
+    query(txn, "sleep", 1, (const char *[]){"2"});
+    db_txn_mark_slow(txn);
+    commit(txn, on_slow_reply, NULL);
+    for (int i = 0; i < SLOW_FAST_COUNT; i++) {
+        txn = begin(pool);
+        query(txn, "one", 0, NULL);
+        commit(txn, on_fast_reply, NULL);
+    }
+    wait_until(slow_all_done, 30000, "the slow and the quick transactions");
+    pool_shut(pool);
+    printf("slow: %d quick transactions answered before the slow one\n", SLOW_FAST_COUNT);
+}
+
 /* ---- catalog ---- */
 
 static int catalog_replies;
@@ -970,13 +1015,10 @@ static const struct {
     const char *name;
     void (*run)(void);
 } scenarios[] = {
-    {"basic", scenario_basic},
-    {"error", scenario_error},
-    {"queue", scenario_queue},
-    {"catalog", scenario_catalog},
-    {"unavailable", scenario_unavailable},
-    {"broken", scenario_broken},
-    {"restart", scenario_restart},
+    {"basic", scenario_basic},     {"error", scenario_error},
+    {"queue", scenario_queue},     {"slow", scenario_slow},
+    {"catalog", scenario_catalog}, {"unavailable", scenario_unavailable},
+    {"broken", scenario_broken},   {"restart", scenario_restart},
     {"close", scenario_close},
 };
 
