@@ -21,6 +21,7 @@
 typedef struct sent_row {
     uint64_t user_id;
     uint32_t rank;
+    uint32_t target; /* loaded after the agent's first event (score.c) */
     score_totals totals;
 } sent_row;
 
@@ -193,9 +194,10 @@ static int build_board(const server *srv, const subscriber *sub, const sent_list
     sent->n = n;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        sent->rows[i] = (sent_row){r[i].a->user_id, (uint32_t)(i + 1), *r[i].t};
+        sent->rows[i] = (sent_row){r[i].a->user_id, (uint32_t)(i + 1), r[i].a->target, *r[i].t};
         const sent_row *was = find_sent(before, r[i].a->user_id);
-        if (was != NULL && was->rank == i + 1 && score_totals_same(&was->totals, r[i].t))
+        if (was != NULL && was->rank == i + 1 && was->target == r[i].a->target &&
+            score_totals_same(&was->totals, r[i].t))
             continue;
         fill_row(srv, &(*rows)[k], &r[i], (uint32_t)(i + 1));
         (*ptrs)[k] = &(*rows)[k];

@@ -625,7 +625,7 @@ static void count_eligible(server *srv) {
     }
     const char *params[] = {wanted};
     db_txn_query(txn, "hopper_eligible_count", 1, params);
-    db_txn_mark_slow(txn); /* every eligible lead of the campaigns: 0.3 s for 50,000 */
+    db_txn_mark_slow(txn); /* every eligible lead: 0.3 s for 50,000 on an idle machine */
     h->counting = true;
     db_txn_commit(txn, on_counted, srv);
     free(wanted);

@@ -355,7 +355,7 @@ static void on_rebuilt(const db_reply *reply, void *arg) {
     free(sc->unseen);
     sc->unseen = db_parse_ids(PQntuples(res) > 0 ? db_value(res, 0, 17) : "", &sc->nunseen);
     /* Ready before the held events are added: an agent first seen in one
-     * has no target yet, and asks for the next rebuild. */
+     * has no target yet, and is queued for fetch_targets. */
     sc->ready = true;
     for (size_t i = 0; i < sc->npending; i++)
         add_events(sc, sc->pending[i].res, sc->pending[i].col);
