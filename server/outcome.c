@@ -221,6 +221,7 @@ static void on_recorded(const db_reply *reply, void *arg) {
     envelope out = CALLFLOOR__ENVELOPE__INIT;
     out.body_case = CALLFLOOR__ENVELOPE__BODY_OUTCOME_REPLY;
     out.outcome_reply = &r;
+    metrics_observe(req->srv, METRIC_OUTCOME_LATENCY, uv_hrtime() - req->received_ns);
     request_reply(req, &out);
 }
 

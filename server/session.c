@@ -167,6 +167,7 @@ static request *request_create(session *s, envelope *env) {
     conn_ref(s->conn);
     req->id = env->id;
     req->msg = env;
+    req->received_ns = uv_hrtime();
     if (s->state == SESSION_ACTIVE) {
         req->user_id = s->user_id;
         req->role = s->role;

@@ -27,6 +27,7 @@ typedef struct request {
     uint64_t user_id; /* 0 before login */
     Callfloor__Role role;
     char username[65];
+    uint64_t received_ns; /* uv_hrtime when the request was decoded */
 } request;
 
 typedef struct session_counts {

@@ -149,6 +149,7 @@ static void end_call(sim_session *se, const char *disposition) {
     se->outcome_pending = true;
     se->outcomes++;
     se->outcome_sent_at = uv_hrtime();
+    se->outcome_in_window = s->measuring;
     send_outcome(se);
 }
 
@@ -168,7 +169,7 @@ static void start_talking(sim_session *se) {
 
 static void answer_acknowledged(sim_session *se, const Callfloor__OutcomeReply *r) {
     sim *s = se->s;
-    samples_add_since(&s->ack, se->outcome_sent_at);
+    samples_add_since(se->outcome_in_window ? &s->ack : &s->wind_down_ack, se->outcome_sent_at);
     se->acked_at = uv_hrtime();
     se->acked = se->outcomes;
     s->acked++;
@@ -337,6 +338,8 @@ static void board_row(sim_session *sup, const Callfloor__BoardRow *row, bool sna
     if (!snapshot && shown > 0 && shown == agent->outcomes && sup->seen != NULL &&
         sup->seen[k] < shown) {
         sup->seen[k] = shown;
+        if (!agent->outcome_in_window)
+            return;
         samples_add_since(&s->push, agent->outcome_sent_at);
         /* A push read before its agent's answer came out no later: 0 ms,
          * and counted, so that a report can say how many were. */
@@ -490,8 +493,8 @@ static void on_pong(client *c, int status, const envelope *reply, void *arg) {
         samples_add_since(&se->s->rtt, se->ping_sent_at);
 }
 
-void sim_ping_all(sim *s) {
-    for (unsigned k = 0; k < s->started; k++) {
+void sim_ping_slice(sim *s, unsigned slice, unsigned slices) {
+    for (unsigned k = slice; k < s->started; k += slices) {
         sim_session *se = &s->sessions[k];
         client *c = session_client(se);
         if (!se->up || se->ping_in_flight || c == NULL)

@@ -33,6 +33,8 @@
 #define MAX_SETUPS 64
 /* How long the calls still open at the end may take to be answered. */
 #define SETTLE_MAX_MS 10000
+/* Each ping round is spread over this many ticks (see sim_ping_slice). */
+#define PING_SLICES 20
 
 typedef struct run_state {
     sim *s;
@@ -40,6 +42,7 @@ typedef struct run_state {
     uint64_t measured_from, measured_to; /* uv_hrtime */
     uint64_t settle_deadline;            /* uv_now */
     process_usage before, after;
+    unsigned ping_slice, ping_slices; /* the next to ping, of how many */
 } run_state;
 
 static void print_help(void) {
@@ -50,12 +53,14 @@ static void print_help(void) {
              "--talk-ms, then an outcome (55%% no answer, 10%% busy, 25%% not interested,\n"
              "10%% application), and ask for the next lead; the supervisors watch their\n"
              "team's board of today. A lost session connects again and resends an\n"
-             "unanswered outcome with its key. At the end the calls still open are ended\n"
-             "and the report gives throughput (outcomes acknowledged a second while every\n"
-             "session was in) and latency percentiles (p50, p90, p99, max) of login,\n"
-             "ready to lead offer, outcome to acknowledgement (durable), outcome to the\n"
-             "supervisors' board push, acknowledgement to that push (the server's fan-out)\n"
-             "and ping round trips, and the pushes the supervisors received.\n"
+             "unanswered outcome with its key. The report gives throughput (outcomes\n"
+             "acknowledged a second while every session was in) and latency percentiles\n"
+             "(p50, p90, p99, max) of login, ready to lead offer, outcome to\n"
+             "acknowledgement (durable), outcome to the supervisors' board push,\n"
+             "acknowledgement to that push (the server's fan-out) and ping round trips,\n"
+             "and the pushes the supervisors received. When the time is up the calls\n"
+             "still open are ended all at once; their acknowledgements are reported apart\n"
+             "(wind-down ack) and left out of the other figures.\n"
              "\n"
              "Options:\n"
              "  --agents N            how many agent sessions (1-100000; required)\n"
@@ -287,16 +292,18 @@ static void on_pace(uv_timer_t *t) {
 
 static void on_ping_tick(uv_timer_t *t) {
     run_state *rs = t->data;
-    sim_ping_all(rs->s);
+    sim_ping_slice(rs->s, rs->ping_slice, rs->ping_slices);
+    rs->ping_slice = (rs->ping_slice + 1) % rs->ping_slices;
 }
 
 /* ---- the report ---- */
 
-static const char *const latency_names[] = {"login_ms", "offer_ms",  "ack_ms",
-                                            "push_ms",  "fanout_ms", "ping_rtt_ms"};
+static const char *const latency_names[] = {
+    "login_ms", "offer_ms", "ack_ms", "push_ms", "fanout_ms", "ping_rtt_ms", "wind_down_ack_ms"};
 
 static samples *latency_set(sim *s, size_t k) {
-    samples *sets[] = {&s->login, &s->offer, &s->ack, &s->push, &s->fanout, &s->rtt};
+    samples *sets[] = {&s->login,  &s->offer, &s->ack,          &s->push,
+                       &s->fanout, &s->rtt,   &s->wind_down_ack};
     return sets[k];
 }
 
@@ -398,7 +405,8 @@ static void report_text(const run_state *rs) {
     if (s->left_open > 0)
         printf(_("%u agents were left with a call open or an answer missing\n"), s->left_open);
     const char *labels[] = {_("login"),         _("ready->offer"), _("outcome->ack"),
-                            _("outcome->push"), _("ack->push"),    _("ping rtt")};
+                            _("outcome->push"), _("ack->push"),    _("ping rtt"),
+                            _("wind-down ack")};
     for (size_t k = 0; k < sizeof labels / sizeof labels[0]; k++)
         report_line(labels[k], latency_set(rs->s, k));
     if (s->supervisor_pushes > 0)
@@ -418,6 +426,7 @@ static void free_samples(sim *s) {
     samples_free(&s->push);
     samples_free(&s->fanout);
     samples_free(&s->rtt);
+    samples_free(&s->wind_down_ack);
 }
 
 static int exit_status(const sim *s) {
@@ -440,8 +449,11 @@ static int run(sim *s) {
     uv_timer_init(s->loop, &rs.stopper);
     rs.pacer.data = rs.pinger.data = rs.stopper.data = &rs;
     uv_timer_start(&rs.pacer, on_pace, 0, 100);
-    if (s->ping_ms > 0)
-        uv_timer_start(&rs.pinger, on_ping_tick, s->ping_ms, s->ping_ms);
+    if (s->ping_ms > 0) {
+        uint64_t tick = s->ping_ms >= PING_SLICES ? s->ping_ms / PING_SLICES : 1;
+        rs.ping_slices = (unsigned)(s->ping_ms / tick);
+        uv_timer_start(&rs.pinger, on_ping_tick, tick, tick);
+    }
     uv_run(s->loop, UV_RUN_DEFAULT);
     for (size_t k = 0; k < sizeof latency_names / sizeof latency_names[0]; k++)
         samples_sort(latency_set(s, k));

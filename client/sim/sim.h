@@ -42,9 +42,10 @@ typedef struct sim_session {
     const char *disposition;
     uint32_t talk_seconds;
     uint64_t outcome_sent_at;
-    uint64_t acked_at; /* when the latest outcome's answer came */
-    unsigned outcomes; /* outcomes sent and not refused */
-    unsigned acked;    /* outcomes answered */
+    bool outcome_in_window; /* sent while measuring, not by the wind-down */
+    uint64_t acked_at;      /* when the latest outcome's answer came */
+    unsigned outcomes;      /* outcomes sent and not refused */
+    unsigned acked;         /* outcomes answered */
     unsigned seq;
     uint32_t base_dials; /* today's dials on the board before the run */
     /* A supervisor: per agent, the outcomes its board has shown. */
@@ -66,6 +67,9 @@ struct sim {
      * push showing it reaching each supervisor: the server's fan-out, the
      * database commit left out. */
     samples login, rtt, offer, ack, push, fanout;
+    /* The answers to the outcomes the wind-down sends all at once: a burst
+     * no working floor makes, kept apart from `ack`. */
+    samples wind_down_ack;
     uint64_t fanout_before_ack; /* fanout samples read before the answer */
     /* Pushes the supervisors received while measuring, and their bytes. */
     uint64_t supervisor_pushes, supervisor_push_bytes;
@@ -82,8 +86,12 @@ struct sim {
 /* Starts `se`'s session (index `k` of s->sessions) from the next loop
  * iteration; it reconnects by itself when the connection is lost. */
 void sim_session_start(sim *s, unsigned k);
-/* Sends a Ping on every session that is up and has none in flight. */
-void sim_ping_all(sim *s);
+/* Sends a Ping on every session number k with k % slices == slice that is
+ * up and has none in flight. Called with each slice in turn, every session
+ * pings once a round and the round's pings are spread over it, as real
+ * clients' heartbeats are: all at once, they would queue behind one
+ * another and each other request behind them. */
+void sim_ping_slice(sim *s, unsigned slice, unsigned slices);
 /* No more leads are asked for; every call in progress ends now. */
 void sim_wind_down(sim *s);
 /* True when no agent that is connected has a call open, a Dial or an

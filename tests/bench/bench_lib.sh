@@ -37,3 +37,30 @@ bench_accounts() {
              SELECT '${2}sup' || lpad(g::text, 4, '0'), 'supervisor', team_id, password_hash
              FROM users, generate_series(1, ${4:-0}) g WHERE username = 'benchmodel'" >/dev/null
 }
+
+# bench_server_latency: the daemon's own latency histograms (its /metrics
+# endpoint), as the bucket bounds holding p50, p90 and p99 and the count:
+# what the daemon measured between a request's decoding and its answer,
+# beside what a client saw.
+bench_server_latency() {
+    python3 - "http://127.0.0.1:$CF_METRICS_PORT/metrics" <<'PY'
+import collections, sys, urllib.request
+body = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
+buckets = collections.defaultdict(list)
+for line in body.splitlines():
+    if "_bucket{le=" in line:
+        name, rest = line.split("_bucket{le=\"", 1)
+        bound, count = rest.split("\"} ")
+        buckets[name].append((float(bound), int(count)))
+def at(rows, q):
+    total = rows[-1][1]
+    for bound, seen in rows:
+        if seen >= q * total:
+            return "%g ms" % (bound * 1000) if bound != float("inf") else "> %g ms" % (rows[-2][0] * 1000)
+print("the daemon's histograms over the whole run, the wind-down included (upper bound of the bucket holding the percentile):")
+for name, rows in sorted(buckets.items()):
+    if rows[-1][1]:
+        print("  %-36s p50 <= %-9s p90 <= %-9s p99 <= %-9s n=%d" % (
+            name.replace("callfloor_", ""), at(rows, .5), at(rows, .9), at(rows, .99), rows[-1][1]))
+PY
+}
