@@ -61,6 +61,10 @@ static void retry_later(sim_session *se, const envelope *reply, uv_timer_cb cb) 
 /* AgentReady: for the next lead, or, after a reconnect, for the call a
  * lost Dial answer may have left open (handed back even while the run
  * winds down). */
+static sim_phase phase_now(const sim *s) {
+    return s->winding_down ? SIM_WIND_DOWN : s->measuring ? SIM_WINDOW : SIM_RAMP;
+}
+
 static void send_ready(sim_session *se) {
     client *c = session_client(se);
     if (c == NULL || se->s->idle)
@@ -70,6 +74,7 @@ static void send_ready(sim_session *se) {
     req.body_case = CALLFLOOR__ENVELOPE__BODY_AGENT_READY;
     req.agent_ready = &ready;
     se->ready_sent_at = uv_hrtime();
+    se->ready_phase = phase_now(se->s);
     if (client_request(c, &req, on_agent_status, se) < 0)
         se->ready_sent_at = 0;
 }
@@ -149,7 +154,7 @@ static void end_call(sim_session *se, const char *disposition) {
     se->outcome_pending = true;
     se->outcomes++;
     se->outcome_sent_at = uv_hrtime();
-    se->outcome_in_window = s->measuring;
+    se->outcome_phase = phase_now(s);
     send_outcome(se);
 }
 
@@ -169,7 +174,10 @@ static void start_talking(sim_session *se) {
 
 static void answer_acknowledged(sim_session *se, const Callfloor__OutcomeReply *r) {
     sim *s = se->s;
-    samples_add_since(se->outcome_in_window ? &s->ack : &s->wind_down_ack, se->outcome_sent_at);
+    if (se->outcome_phase == SIM_WINDOW)
+        samples_add_since(&s->ack, se->outcome_sent_at);
+    else if (se->outcome_phase == SIM_WIND_DOWN)
+        samples_add_since(&s->wind_down_ack, se->outcome_sent_at);
     se->acked_at = uv_hrtime();
     se->acked = se->outcomes;
     s->acked++;
@@ -276,7 +284,7 @@ static void take_offer(sim_session *se, const Callfloor__LeadOffer *o) {
         return;
     se->lead_id = o->lead_id;
     s->offers++;
-    if (se->ready_sent_at != 0)
+    if (se->ready_sent_at != 0 && se->ready_phase == SIM_WINDOW)
         samples_add_since(&s->offer, se->ready_sent_at);
     se->ready_sent_at = 0;
     dial(se);
@@ -338,7 +346,7 @@ static void board_row(sim_session *sup, const Callfloor__BoardRow *row, bool sna
     if (!snapshot && shown > 0 && shown == agent->outcomes && sup->seen != NULL &&
         sup->seen[k] < shown) {
         sup->seen[k] = shown;
-        if (!agent->outcome_in_window)
+        if (agent->outcome_phase != SIM_WINDOW)
             return;
         samples_add_since(&s->push, agent->outcome_sent_at);
         /* A push read before its agent's answer came out no later: 0 ms,

@@ -19,6 +19,12 @@ typedef struct sim sim;
 
 typedef enum sim_role { SIM_SUPERVISOR, SIM_AGENT } sim_role;
 
+/* When a request went: offers, outcomes and pushes are timed only for those
+ * sent in the measured window, while every session is in. The ramp's
+ * figures would mix in the logins' password checks; the wind-down ends
+ * every open call at once, a burst no working floor makes. */
+typedef enum sim_phase { SIM_RAMP, SIM_WINDOW, SIM_WIND_DOWN } sim_phase;
+
 typedef struct sim_session {
     sim *s;
     redial *r;
@@ -31,6 +37,7 @@ typedef struct sim_session {
     /* An agent's call cycle. */
     uv_timer_t talk;        /* the simulated conversation */
     uint64_t ready_sent_at; /* 0 unless an AgentReady waits for its offer */
+    sim_phase ready_phase;
     uint64_t lead_id, call_id;
     bool dialling;
     bool dial_lost;   /* the connection went with a Dial unanswered */
@@ -42,10 +49,10 @@ typedef struct sim_session {
     const char *disposition;
     uint32_t talk_seconds;
     uint64_t outcome_sent_at;
-    bool outcome_in_window; /* sent while measuring, not by the wind-down */
-    uint64_t acked_at;      /* when the latest outcome's answer came */
-    unsigned outcomes;      /* outcomes sent and not refused */
-    unsigned acked;         /* outcomes answered */
+    sim_phase outcome_phase;
+    uint64_t acked_at; /* when the latest outcome's answer came */
+    unsigned outcomes; /* outcomes sent and not refused */
+    unsigned acked;    /* outcomes answered */
     unsigned seq;
     uint32_t base_dials; /* today's dials on the board before the run */
     /* A supervisor: per agent, the outcomes its board has shown. */
@@ -67,9 +74,7 @@ struct sim {
      * push showing it reaching each supervisor: the server's fan-out, the
      * database commit left out. */
     samples login, rtt, offer, ack, push, fanout;
-    /* The answers to the outcomes the wind-down sends all at once: a burst
-     * no working floor makes, kept apart from `ack`. */
-    samples wind_down_ack;
+    samples wind_down_ack;      /* the answers to the outcomes the wind-down sent */
     uint64_t fanout_before_ack; /* fanout samples read before the answer */
     /* Pushes the supervisors received while measuring, and their bytes. */
     uint64_t supervisor_pushes, supervisor_push_bytes;

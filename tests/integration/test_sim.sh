@@ -60,8 +60,9 @@ report=$CF_LAST_OUTPUT
 printf "%s\n" "$report" >"$CF_WORK/report.json"
 cf_json_check 'doc["logins_ok"] == 23 and doc["offers"] >= 40 and doc["dials"] >= 40
     and doc["outcomes_acked"] >= 40 and doc["refused"] == 0 and doc["applications"] >= 1
-    and doc["ack_ms"]["count"] + doc["wind_down_ack_ms"]["count"] == doc["outcomes_acked"]
-    and doc["offer_ms"]["count"] >= 40
+    and doc["ack_ms"]["count"] >= 30
+    and doc["ack_ms"]["count"] + doc["wind_down_ack_ms"]["count"] <= doc["outcomes_acked"]
+    and doc["offer_ms"]["count"] >= 30
     and doc["push_ms"]["count"] >= 3 and doc["outcomes_per_s"] > 0
     and doc["server"]["rss_kb"] > 0 and doc["server"]["cpu_s"] >= 0' <<<"$report" ||
     cf_fail "the working run's report is wrong: $report"
@@ -79,10 +80,12 @@ ids=$(paste -sd, "$CF_WORK/acks")
     cf_fail "the applications in the database are not the ones reported"
 CALLFLOOR_PASSWORD=sim-password-1 cf_expect_output_contains "outcome->ack" "$SIM" --agents 5 --duration 1 --talk-ms 0
 # Calls still in progress when the time is up end all at once; that burst
-# is reported apart and stays out of the outcome->ack and push figures.
+# is reported apart and stays out of the outcome->ack and push figures,
+# and offers made while sessions still came in are not timed.
 CALLFLOOR_PASSWORD=sim-password-1 cf_expect_exit 0 "$SIM" --agents 5 --supervisors 1 --duration 1 \
     --talk-ms 60000 --json --quiet
 cf_json_check 'doc["outcomes_acked"] == 5 and doc["wind_down_ack_ms"]["count"] == 5
-    and doc["ack_ms"]["count"] == 0 and doc["push_ms"]["count"] == 0' <<<"$CF_LAST_OUTPUT" ||
+    and doc["ack_ms"]["count"] == 0 and doc["push_ms"]["count"] == 0
+    and doc["offer_ms"]["count"] == 0' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "the wind-down's outcomes were not kept apart: $CF_LAST_OUTPUT"
 cf_done
