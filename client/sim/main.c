@@ -39,10 +39,11 @@
 typedef struct run_state {
     sim *s;
     uv_timer_t pacer, pinger, stopper;
-    uint64_t measured_from, measured_to; /* uv_hrtime */
-    uint64_t settle_deadline;            /* uv_now */
-    process_usage before, after;
-    unsigned ping_slice, ping_slices; /* the next to ping, of how many */
+    uint64_t measured_from, measured_to;   /* uv_hrtime */
+    uint64_t settle_deadline;              /* uv_now */
+    process_usage before, after;           /* the daemon's, --server-pid */
+    process_usage self_before, self_after; /* this simulator's own */
+    unsigned ping_slice, ping_slices;      /* the next to ping, of how many */
 } run_state;
 
 static void print_help(void) {
@@ -255,6 +256,7 @@ static void on_duration_over(uv_timer_t *t) {
     /* The daemon's figures over the same window as the counts. */
     if (rs->s->server_pid)
         process_usage_read(rs->s->server_pid, &rs->after);
+    process_usage_read((unsigned)getpid(), &rs->self_after);
     sim_wind_down(rs->s);
     rs->settle_deadline = uv_now(rs->s->loop) + SETTLE_MAX_MS;
     uv_timer_start(&rs->stopper, on_settle, 0, 50);
@@ -288,6 +290,7 @@ static void on_pace(uv_timer_t *t) {
     s->measuring = true;
     if (s->server_pid)
         process_usage_read(s->server_pid, &rs->before);
+    process_usage_read((unsigned)getpid(), &rs->self_before);
     uv_timer_start(&rs->stopper, on_duration_over, (uint64_t)s->duration_s * 1000, 0);
 }
 
@@ -378,6 +381,10 @@ static void report_json(const run_state *rs) {
     for (size_t k = 0; k < sizeof latency_names / sizeof latency_names[0]; k++)
         json_latency(&w, latency_names[k], latency_set(rs->s, k));
     json_server(&w, rs);
+    json_key(&w, "sim_cpu_s");
+    json_double(&w, rs->self_before.known && rs->self_after.known
+                        ? rs->self_after.cpu_s - rs->self_before.cpu_s
+                        : NAN);
     json_object_end(&w);
     buf_append_str(&out, "\n");
     cli_write_stdout(&out);
@@ -385,6 +392,10 @@ static void report_json(const run_state *rs) {
 }
 
 static void report_line(const char *what, const samples *sm) {
+    if (sm->n == 0) {
+        printf(_("%-14s %7zu samples\n"), what, sm->n);
+        return;
+    }
     printf(_("%-14s %7zu samples   p50 %8.2f ms   p90 %8.2f ms   p99 %8.2f ms   max %8.2f ms\n"),
            what, sm->n, samples_percentile(sm, 50), samples_percentile(sm, 90),
            samples_percentile(sm, 99), samples_percentile(sm, 100));
@@ -418,6 +429,9 @@ static void report_text(const run_state *rs) {
         printf(_("server: %lu KiB resident (peak %lu KiB), %.2f s of CPU during the run\n"),
                rs->after.rss_kb, rs->after.hwm_kb,
                rs->before.known ? rs->after.cpu_s - rs->before.cpu_s : 0.0);
+    if (rs->self_before.known && rs->self_after.known)
+        printf(_("simulator: %.2f s of CPU during the run\n"),
+               rs->self_after.cpu_s - rs->self_before.cpu_s);
 }
 
 static void free_samples(sim *s) {

@@ -64,7 +64,7 @@ cf_json_check 'doc["logins_ok"] == 23 and doc["offers"] >= 40 and doc["dials"] >
     and doc["ack_ms"]["count"] + doc["wind_down_ack_ms"]["count"] <= doc["outcomes_acked"]
     and doc["offer_ms"]["count"] >= 30
     and doc["push_ms"]["count"] >= 3 and doc["outcomes_per_s"] > 0
-    and doc["server"]["rss_kb"] > 0 and doc["server"]["cpu_s"] >= 0' <<<"$report" ||
+    and doc["server"]["rss_kb"] > 0 and doc["server"]["cpu_s"] >= 0 and doc["sim_cpu_s"] > 0' <<<"$report" ||
     cf_fail "the working run's report is wrong: $report"
 acked=$(wc -l <"$CF_WORK/acks")
 [ "$acked" = "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["outcomes_acked"])' <<<"$report")" ] ||
