@@ -7,7 +7,8 @@
 #    (default 20) with conversations of TALK_MS (default 0: as fast as the
 #    daemon answers) while SUPERVISORS (default 5) watch the board. Its
 #    report: outcomes acknowledged a second, ready->offer, outcome->ack and
-#    outcome->push percentiles, the daemon's memory and CPU.
+#    outcome->push percentiles, the daemon's memory and CPU; then the
+#    daemon's own latency histograms, read from its /metrics endpoint.
 # 2. pgbench, as many clients as the daemon has database connections and
 #    then 32, prepared statements, the transaction an outcome amounts to:
 #    insert the ended call, update the lead, insert the score event.

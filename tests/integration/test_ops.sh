@@ -88,6 +88,7 @@ cf_agent a1 < <(printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_off
 [ "$(metric 'callfloor_outcomes_total{disposition="NO_ANSWER"}')" = 1 ] ||
     cf_fail "the outcome was not counted: $(metrics | grep outcomes)"
 [ "$(metric callfloor_offer_latency_seconds_count)" = 1 ] || cf_fail "the offer latency was not measured"
+[ "$(metric callfloor_outcome_latency_seconds_count)" = 1 ] || cf_fail "the outcome latency was not measured"
 [ "$(metric callfloor_tls_handshakes_total)" -gt "$before" ] || cf_fail "handshakes were not counted"
 [ "$(metric callfloor_db_roundtrip_seconds_count)" -gt 10 ] || cf_fail "database round trips were not measured"
 metric 'callfloor_hopper_depth{campaign="春季"}' | grep -qE '^[0-9]+$' || cf_fail "no hopper depth for 春季"
