@@ -18,10 +18,13 @@
 /* How often the eligible leads left in the database are counted for the
  * floor view. A count reads a campaign's whole open backlog (0.3 s for
  * 50,000 leads on an idle machine, a second and more on a busy one), so
- * the next one waits COUNT_DUTY times as long as the last one took, and at
+ * the next one waits COUNT_DUTY times as long as the last one took, at
  * least COUNT_INTERVAL_MS: counting takes at most a thirtieth of one
- * database CPU from the offers and outcomes. */
+ * database CPU from the offers and outcomes. A count that took very long
+ * (queued behind a report, or on a connection that broke) delays the next
+ * one by COUNT_MAX_WAIT_MS at most, and a failed one by the least. */
 #define COUNT_INTERVAL_MS 10000
+#define COUNT_MAX_WAIT_MS 300000
 #define COUNT_DUTY        30
 #define NAME_BYTES        256
 
@@ -584,19 +587,27 @@ static void release_stale(server *srv) {
 
 /* ---- the eligible leads left, for supervisors ---- */
 
+/* How long after a count that took `took_ms` the next one may start. */
+static uint64_t count_wait_ms(uint64_t took_ms) {
+    uint64_t wait = took_ms * COUNT_DUTY;
+    if (wait < COUNT_INTERVAL_MS)
+        return COUNT_INTERVAL_MS;
+    return wait < COUNT_MAX_WAIT_MS ? wait : COUNT_MAX_WAIT_MS;
+}
+
 static void on_counted(const db_reply *reply, void *arg) {
     server *srv = arg;
     hopper *h = srv->hopper;
     if (h == NULL)
         return;
     h->counting = false;
-    uint64_t now = uv_now(srv->loop), took = now - h->count_started;
-    h->next_count =
-        now + (took * COUNT_DUTY > COUNT_INTERVAL_MS ? took * COUNT_DUTY : COUNT_INTERVAL_MS);
+    uint64_t now = uv_now(srv->loop);
     if (reply->status != DB_OK) {
+        h->next_count = now + COUNT_INTERVAL_MS;
         log_warn("counting the eligible leads failed: %s", reply->message);
         return;
     }
+    h->next_count = now + count_wait_ms(now - h->count_started);
     const PGresult *res = reply->results[0];
     bool changed = false;
     for (size_t i = 0; i < h->ncampaigns; i++) {

@@ -48,8 +48,9 @@ static const struct {
                                "From a transaction submitted to PostgreSQL's answer."},
       [METRIC_PUSH_LATENCY] = {"callfloor_push_latency_seconds",
                                "From a leaderboard change to its push sent (coalescing included)."},
-      [METRIC_OUTCOME_LATENCY] = {"callfloor_outcome_latency_seconds",
-                                  "From an outcome received to its acknowledgement sent (durable)."},
+      [METRIC_OUTCOME_LATENCY] =
+          {"callfloor_outcome_latency_seconds",
+           "From an outcome received to its acknowledgement sent (durable)."},
 };
 
 struct scrape;

@@ -22,9 +22,9 @@ typedef enum metrics_counter {
 } metrics_counter;
 
 typedef enum metrics_histogram {
-    METRIC_OFFER_LATENCY, /* an agent ready to the offer sent */
-    METRIC_DB_ROUNDTRIP,  /* a transaction submitted to its answer */
-    METRIC_PUSH_LATENCY,  /* a leaderboard change to its push sent */
+    METRIC_OFFER_LATENCY,   /* an agent ready to the offer sent */
+    METRIC_DB_ROUNDTRIP,    /* a transaction submitted to its answer */
+    METRIC_PUSH_LATENCY,    /* a leaderboard change to its push sent */
     METRIC_OUTCOME_LATENCY, /* an outcome received to its acknowledgement */
     METRIC_HISTOGRAMS
 } metrics_histogram;

@@ -58,12 +58,14 @@ static void retry_later(sim_session *se, const envelope *reply, uv_timer_cb cb) 
     uv_timer_start(&se->talk, cb, hint ? hint : 500, 0);
 }
 
-/* AgentReady: for the next lead, or, after a reconnect, for the call a
- * lost Dial answer may have left open (handed back even while the run
- * winds down). */
+/* The phase a request sent now belongs to (see sim_phase). */
 static sim_phase phase_now(const sim *s) {
     return s->winding_down ? SIM_WIND_DOWN : s->measuring ? SIM_WINDOW : SIM_RAMP;
 }
+
+/* AgentReady: for the next lead, or, after a reconnect, for the call a
+ * lost Dial answer may have left open (handed back even while the run
+ * winds down). */
 
 static void send_ready(sim_session *se) {
     client *c = session_client(se);
@@ -280,13 +282,17 @@ static void take_offer(sim_session *se, const Callfloor__LeadOffer *o) {
             start_talking(se);
         return;
     }
-    if (s->winding_down || se->call_id != 0)
+    if (se->call_id != 0)
         return;
-    se->lead_id = o->lead_id;
-    s->offers++;
+    /* Timed even when it comes after the time is up, so that the slowest
+     * offers of the window are not the ones left out. */
     if (se->ready_sent_at != 0 && se->ready_phase == SIM_WINDOW)
         samples_add_since(&s->offer, se->ready_sent_at);
     se->ready_sent_at = 0;
+    if (s->winding_down)
+        return;
+    se->lead_id = o->lead_id;
+    s->offers++;
     dial(se);
 }
 
@@ -497,7 +503,8 @@ static void on_pong(client *c, int status, const envelope *reply, void *arg) {
     sim_session *se = arg;
     (void)c;
     se->ping_in_flight = false;
-    if (status == 0 && reply->body_case == CALLFLOOR__ENVELOPE__BODY_PONG)
+    if (status == 0 && reply->body_case == CALLFLOOR__ENVELOPE__BODY_PONG &&
+        se->ping_phase == SIM_WINDOW)
         samples_add_since(&se->s->rtt, se->ping_sent_at);
 }
 
@@ -513,6 +520,7 @@ void sim_ping_slice(sim *s, unsigned slice, unsigned slices) {
         req.body_case = CALLFLOOR__ENVELOPE__BODY_PING;
         req.ping = &ping;
         se->ping_sent_at = uv_hrtime();
+        se->ping_phase = phase_now(s);
         if (client_request(c, &req, on_pong, se) == 0)
             se->ping_in_flight = true;
     }

@@ -33,7 +33,9 @@
 #define MAX_SETUPS 64
 /* How long the calls still open at the end may take to be answered. */
 #define SETTLE_MAX_MS 10000
-/* Each ping round is spread over this many ticks (see sim_ping_slice). */
+/* Each ping round is spread over this many ticks, or one a millisecond
+ * when --ping-ms is shorter (see sim_ping_slice); a round lasts --ping-ms
+ * rounded down to a whole number of ticks. */
 #define PING_SLICES 20
 
 typedef struct run_state {
@@ -59,8 +61,8 @@ static void print_help(void) {
              "(p50, p90, p99, max) of login, ready to lead offer, outcome to\n"
              "acknowledgement (durable), outcome to the supervisors' board push,\n"
              "acknowledgement to that push (the server's fan-out) and ping round trips,\n"
-             "and the pushes the supervisors received; offers, outcomes and pushes are\n"
-             "timed only while every session is in. When the time is up the calls still\n"
+             "and the pushes the supervisors received; offers, outcomes, pushes and pings\n"
+             "are timed only while every session is in. When the time is up the calls still\n"
              "open are ended all at once; their acknowledgements are reported apart\n"
              "(wind-down ack).\n"
              "\n"
@@ -465,8 +467,8 @@ static int run(sim *s) {
     rs.pacer.data = rs.pinger.data = rs.stopper.data = &rs;
     uv_timer_start(&rs.pacer, on_pace, 0, 100);
     if (s->ping_ms > 0) {
-        uint64_t tick = s->ping_ms >= PING_SLICES ? s->ping_ms / PING_SLICES : 1;
-        rs.ping_slices = (unsigned)(s->ping_ms / tick);
+        rs.ping_slices = s->ping_ms < PING_SLICES ? s->ping_ms : PING_SLICES;
+        uint64_t tick = s->ping_ms / rs.ping_slices;
         uv_timer_start(&rs.pinger, on_ping_tick, tick, tick);
     }
     uv_run(s->loop, UV_RUN_DEFAULT);

@@ -19,8 +19,8 @@ typedef struct sim sim;
 
 typedef enum sim_role { SIM_SUPERVISOR, SIM_AGENT } sim_role;
 
-/* When a request went: offers, outcomes and pushes are timed only for those
- * sent in the measured window, while every session is in. The ramp's
+/* When a request went: offers, outcomes, pushes and pings are timed only
+ * for those sent in the measured window, while every session is in. The ramp's
  * figures would mix in the logins' password checks; the wind-down ends
  * every open call at once, a burst no working floor makes. */
 typedef enum sim_phase { SIM_RAMP, SIM_WINDOW, SIM_WIND_DOWN } sim_phase;
@@ -34,6 +34,7 @@ typedef struct sim_session {
     bool ever_up, up, gone;
     uint64_t ping_sent_at;
     bool ping_in_flight;
+    sim_phase ping_phase;
     /* An agent's call cycle. */
     uv_timer_t talk;        /* the simulated conversation */
     uint64_t ready_sent_at; /* 0 unless an AgentReady waits for its offer */

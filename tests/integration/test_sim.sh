@@ -6,7 +6,8 @@
 # unreachable server exits 3. With a campaign and leads the agents work:
 # every acknowledged outcome is in the database once, the mix has
 # applications, the supervisors see the pushes, no call is left open and
-# the daemon's memory and CPU are reported.
+# the daemon's memory and CPU are reported. Calls still open when the time
+# is up (the wind-down) are timed apart from the rest.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -54,6 +55,15 @@ cf_busy_campaign 一组 600
 for i in 1 2 3; do
     cf_ctl user add "simsup000$i" --role supervisor --team 一组 <<<'sim-password-1' >/dev/null
 done
+# Calls still in progress when the time is up end all at once; that burst
+# is reported apart and stays out of the outcome->ack and push figures,
+# and offers made while sessions still came in are not timed.
+CALLFLOOR_PASSWORD=sim-password-1 cf_expect_exit 0 "$SIM" --agents 5 --supervisors 1 --duration 2 \
+    --talk-ms 60000 --json --quiet
+cf_json_check 'doc["outcomes_acked"] == 5 and doc["wind_down_ack_ms"]["count"] == 5
+    and doc["ack_ms"]["count"] == 0 and doc["push_ms"]["count"] == 0
+    and doc["offer_ms"]["count"] == 0' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "the wind-down's outcomes were not kept apart: $CF_LAST_OUTPUT"
 CALLFLOOR_PASSWORD=sim-password-1 cf_expect_exit 0 "$SIM" --agents 20 --supervisors 3 --duration 4 --talk-ms 50 \
     --acks "$CF_WORK/acks" --server-pid "$CF_DAEMON_PID" --json --quiet
 report=$CF_LAST_OUTPUT
@@ -79,13 +89,6 @@ ids=$(paste -sd, "$CF_WORK/acks")
 [ "$(cf_psql "SELECT count(*) FROM applications")" = "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"])' <<<"$report")" ] ||
     cf_fail "the applications in the database are not the ones reported"
 CALLFLOOR_PASSWORD=sim-password-1 cf_expect_output_contains "outcome->ack" "$SIM" --agents 5 --duration 1 --talk-ms 0
-# Calls still in progress when the time is up end all at once; that burst
-# is reported apart and stays out of the outcome->ack and push figures,
-# and offers made while sessions still came in are not timed.
-CALLFLOOR_PASSWORD=sim-password-1 cf_expect_exit 0 "$SIM" --agents 5 --supervisors 1 --duration 1 \
-    --talk-ms 60000 --json --quiet
-cf_json_check 'doc["outcomes_acked"] == 5 and doc["wind_down_ack_ms"]["count"] == 5
-    and doc["ack_ms"]["count"] == 0 and doc["push_ms"]["count"] == 0
-    and doc["offer_ms"]["count"] == 0' <<<"$CF_LAST_OUTPUT" ||
-    cf_fail "the wind-down's outcomes were not kept apart: $CF_LAST_OUTPUT"
+grep -Eq 'outcome->ack +[1-9][0-9]* samples +p50' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "the text report has no acknowledgement percentiles: $CF_LAST_OUTPUT"
 cf_done
