@@ -57,7 +57,7 @@ def at(rows, q):
     for bound, seen in rows:
         if seen >= q * total:
             return "%g ms" % (bound * 1000) if bound != float("inf") else "> %g ms" % (rows[-2][0] * 1000)
-print("the daemon's histograms over the whole run, the wind-down included (upper bound of the bucket holding the percentile):")
+print("the daemon's histograms since it started (upper bound of the bucket holding the percentile):")
 for name, rows in sorted(buckets.items()):
     if rows[-1][1]:
         print("  %-36s p50 <= %-9s p90 <= %-9s p99 <= %-9s n=%d" % (

@@ -71,7 +71,7 @@ pg_before=$(pg_cpu)
 [ "${FLOOR_PROFILE:-0}" != 1 ] || cf_psql "SELECT pg_stat_statements_reset()" >/dev/null
 CALLFLOOR_PASSWORD=benchmodel$CF_PASSWORD_SUFFIX "$CF_BUILD/bin/callfloor-sim" "${sim_args[@]}" || true
 pg_after=$(pg_cpu)
-bench_server_latency
+bench_server_latency # the logins and the wind-down included
 awk -v t=$((pg_after - pg_before)) -v hz="$(getconf CLK_TCK)" \
     'BEGIN { printf "PostgreSQL: %.2f s of CPU during the run (logins and the whole duration)\n", t / hz }'
 if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
