@@ -4,7 +4,8 @@
 # run.
 #
 # The database holds 50,000 leads, each called twice in the past month
-# (FLOOR_HISTORY=0: none, and never analysed, as a database just loaded).
+# (FLOOR_HISTORY=0: no calls, and never analysed, as a database just
+# loaded).
 #
 # 1. callfloor-sim: AGENTS agents (default 200) work the queue for SECONDS
 #    (default 20) with conversations of TALK_MS (default 0: as fast as the
@@ -54,12 +55,15 @@ if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
 fi
 bench_accounts bench bench "$AGENTS" "$SUPERVISORS"
 # A floor that has worked before: every lead was called twice in the past
-# month (no answer), and the statistics are up to date. In a database just
-# loaded, with no calls and no statistics, PostgreSQL planned the offer's
-# history query again for most offers while the calls table filled
-# (docs/BENCHMARKS.md); a database in use has both.
+# month (no answer, a dial's score event each), and the statistics are up
+# to date. In a database just loaded, with no calls and no statistics,
+# PostgreSQL planned the offer's history query again for most offers while
+# the calls table filled (docs/BENCHMARKS.md); a database in use has both.
+# The daemon is stopped meanwhile and starts on that history, as after a
+# restart.
 if [ "${FLOOR_HISTORY:-1}" = 1 ]; then
     echo "adding a month of call history ($((2 * LEADS)) calls) and analysing..." >&2
+    cf_stop_daemon
     cf_psql "INSERT INTO calls (lead_id, campaign_id, agent_id, started_at, ended_at, disposition,
                                 idempotency_key)
              SELECT l.id, l.campaign_id, u.id, t.at, t.at + interval '20 seconds', 'NO_ANSWER',
@@ -68,7 +72,12 @@ if [ "${FLOOR_HISTORY:-1}" = 1 ]; then
              CROSS JOIN LATERAL (SELECT now() - g * interval '12 days' - (l.id % 1440) * interval '1 minute'
                                  AS at) t
              JOIN users u ON u.username = 'benchmodel'" >/dev/null
+    cf_psql "INSERT INTO score_events (agent_id, team_id, campaign_id, call_id, kind, points, at)
+             SELECT k.agent_id, u.team_id, k.campaign_id, k.id, 'dial', 0, k.ended_at
+             FROM calls k JOIN users u ON u.id = k.agent_id
+             WHERE k.idempotency_key LIKE 'history-%'" >/dev/null
     cf_psql "VACUUM ANALYZE"
+    cf_start_daemon
 fi
 
 bench_machine
