@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hopper.h"
 #include "label.h"
 #include "listener.h"
 #include "log.h"
@@ -372,6 +373,8 @@ static void on_campaign_inserted(const db_reply *reply, void *arg) {
     c->id = (uint64_t)db_int64(res, 0, 0);
     c->created_at = db_int64(res, 0, 1);
     log_info("conn %s: %s added campaign %s", conn_name(req->conn), req->username, c->name);
+    /* The database tells the other daemons; a daemon does not hear itself. */
+    hopper_campaigns_changed(req->srv);
     envelope out = CALLFLOOR__ENVELOPE__INIT;
     out.body_case = CALLFLOOR__ENVELOPE__BODY_CAMPAIGN;
     out.campaign = c;
@@ -544,6 +547,7 @@ static void on_paused_set(const db_reply *reply, void *arg) {
     }
     log_info("conn %s: %s %s campaign %s", conn_name(req->conn), req->username,
              sp->paused ? "paused" : "resumed", sp->name);
+    hopper_campaigns_changed(req->srv);
     request_ok(req);
 }
 

@@ -10,8 +10,11 @@
 #include "floor.h"
 #include "log.h"
 
-#define TICK_MS           1000
-#define RELOAD_EVERY_TICK 5 /* campaigns are reloaded every fifth tick */
+#define TICK_MS 1000
+/* A change to the campaigns is announced by PostgreSQL (018_campaign_notify.sql)
+ * and reloads them at once; this reload is for a notification lost while no
+ * connection listened. */
+#define RELOAD_EVERY_TICK 30
 /* A campaign no agent here asked for in this long has its hopper emptied,
  * so that agents of other daemons get its leads. */
 #define WANTED_MS 60000
@@ -53,8 +56,9 @@ typedef struct hopper {
     unsigned ticks;
     uint64_t renewed_at;
     bool loading;
-    bool releasing; /* freeing what an earlier run of this instance held */
-    bool started;   /* ... done: claims may begin */
+    bool reload_wanted; /* load the campaigns again: changed during a load, or it failed */
+    bool releasing;     /* freeing what an earlier run of this instance held */
+    bool started;       /* ... done: claims may begin */
     bool claiming_callbacks;
     bool counting;
     uint64_t count_started; /* uv_now of the count in flight */
@@ -457,6 +461,8 @@ bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *o
 
 /* ---- campaigns ---- */
 
+static void load_campaigns(server *srv);
+
 /* Updates `c` from row `r` of the campaign list. */
 static void load_campaign(server *srv, campaign_hopper *c, const PGresult *res, int r) {
     bool paused = db_bool(res, r, 3);
@@ -482,8 +488,10 @@ static void on_campaigns(const db_reply *reply, void *arg) {
     if (h == NULL)
         return;
     h->loading = false;
-    if (reply->status != DB_OK)
-        return; /* the next tick tries again */
+    if (reply->status != DB_OK) {
+        h->reload_wanted = true; /* the next tick tries again */
+        return;
+    }
     const PGresult *res = reply->results[0];
     size_t rows = (size_t)PQntuples(res);
     /* Campaigns are never deleted, and come in id order: new ones are
@@ -500,20 +508,37 @@ static void on_campaigns(const db_reply *reply, void *arg) {
     }
     for (size_t r = 0; r < rows; r++)
         load_campaign(srv, &h->campaigns[r], res, (int)r);
+    if (h->reload_wanted)
+        load_campaigns(srv); /* what this load read may be older than the last change */
     if (h->on_leads)
         h->on_leads(srv); /* a campaign resumed or a team joined one */
 }
 
+/* Reads the campaigns and the teams working them; one load at a time, and
+ * a load asked for while one is in flight follows it. */
 static void load_campaigns(server *srv) {
     hopper *h = srv->hopper;
-    if (h->loading || srv->db == NULL)
+    if (srv->db == NULL)
         return;
+    if (h->loading) {
+        h->reload_wanted = true;
+        return;
+    }
     db_txn *txn = db_txn_begin(srv->db);
-    if (txn == NULL)
+    if (txn == NULL) {
+        h->reload_wanted = true;
         return;
+    }
     db_txn_query(txn, "hopper_campaigns", 0, NULL);
     h->loading = true;
+    h->reload_wanted = false;
     db_txn_commit(txn, on_campaigns, srv);
+}
+
+void hopper_campaigns_changed(server *srv) {
+    hopper *h = srv->hopper;
+    if (h != NULL && h->started)
+        load_campaigns(srv); /* before the start, the start loads them */
 }
 
 /* ---- the timer ---- */
@@ -670,9 +695,9 @@ static void on_tick(uv_timer_t *t) {
         release_stale(srv);
         return;
     }
-    if (h->ticks % RELOAD_EVERY_TICK == 0)
+    /* The start loaded them a tick ago. */
+    if (++h->ticks % RELOAD_EVERY_TICK == 0 || h->reload_wanted)
         load_campaigns(srv);
-    h->ticks++;
     uint64_t now = uv_now(srv->loop);
     if (!h->counting && now >= h->next_count)
         count_eligible(srv);

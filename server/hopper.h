@@ -4,8 +4,9 @@
  * claim gave them: callbacks, VIP, score, oldest. A lead taken with
  * hopper_take belongs to the caller until it is given back with
  * hopper_release or an outcome releases it in the database. One timer
- * renews every lease this daemon holds, reloads the campaigns (which teams
- * work them, paused or not) and refills hoppers that run low. */
+ * renews every lease this daemon holds and refills hoppers that run low;
+ * the campaigns (which teams work them, paused or not) are read again when
+ * one changes, and every half minute in case that news was lost. */
 #ifndef CALLFLOOR_HOPPER_H
 #define CALLFLOOR_HOPPER_H
 
@@ -39,6 +40,9 @@ void hopper_close(server *srv);
  * campaigns the team works that are not paused. Returns false when none
  * is in memory now; a refill is then under way and on_leads will tell. */
 bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *out);
+/* Reads the campaigns again now: one of them changed (peers.c hears it from
+ * PostgreSQL, whichever daemon or tool changed it). */
+void hopper_campaigns_changed(server *srv);
 /* Gives a taken lead back to the queue: its lease is released in the
  * database, so that any daemon may claim it again if it is eligible. */
 void hopper_release(server *srv, int64_t lead_id);

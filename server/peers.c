@@ -8,6 +8,7 @@
 
 #include "board.h"
 #include "buf.h"
+#include "hopper.h"
 #include "log.h"
 #include "score.h"
 
@@ -200,15 +201,20 @@ static void on_notify(const char *channel, const char *payload, void *arg) {
         score_on_remote_events(srv, payload + 2);
     else if (payload[0] == 'f')
         take_floor(srv->peers, payload);
+    else if (strcmp(payload, "c") == 0)
+        hopper_campaigns_changed(srv);
 }
 
 /* What was announced while no connection listened (before the first
  * LISTEN too: the first rebuild may have begun before it) was missed: the
- * scores are rebuilt, and the floors come again with the next heartbeats. */
+ * scores are rebuilt and the campaigns read again, and the floors come
+ * again with the next heartbeats. */
 static void on_listening(void *arg) {
     server *srv = arg;
-    if (srv->peers != NULL)
-        score_catch_up(srv);
+    if (srv->peers == NULL)
+        return;
+    score_catch_up(srv);
+    hopper_campaigns_changed(srv);
 }
 
 static void forget_silent(struct peers *p) {

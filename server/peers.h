@@ -2,7 +2,9 @@
  * every daemon's supervisors see the whole floor whichever daemon an agent
  * is on. One connection of the pool listens on channel "callfloor"
  * (server/sql/014_notify.sql): "s IDS" announces score events another
- * daemon committed, which score.c loads; "f INSTANCE" and then one line
+ * daemon committed, which score.c loads; "c" says another daemon or a tool
+ * changed a campaign, and the hopper reads them again
+ * (018_campaign_notify.sql); "f INSTANCE" and then one line
  * per agent gives the floor states of another daemon's agents, kept here
  * and shown beside this daemon's own (floor_each). Each daemon announces
  * the agents whose state changed at most once every board.interval, and

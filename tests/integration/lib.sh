@@ -397,6 +397,34 @@ cf_busy_campaign() {
     cf_ctl leads import 春季 "$CF_WORK/busy-leads.csv" >/dev/null
 }
 
+# cf_metrics [PATH [PORT]]: the daemon's metrics endpoint at PATH (default
+# /metrics) on PORT (default the first daemon's), one sample a line; fails
+# on a line that is not Prometheus text. An HTTP error prints "HTTP CODE".
+cf_metrics() {
+    python3 - "http://127.0.0.1:${2:-$CF_METRICS_PORT}${1:-/metrics}" <<'PY'
+import re, sys, urllib.request, urllib.error
+try:
+    body = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+except urllib.error.HTTPError as e:
+    print("HTTP", e.code)
+    sys.exit(0)
+line_re = re.compile(r'^[a-z_:][a-z0-9_:]*(\{[a-z_]+="(?:[^"\\]|\\.)*"(,[a-z_]+="(?:[^"\\]|\\.)*")*\})? -?[0-9.e+-]+$|^[a-z_:][a-z0-9_:]*\{le="\+Inf"\} [0-9]+$', re.I)
+for line in body.splitlines():
+    if line.startswith("# HELP ") or line.startswith("# TYPE "):
+        continue
+    if not line_re.match(line):
+        sys.exit("not Prometheus text: %r" % line)
+    print(line)
+PY
+}
+
+# cf_campaign_loaded NAME [PORT]: whether the daemon whose metrics are on
+# PORT has loaded campaign NAME (it lists the campaign's hopper).
+cf_campaign_loaded() {
+    # Not grep -q: its early exit would fail the writer, and the pipeline.
+    cf_metrics /metrics "${2:-}" | grep -F "callfloor_hopper_depth{campaign=\"$1\"}" >/dev/null
+}
+
 # cf_psql SQL: runs SQL on the test's database; prints the rows unaligned,
 # '|' between columns, without headers.
 cf_psql() {

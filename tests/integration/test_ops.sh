@@ -54,27 +54,10 @@ cf_expect_exit 0 cf_ctl status
 cp "$CF_WORK/good.conf" "$CF_CONFIG"
 
 # The endpoint, parsed; a call moves its counters.
-metrics() {
-    python3 - "http://127.0.0.1:$CF_METRICS_PORT${1:-/metrics}" <<'PY'
-import re, sys, urllib.request, urllib.error
-try:
-    body = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
-except urllib.error.HTTPError as e:
-    print("HTTP", e.code)
-    sys.exit(0)
-line_re = re.compile(r'^[a-z_:][a-z0-9_:]*(\{[a-z_]+="(?:[^"\\]|\\.)*"(,[a-z_]+="(?:[^"\\]|\\.)*")*\})? -?[0-9.e+-]+$|^[a-z_:][a-z0-9_:]*\{le="\+Inf"\} [0-9]+$', re.I)
-for line in body.splitlines():
-    if line.startswith("# HELP ") or line.startswith("# TYPE "):
-        continue
-    if not line_re.match(line):
-        sys.exit("not Prometheus text: %r" % line)
-    print(line)
-PY
-}
-metric() { metrics | awk -v m="$1" '$1 == m { print $2 }'; }
+metric() { cf_metrics | awk -v m="$1" '$1 == m { print $2 }'; }
 before=$(metric callfloor_tls_handshakes_total)
-[ -n "$before" ] || cf_fail "no TLS handshake counter: $(metrics | head -20)"
-[ "$(metrics /other)" = "HTTP 404" ] || cf_fail "a wrong path was not answered 404"
+[ -n "$before" ] || cf_fail "no TLS handshake counter: $(cf_metrics | head -20)"
+[ "$(cf_metrics /other)" = "HTTP 404" ] || cf_fail "a wrong path was not answered 404"
 cf_ctl team add 一组 >/dev/null
 cf_ctl product add CB01 --name 畅享返现卡 --apr 18.25 >/dev/null
 cf_ctl campaign add 春季 --product CB01 --team 一组 >/dev/null
@@ -84,9 +67,9 @@ cf_add_user a1 agent 一组
 cf_agent a1 < <(printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' \
     '{"cmd":"dial"}' '{"cmd":"outcome","disposition":"NO_ANSWER"}')
 [ "$CF_AGENT_RC" = 0 ] || cf_fail "the call failed (see $CF_WORK/a1.out)"
-[ "$(metric callfloor_leads_offered_total)" = 1 ] || cf_fail "the offer was not counted: $(metrics)"
+[ "$(metric callfloor_leads_offered_total)" = 1 ] || cf_fail "the offer was not counted: $(cf_metrics)"
 [ "$(metric 'callfloor_outcomes_total{disposition="NO_ANSWER"}')" = 1 ] ||
-    cf_fail "the outcome was not counted: $(metrics | grep outcomes)"
+    cf_fail "the outcome was not counted: $(cf_metrics | grep outcomes)"
 [ "$(metric callfloor_offer_latency_seconds_count)" = 1 ] || cf_fail "the offer latency was not measured"
 [ "$(metric callfloor_outcome_latency_seconds_count)" = 1 ] || cf_fail "the outcome latency was not measured"
 [ "$(metric callfloor_tls_handshakes_total)" -gt "$before" ] || cf_fail "handshakes were not counted"

@@ -3,8 +3,9 @@
 # PostgreSQL. Simulated agents work the same campaign on both at once: no
 # lead is ever in two calls at once, and each instance's supervisors see
 # every agent's results and state, whichever instance the agent is on
-# (LISTEN/NOTIFY, server/peers.c). Then one instance is killed with SIGKILL
-# while both work: once its leases expire (lease_ttl 30 s here), the other
+# (LISTEN/NOTIFY, server/peers.c); a campaign added through one is loaded
+# by the other at once. Then one instance is killed with SIGKILL while
+# both work: once its leases expire (lease_ttl 30 s here), the other
 # instance's agents call the leads it held, still never one lead twice at
 # once, and the dead instance's agents drop off the floor.
 set -euo pipefail
@@ -18,6 +19,8 @@ MONITOR=$CF_BUILD/bin/callfloor-monitor
 cf_setup scaleout
 sed -i 's/^lease_ttl = .*/lease_ttl = 30s/' "$CF_CONFIG"
 cf_start_daemon
+cf_ctl team add 一组 >/dev/null
+cf_busy_campaign 一组 2000
 PORT_B=$(cf__free_port)
 METRICS_B=$(cf__free_port)
 sed -e "s/^listen = 127.0.0.1:$CF_PORT\$/listen = 127.0.0.1:$PORT_B/" \
@@ -34,8 +37,21 @@ until CALLFLOOR_SERVER=127.0.0.1:$PORT_B cf_ctl status >/dev/null 2>&1; do
     sleep 0.2
 done
 
-cf_ctl team add 一组 >/dev/null
-cf_busy_campaign 一组 2000
+# A campaign added through the first instance reaches the second at once
+# (018_campaign_notify.sql), not at its periodic reload: that comes 30 s
+# after its start, which loaded 春季 a moment ago.
+until cf_campaign_loaded 春季 "$METRICS_B"; do
+    [ "$SECONDS" -lt "$deadline" ] || cf_fail "the second instance did not load the campaigns at its start"
+    sleep 0.1
+done
+cf_ctl team add 二组 >/dev/null
+cf_ctl campaign add 夏季 --product CB01 --team 二组 >/dev/null
+added=$SECONDS
+until cf_campaign_loaded 夏季 "$METRICS_B"; do
+    [ $((SECONDS - added)) -lt 10 ] ||
+        cf_fail "the second instance did not load the campaign the first one added within 10 s"
+    sleep 0.1
+done
 cf_add_user scalemodel agent 一组
 cf_psql "INSERT INTO users (username, role, team_id, password_hash)
          SELECT prefix || lpad(g::text, 4, '0'), 'agent', team_id, password_hash
