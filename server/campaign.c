@@ -547,6 +547,7 @@ static void on_paused_set(const db_reply *reply, void *arg) {
     }
     log_info("conn %s: %s %s campaign %s", conn_name(req->conn), req->username,
              sp->paused ? "paused" : "resumed", sp->name);
+    /* The database tells the other daemons; a daemon does not hear itself. */
     hopper_campaigns_changed(req->srv);
     request_ok(req);
 }

@@ -40,8 +40,9 @@ void hopper_close(server *srv);
  * campaigns the team works that are not paused. Returns false when none
  * is in memory now; a refill is then under way and on_leads will tell. */
 bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *out);
-/* Reads the campaigns again now: one of them changed (peers.c hears it from
- * PostgreSQL, whichever daemon or tool changed it). */
+/* Reads the campaigns again now: one of them changed. campaign.c calls it
+ * for this daemon's own changes, peers.c when PostgreSQL announces another
+ * daemon's or a tool's. */
 void hopper_campaigns_changed(server *srv);
 /* Gives a taken lead back to the queue: its lease is released in the
  * database, so that any daemon may claim it again if it is eligible. */

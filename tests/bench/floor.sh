@@ -155,7 +155,8 @@ for clients in "$pool" 32; do
 done
 
 # The claim of server/hopper.c (hopper_walk_in_order, then hopper_claim
-# with its ELIGIBLE rules; keep the two alike), but with a zero lease, which puts every lead back at
+# with the rules of ELIGIBLE_LEAD and ELIGIBLE_LOCALLY, the same rules in
+# another order; keep the two alike), but with a zero lease, which puts every lead back at
 # once so that the queue never runs out during the run.
 for limit in 1 20; do
     cat >"$CF_WORK/claim$limit.sql" <<EOF

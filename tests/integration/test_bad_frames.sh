@@ -88,6 +88,10 @@ scenario() {
 
 cf_setup bad_frames
 cf_start_daemon --set session.handshake_timeout=2s --set session.output_cap=64k
+# The start's own work logs too: the month's scores load once a database
+# connection is up, a second later if none was yet. The scenarios below
+# expect only their own lines.
+cf_wait_for "$CF_LOG" "scores loaded"
 
 # A session that stays open through all of it and keeps asking.
 "$PROBE" 300 >"$CF_WORK/probe.out" 2>"$CF_WORK/probe.err" &

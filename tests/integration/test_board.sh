@@ -278,16 +278,18 @@ cf_events a3 "ev[-1]['event'] == 'error'"
 cf_wait_for "$CF_WORK/rebuilt.jsonl" '"kind":"application_refused"'
 
 # The queue shows the leads in the database that could be offered now, by
-# every rule of `leads why`: two leads at 3 a.m. in their own zone are
-# open, and not counted.
+# every rule of `leads why`: of three leads added, the two at 3 a.m. in
+# their own zone are open, and not counted; the one at noon is, so that a
+# push from before the import cannot pass for one after it.
 NIGHT=$(cf_zone_at 3)
-printf 'name,phone,time_zone\n夜一,13900000091,%s\n夜二,13900000092,%s\n' "$NIGHT" "$NIGHT" \
-    >"$CF_WORK/night.csv"
+printf 'name,phone,time_zone\n夜一,13900000091,%s\n夜二,13900000092,%s\n午一,13900000093,%s\n' \
+    "$NIGHT" "$NIGHT" "$NOON" >"$CF_WORK/night.csv"
 cf_expect_exit 0 cf_ctl leads import 春季 "$CF_WORK/night.csv"
-# The count runs every 10 s, and a floor push follows a count that changed:
-# after 11 s the last push holds a count made after the import. An empty
-# owner makes any daemon's lease a reason, as it is for the count.
-sleep 11
+# The count runs every 10 s (on a 1 s tick), and a floor push follows a
+# count that changed: after 13 s the last push holds a count made after
+# the import. An empty owner makes any daemon's lease a reason, as it is
+# for the count.
+sleep 13
 deadline=$((SECONDS + 35))
 until
     want=$(cf_psql "SELECT count(*) FROM leads l WHERE cardinality(cf_lead_blockers(l.id, '', 0, '0')) = 0")

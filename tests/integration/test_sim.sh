@@ -55,8 +55,8 @@ cf_busy_campaign 一组 600
 for i in 1 2 3; do
     cf_ctl user add "simsup000$i" --role supervisor --team 一组 <<<'sim-password-1' >/dev/null
 done
-# The daemon hears of a new campaign from PostgreSQL and loads it in a
-# round trip; the 2 s run below must find this one already loaded.
+# The daemon that added the campaign reloads its campaigns at once
+# (server/campaign.c); the 2 s run below must find this one loaded.
 for _ in $(seq 100); do cf_campaign_loaded 春季 && break; sleep 0.1; done
 cf_campaign_loaded 春季 || cf_fail "the daemon did not load the new campaign within 10 s"
 # Calls still in progress when the time is up end all at once; that burst
