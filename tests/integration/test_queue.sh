@@ -48,6 +48,12 @@ done
     cf_fail "leads were shared: $(cf_psql "SELECT lead_id, count(*) FROM calls GROUP BY 1 HAVING count(*) > 1")"
 [ "$(cf_psql "SELECT min(score) FROM leads l WHERE EXISTS (SELECT 1 FROM calls k WHERE k.lead_id = l.id)")" = 17.000 ] ||
     cf_fail "the best-scored leads were not called first"
+# Each call keeps the hour and weekday it began at in the customer's time
+# zone (the leads', not the campaign's), which reports group by.
+[ "$(cf_psql "SELECT count(*) FROM calls k JOIN leads l ON l.id = k.lead_id
+              WHERE k.local_hour = extract(hour FROM k.started_at AT TIME ZONE l.time_zone)
+                AND k.local_dow = extract(isodow FROM k.started_at AT TIME ZONE l.time_zone)")" = 24 ] ||
+    cf_fail "calls did not keep their local hour and weekday: $(cf_psql "SELECT id, local_hour, local_dow FROM calls")"
 
 # An offer left alone goes back, and the agent is paused.
 cf_agent a1 <<'IN'
