@@ -131,11 +131,17 @@ static const char *const statements[][2] = {
     {"score_qa_review",
      "SELECT review_id, score, passed, user_id, username, display_name, team_id, team, kind,"
      " points, talk_seconds, at_us, event_id FROM cf_qa_review($1, $2, $3::text[], $4)"},
+    /* Another daemon's events, at each of its outcomes. Joined plainly,
+     * the generic plan merge-joined them with every user up to the
+     * highest agent id among them; OFFSET 0 keeps the sub-select from
+     * being flattened, so each agent is read by key (migration 020 does
+     * the same for an outcome's own events). */
     {"score_events_by_id",
      "SELECT" WHO ", e.kind, e.points, e.talk_seconds,"
      " (extract(epoch FROM e.at) * 1000000)::bigint, e.id"
-     " FROM score_events e JOIN users u ON u.id = e.agent_id LEFT JOIN teams t ON t.id = u.team_id"
-     " WHERE e.id = ANY ($1::bigint[]) ORDER BY e.id"},
+     " FROM score_events e"
+     " JOIN LATERAL (SELECT * FROM users a WHERE a.id = e.agent_id OFFSET 0) u ON true"
+     " LEFT JOIN teams t ON t.id = u.team_id WHERE e.id = ANY ($1::bigint[]) ORDER BY e.id"},
     /* This month's target of each agent $2: theirs, else their team's (as
      * in score_rebuild). */
     {"score_targets",
