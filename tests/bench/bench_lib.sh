@@ -38,6 +38,17 @@ bench_accounts() {
              FROM users, generate_series(1, ${4:-0}) g WHERE username = 'benchmodel'" >/dev/null
 }
 
+# bench_busy_floor LEADS AGENTS [SUPERVISORS]: the daemon started, team
+# bench with a campaign of LEADS leads it may call now (cf_busy_campaign)
+# and the accounts of bench_accounts bench bench AGENTS SUPERVISORS.
+bench_busy_floor() {
+    cf_start_daemon
+    cf_ctl team add bench >/dev/null
+    echo "loading $1 leads and $2 accounts..." >&2
+    cf_busy_campaign bench "$1"
+    bench_accounts bench bench "$2" "${3:-0}"
+}
+
 # bench_server_latency: the daemon's own latency histograms (its /metrics
 # endpoint), as the bucket bounds holding p50, p90 and p99 and the count:
 # what the daemon measured between a request's decoding and its answer,
@@ -63,4 +74,41 @@ for name, rows in sorted(buckets.items()):
         print("  %-36s p50 <= %-9s p90 <= %-9s p99 <= %-9s n=%d" % (
             name.replace("callfloor_", ""), at(rows, .5), at(rows, .9), at(rows, .99), rows[-1][1]))
 PY
+}
+
+# bench_pg_cpu: clock ticks of CPU (user and system) the benchmark's
+# PostgreSQL used so far: its processes running, and through the
+# postmaster's count of its children's, those that ended (autovacuum
+# workers, sessions of psql and pgbench).
+bench_pg_cpu() {
+    local total=0 pid fields postmaster
+    postmaster=$(head -n 1 "$(readlink -f "$CF_PGDIR")/data/postmaster.pid")
+    for pid in $(pgrep -u postgres postgres); do
+        fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+        # shellcheck disable=SC2086 # the fields, split on purpose
+        set -- $fields
+        total=$((total + ${12} + ${13}))
+        [ "$pid" != "$postmaster" ] || total=$((total + ${14} + ${15}))
+    done
+    echo "$total"
+}
+
+# bench_call_history: a month of calls on every lead, as on a floor that
+# has worked: each lead called twice by benchmodel (no answer, a dial's
+# score event each), then VACUUM ANALYZE. Stop the daemon first, so that
+# it is not told of the events as if another daemon had written them.
+bench_call_history() {
+    cf_psql "INSERT INTO calls (lead_id, campaign_id, agent_id, started_at, ended_at, disposition,
+                                idempotency_key)
+             SELECT l.id, l.campaign_id, u.id, t.at, t.at + interval '20 seconds', 'NO_ANSWER',
+                    'history-' || l.id || '-' || g
+             FROM leads l CROSS JOIN generate_series(1, 2) g
+             CROSS JOIN LATERAL (SELECT now() - g * interval '12 days' - (l.id % 1440) * interval '1 minute'
+                                 AS at) t
+             JOIN users u ON u.username = 'benchmodel'" >/dev/null
+    cf_psql "INSERT INTO score_events (agent_id, team_id, campaign_id, call_id, kind, points, at)
+             SELECT k.agent_id, u.team_id, k.campaign_id, k.id, 'dial', 0, k.ended_at
+             FROM calls k JOIN users u ON u.id = k.agent_id
+             WHERE k.idempotency_key LIKE 'history-%'" >/dev/null
+    cf_psql "VACUUM ANALYZE"
 }

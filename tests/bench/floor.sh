@@ -43,17 +43,13 @@ fi
 # shellcheck source=bench_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 bench_start bench_floor
-cf_start_daemon
-cf_ctl team add bench >/dev/null
-echo "loading $LEADS leads and $AGENTS accounts..." >&2
-cf_busy_campaign bench "$LEADS"
+bench_busy_floor "$LEADS" "$AGENTS" "$SUPERVISORS"
 if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
     cf_psql "CREATE EXTENSION pg_stat_statements" >/dev/null
     cf_psql "ALTER DATABASE $CF_DB SET track_functions = 'all'"
     cf_stop_daemon # its connections take the setting when they open again
     cf_start_daemon
 fi
-bench_accounts bench bench "$AGENTS" "$SUPERVISORS"
 # A floor that has worked before: every lead was called twice in the past
 # month (no answer, a dial's score event each), and the statistics are up
 # to date. In a database just loaded, with no calls and no statistics,
@@ -65,19 +61,7 @@ bench_accounts bench bench "$AGENTS" "$SUPERVISORS"
 if [ "${FLOOR_HISTORY:-1}" = 1 ]; then
     echo "adding a month of call history ($((2 * LEADS)) calls) and analysing..." >&2
     cf_stop_daemon
-    cf_psql "INSERT INTO calls (lead_id, campaign_id, agent_id, started_at, ended_at, disposition,
-                                idempotency_key)
-             SELECT l.id, l.campaign_id, u.id, t.at, t.at + interval '20 seconds', 'NO_ANSWER',
-                    'history-' || l.id || '-' || g
-             FROM leads l CROSS JOIN generate_series(1, 2) g
-             CROSS JOIN LATERAL (SELECT now() - g * interval '12 days' - (l.id % 1440) * interval '1 minute'
-                                 AS at) t
-             JOIN users u ON u.username = 'benchmodel'" >/dev/null
-    cf_psql "INSERT INTO score_events (agent_id, team_id, campaign_id, call_id, kind, points, at)
-             SELECT k.agent_id, u.team_id, k.campaign_id, k.id, 'dial', 0, k.ended_at
-             FROM calls k JOIN users u ON u.id = k.agent_id
-             WHERE k.idempotency_key LIKE 'history-%'" >/dev/null
-    cf_psql "VACUUM ANALYZE"
+    bench_call_history
     cf_start_daemon
 fi
 
@@ -88,18 +72,7 @@ echo "== callfloor-sim --agents $AGENTS --supervisors $SUPERVISORS --duration $S
 sim_args=(--agents "$AGENTS" --supervisors "$SUPERVISORS" --duration "$SECONDS_RUN"
     --talk-ms "$TALK_MS" --user-prefix bench --supervisor-prefix benchsup
     --server-pid "$CF_DAEMON_PID" --connect-rate 400)
-# pg_cpu: clock ticks of CPU (user and system) PostgreSQL's processes used.
-pg_cpu() {
-    local total=0 pid fields
-    for pid in $(pgrep -u postgres postgres); do
-        fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
-        # shellcheck disable=SC2086 # the fields, split on purpose
-        set -- $fields
-        total=$((total + ${12} + ${13}))
-    done
-    echo "$total"
-}
-pg_before=$(pg_cpu)
+pg_before=$(bench_pg_cpu)
 if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
     # From here on only: not the history's inserts and their triggers.
     cf_psql "SELECT pg_stat_statements_reset()" >/dev/null
@@ -107,7 +80,7 @@ if [ "${FLOOR_PROFILE:-0}" = 1 ]; then
         >/dev/null
 fi
 CALLFLOOR_PASSWORD=benchmodel$CF_PASSWORD_SUFFIX "$CF_BUILD/bin/callfloor-sim" "${sim_args[@]}" || true
-pg_after=$(pg_cpu)
+pg_after=$(bench_pg_cpu)
 bench_server_latency # the logins and the wind-down included
 awk -v t=$((pg_after - pg_before)) -v hz="$(getconf CLK_TCK)" \
     'BEGIN { printf "PostgreSQL: %.2f s of CPU during the run (logins and the whole duration)\n", t / hz }'
