@@ -66,11 +66,12 @@ typedef struct hopper {
     void (*on_leads)(server *srv);
 } hopper;
 
-/* Who may be claimed: the rules of cf_lead_blockers (server/sql/005_queue.sql,
- * 012_open_calls.sql and 019_open_calls_by_lead.sql) inline, so that the planner can use
- * leads_queue_idx; the two must agree. They are in two parts: ELIGIBLE_LEAD needs only the lead and
- * its campaign, ELIGIBLE_LOCALLY also the time in the lead's zone. Over q, a lead or a group of
- * leads with the same zone (q.time_zone), attempts_day and attempts_today, and c, its campaign. */
+/* Who may be claimed: the rules of cf_lead_blockers (server/sql/020_outcome_path.sql, first
+ * written in 005_queue.sql, 012_open_calls.sql and 019_open_calls_by_lead.sql) inline, so that the
+ * planner can use leads_queue_idx; the two must agree. They are in two parts: ELIGIBLE_LEAD needs
+ * only the lead and its campaign, ELIGIBLE_LOCALLY also the time in the lead's zone. Over q, a lead
+ * or a group of leads with the same zone (q.time_zone), attempts_day and attempts_today, and c, its
+ * campaign. */
 #define ELIGIBLE_LEAD                                                         \
     " q.status = 'open' AND NOT c.paused AND q.next_eligible_at <= now()"     \
     " AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())"         \

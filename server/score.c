@@ -140,7 +140,8 @@ static const char *const statements[][2] = {
      "SELECT" WHO ", e.kind, e.points, e.talk_seconds,"
      " (extract(epoch FROM e.at) * 1000000)::bigint, e.id"
      " FROM score_events e"
-     " JOIN LATERAL (SELECT * FROM users a WHERE a.id = e.agent_id OFFSET 0) u ON true"
+     " JOIN LATERAL (SELECT a.id, a.username, a.display_name, a.team_id FROM users a"
+     " WHERE a.id = e.agent_id OFFSET 0) u ON true"
      " LEFT JOIN teams t ON t.id = u.team_id WHERE e.id = ANY ($1::bigint[]) ORDER BY e.id"},
     /* This month's target of each agent $2: theirs, else their team's (as
      * in score_rebuild). */

@@ -140,12 +140,14 @@ DROP FUNCTION cf_lead_blockers_without_calls(bigint, text, bigint, interval);
 
 -- cf_dial (012) locked the lead and then called cf_dial_new_call (005),
 -- which read the lead again, and the calls_local_time trigger (009) read
--- the lead and its campaign a third time for the local hour the dial had
--- already worked out. One function now does the dial; the trigger still
--- fills in calls inserted without a local hour.
+-- the lead and its campaign a third time for the local time whose date
+-- the dial had already worked out. One function now does the dial and
+-- stores the local hour and weekday itself; the trigger still fills them
+-- in for calls inserted without either (a value given is kept).
 DROP TRIGGER calls_local_time ON calls;
 CREATE TRIGGER calls_local_time BEFORE INSERT ON calls
-    FOR EACH ROW WHEN (NEW.local_hour IS NULL) EXECUTE FUNCTION cf_call_local_time();
+    FOR EACH ROW WHEN (NEW.local_hour IS NULL OR NEW.local_dow IS NULL)
+    EXECUTE FUNCTION cf_call_local_time();
 
 CREATE OR REPLACE FUNCTION cf_dial(p_lead bigint, p_agent bigint, p_owner text, p_grace interval,
                                    p_ttl interval)

@@ -77,13 +77,14 @@ PY
 }
 
 # bench_pg_cpu: clock ticks of CPU (user and system) the benchmark's
-# PostgreSQL used so far: its processes running, and through the
-# postmaster's count of its children's, those that ended (autovacuum
-# workers, sessions of psql and pgbench).
+# PostgreSQL used so far: its postmaster and the children running, and
+# through the postmaster's count of its children's, those that ended
+# (autovacuum workers, sessions of psql and pgbench). A child that ends
+# while this reads may be missed: sample when none is ending.
 bench_pg_cpu() {
     local total=0 pid fields postmaster
     postmaster=$(head -n 1 "$(readlink -f "$CF_PGDIR")/data/postmaster.pid")
-    for pid in $(pgrep -u postgres postgres); do
+    for pid in $(pgrep -P "$postmaster") "$postmaster"; do
         fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
         # shellcheck disable=SC2086 # the fields, split on purpose
         set -- $fields

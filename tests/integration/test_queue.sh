@@ -17,7 +17,10 @@ cf_start_daemon
 cf_ctl team add 一组 >/dev/null
 cf_ctl team add 二组 >/dev/null
 cf_ctl product add CB01 --name 畅享返现卡 --apr 18.25 >/dev/null
-cf_ctl campaign add 春季 --product CB01 --team 一组 --offer-timeout 2s >/dev/null
+# The campaign's own zone is twelve hours from its leads', so that a call's
+# local hour tells which of the two it was worked out in.
+cf_ctl campaign add 春季 --product CB01 --team 一组 --offer-timeout 2s \
+    --time-zone "$(cf_zone_at 0)" >/dev/null
 cf_ctl campaign add 夏季 --product CB01 --team 二组 --max-per-day 1 --retry-no-answer 1s >/dev/null
 NOON=$(cf_zone_at 12)
 {
