@@ -556,6 +556,7 @@ typedef struct push_round {
     size_t nboards;
     floor_push *floors;
     size_t nfloors;
+    buf out; /* what one subscriber is sent */
 } push_round;
 
 static board_push *find_board_push(push_round *pr, const subscriber *sub, bool whole) {
@@ -604,6 +605,7 @@ static board_push *board_push_for(server *srv, push_round *pr, const subscriber 
     free(rows);
     free(ptrs);
     if (rc < 0) {
+        buf_free(&p->frame);
         sent_list_unref(after);
         return NULL;
     }
@@ -617,34 +619,50 @@ static board_push *board_push_for(server *srv, push_round *pr, const subscriber 
     return p;
 }
 
-/* Pushes `sub` what changed on its board, or all of it when `whole`.
- * Out of memory, it is left as it was, and another push is due. */
-static void push_board(server *srv, push_round *pr, subscriber *sub, bool whole) {
-    board_push *p = board_push_for(srv, pr, sub, whole);
-    if (p == NULL) {
-        srv->board->dirty = true;
-        srv->board->need_full |= whole;
-        return;
+/* The round's floor of `sub`'s team, packed once per team; NULL when out
+ * of memory. */
+static const floor_push *floor_push_for(server *srv, push_round *pr, const subscriber *sub) {
+    for (size_t i = 0; i < pr->nfloors; i++)
+        if (pr->floors[i].team_id == sub->team_id)
+            return &pr->floors[i];
+    floor_push *f = &pr->floors[pr->nfloors];
+    if (pack_floor(srv, sub->team_id, &f->frame) < 0) {
+        buf_free(&f->frame);
+        return NULL;
     }
-    send_frame(sub, &p->frame);
-    sent_list *was = sub->sent;
-    sub->sent = sent_list_ref(p->after);
-    sent_list_unref(was);
+    f->team_id = sub->team_id;
+    pr->nfloors++;
+    return f;
 }
 
-static void push_round_floor(server *srv, push_round *pr, subscriber *sub) {
-    floor_push *f = NULL;
-    for (size_t i = 0; i < pr->nfloors && f == NULL; i++)
-        if (pr->floors[i].team_id == sub->team_id)
-            f = &pr->floors[i];
-    if (f == NULL) {
-        f = &pr->floors[pr->nfloors];
-        if (pack_floor(srv, sub->team_id, &f->frame) < 0)
-            return;
-        f->team_id = sub->team_id;
-        pr->nfloors++;
+/* Pushes `sub` what changed in this round: the rows of its board that
+ * changed (all of them when `whole`) and its team's floor, in one TLS
+ * record and one write. A write per frame cost a record and a system call
+ * per subscriber each, most of a fan-out's time, and a board change often
+ * comes with a floor change (the agent's state). Out of memory, the
+ * subscriber is left as it was, and another push is due. */
+static void push_round_to(server *srv, push_round *pr, subscriber *sub, bool board, bool whole,
+                          bool floor) {
+    board_push *p = board ? board_push_for(srv, pr, sub, whole) : NULL;
+    const floor_push *f = floor ? floor_push_for(srv, pr, sub) : NULL;
+    buf *out = &pr->out;
+    buf_reset(out);
+    bool packed =
+        (p != NULL || !board) && (f != NULL || !floor) &&
+        (p == NULL || buf_append(out, buf_head(&p->frame), buf_pending(&p->frame)) == 0) &&
+        (f == NULL || buf_append(out, buf_head(&f->frame), buf_pending(&f->frame)) == 0);
+    if (!packed) {
+        srv->board->dirty |= board;
+        srv->board->need_full |= board && whole;
+        srv->board->floor_dirty |= floor;
+        return;
     }
-    send_frame(sub, &f->frame);
+    send_frame(sub, out);
+    if (p != NULL) {
+        sent_list *was = sub->sent;
+        sub->sent = sent_list_ref(p->after);
+        sent_list_unref(was);
+    }
 }
 
 static void push_round_free(push_round *pr) {
@@ -655,6 +673,7 @@ static void push_round_free(push_round *pr) {
     }
     for (size_t i = 0; i < pr->nfloors; i++)
         buf_free(&pr->floors[i].frame);
+    buf_free(&pr->out);
     free(pr->boards);
     free(pr->floors);
 }
@@ -668,7 +687,7 @@ static void on_push_timer(uv_timer_t *t) {
     for (const subscriber *sub = bd->subs; sub != NULL; sub = sub->next)
         nsubs++;
     push_round pr = {calloc(nsubs + 1, sizeof *pr.boards), 0, calloc(nsubs + 1, sizeof *pr.floors),
-                     0};
+                     0, BUF_INIT};
     if (pr.boards == NULL || pr.floors == NULL) {
         push_round_free(&pr);
         log_warn("out of memory pushing the board; trying again in %ums",
@@ -681,14 +700,10 @@ static void on_push_timer(uv_timer_t *t) {
     bd->pushed_ns = uv_hrtime();
     /* A push may close a subscriber's conn (over its output cap); the conn
      * is freed later, never inside this loop. */
-    for (subscriber *sub = bd->subs; sub != NULL; sub = sub->next) {
-        if (board)
-            push_board(srv, &pr, sub, whole);
-        if (floor)
-            push_round_floor(srv, &pr, sub);
-    }
+    for (subscriber *sub = bd->subs; sub != NULL; sub = sub->next)
+        push_round_to(srv, &pr, sub, board, whole, floor);
     push_round_free(&pr);
-    if (bd->dirty) /* out of memory for some: again */
+    if (bd->dirty || bd->floor_dirty) /* out of memory for some: again */
         schedule_push(srv);
     if (board && !tell_desks(srv)) {
         log_warn("out of memory telling the desks their standing; trying again in %ums",
