@@ -48,10 +48,11 @@ struct board {
     server *srv;
     subscriber *subs;
     uv_timer_t timer;
-    uv_timer_t watch;    /* looks for long pauses every second */
+    uv_timer_t watch;    /* every second: long pauses, desks behind (on_watch) */
     bool dirty;          /* the scores changed since the last push */
     bool need_full;      /* ... and rows may have gone: send whole boards */
     bool floor_dirty;    /* an agent's state changed since the last push */
+    bool desks_behind;   /* some desk's rank changed and it was not told yet */
     int open_timers;     /* while closing: the timers whose close callback is due */
     uint64_t changed_ns; /* uv_hrtime of the first change the next push carries */
     uint64_t pushed_ns;  /* uv_hrtime of the last push */
@@ -412,12 +413,6 @@ static void alert_long_pause(const floor_view *v, void *arg) {
                 *v->reason ? v->reason : "no reason", (long long)v->since);
 }
 
-static void on_watch(uv_timer_t *t) {
-    server *srv = t->data;
-    if (srv->board != NULL && srv->board->subs != NULL)
-        floor_each_long_pause(srv, srv->cfg.pause_alert_ms, alert_long_pause, srv);
-}
-
 /* ---- each desk's own standing ---- */
 
 /* Every agent's standing, ranked once per push so that telling D desks
@@ -432,6 +427,9 @@ typedef struct desk_standing {
 typedef struct standings {
     desk_standing *rows; /* by user id */
     size_t n;
+    uint64_t now_ms;      /* uv_now */
+    uint64_t interval_ms; /* board.rank_interval */
+    bool behind;          /* a desk was not told its new rank yet */
 } standings;
 
 /* Groups agents by team, each team's agents with results today first and
@@ -482,13 +480,33 @@ static int standings_build(const server *srv, standings *out) {
     return 0;
 }
 
+static bool own_standing_changed(const floor_standing *a, const floor_standing *b) {
+    return a->points_today != b->points_today || a->applications_month != b->applications_month ||
+           a->target_month != b->target_month;
+}
+
+/* How long after a desk was last told it may hear that only its rank
+ * moved: board.rank_interval and up to as much again, a share fixed per
+ * agent, so that desks told together drift apart rather than all hearing
+ * at the same push every interval. */
+static uint64_t rank_quiet_ms(uint64_t user_id, uint64_t interval_ms) {
+    return interval_ms + ((user_id * 0x9E3779B97F4A7C15u) >> 32) % interval_ms;
+}
+
+/* A desk hears its own points, applications and target with the push that
+ * changed them, and a rank that others' results moved only after
+ * rank_quiet_ms, with a later push or the watch timer. On a floor of 1,000
+ * one result moves hundreds of ranks, and telling every one of them at
+ * every push was hundreds of writes in one turn of the loop, which delayed
+ * the offers and acknowledgements waiting behind them
+ * (tests/bench/floor.sh). */
 static void tell_desk(uint64_t user_id, int64_t team_id, session *s, floor_standing *told,
                       void *arg) {
-    const standings *all = arg;
+    standings *all = arg;
     (void)team_id;
     desk_standing key = {.user_id = user_id};
     const desk_standing *me = bsearch(&key, all->rows, all->n, sizeof key, by_user);
-    floor_standing now = {0};
+    floor_standing now = {.told_ms = all->now_ms};
     if (me != NULL) {
         now.rank_today = me->rank_today;
         now.team_today = me->team_today;
@@ -496,8 +514,14 @@ static void tell_desk(uint64_t user_id, int64_t team_id, session *s, floor_stand
         now.applications_month = me->a->totals[SCORE_MONTH].applications;
         now.target_month = me->a->target;
     }
-    if (memcmp(&now, told, sizeof now) == 0)
-        return;
+    if (!own_standing_changed(&now, told)) {
+        if (now.rank_today == told->rank_today && now.team_today == told->team_today)
+            return;
+        if (all->now_ms - told->told_ms < rank_quiet_ms(user_id, all->interval_ms)) {
+            all->behind = true;
+            return;
+        }
+    }
     *told = now;
     Callfloor__AgentScore sc = CALLFLOOR__AGENT_SCORE__INIT;
     sc.rank_today = now.rank_today;
@@ -511,14 +535,27 @@ static void tell_desk(uint64_t user_id, int64_t team_id, session *s, floor_stand
     session_send(s, &out);
 }
 
-/* Tells every desk here its standing; false without memory. */
+/* Tells the desks here their standing (tell_desk); false without memory. */
 static bool tell_desks(server *srv) {
-    standings all;
+    standings all = {.now_ms = uv_now(srv->loop), .interval_ms = srv->cfg.rank_interval_ms};
     if (standings_build(srv, &all) < 0)
         return false;
     floor_each_desk(srv, tell_desk, &all);
     free(all.rows);
+    srv->board->desks_behind = all.behind;
     return true;
+}
+
+/* Every second: long pauses, for the supervisors, and the ranks that desks
+ * were not told yet. */
+static void on_watch(uv_timer_t *t) {
+    server *srv = t->data;
+    if (srv->board == NULL)
+        return;
+    if (srv->board->subs != NULL)
+        floor_each_long_pause(srv, srv->cfg.pause_alert_ms, alert_long_pause, srv);
+    if (srv->board->desks_behind && !tell_desks(srv))
+        log_warn("out of memory telling the desks their standing; trying again in a second");
 }
 
 /* A desk that opens is told its standing with the next push. */

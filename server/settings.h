@@ -39,6 +39,7 @@ typedef struct settings {
     char *board_time_zone;
     unsigned board_interval_ms;
     unsigned pause_alert_ms;
+    unsigned rank_interval_ms;
     /* [vault] */
     char *vault_key_file;
     /* [bootstrap] */

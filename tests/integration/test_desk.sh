@@ -10,6 +10,9 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# A desk hears of a rank others moved 10 to 20 s after it was last told
+# (see the end).
+export CF_RANK_INTERVAL=10s
 cf_setup desk
 cf_start_daemon
 cf_ctl team add 一组 >/dev/null
@@ -184,6 +187,28 @@ cf_pty "type 12345"
 cf_pty "type \\r"
 cf_pty "expect recorded"
 cf_pty "expect Today: rank 2 of 3, 11 points"
+
+# Others' first dials move only the "of" of tina's standing, sooner after
+# her own result than her desk may hear of such a change (10 to 20 s with
+# board.rank_interval at 10 s): it reaches her desk later, with no push to
+# carry it (the watch timer, board.c).
+cf_pty "type b"
+cf_pty "expect Paused"
+printf 'name,phone,time_zone,income_band,external_id\n赵敏,13800000007,%s,5,G\n孙丽,13800000008,%s,5,H\n' \
+    "$NOON" "$NOON" >"$CF_WORK/others.csv"
+cf_expect_exit 0 cf_ctl leads import 春季 "$CF_WORK/others.csv"
+cf_add_user uma agent 一组
+cf_add_user vic agent 一组
+for who in uma vic; do
+    cf_agent "$who" <<IN
+{"cmd":"ready"}
+{"cmd":"wait","event":"lead_offer"}
+{"cmd":"dial"}
+{"cmd":"outcome","disposition":"NO_ANSWER","talk_seconds":0,"key":"$who-first"}
+IN
+    [ "$CF_AGENT_RC" = 0 ] || cf_fail "$who's desk failed: $(cat "$CF_WORK/$who.err")"
+done
+cf_pty "expect Today: rank 2 of 5, 11 points"
 cf_pty "type q"
 cf_pty_exit
 [ "$(cf_psql "SELECT count(*) FROM applications a JOIN leads l ON l.id = a.lead_id WHERE l.external_id = 'F'")" = 1 ] ||
