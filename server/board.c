@@ -16,6 +16,7 @@
 #include "score.h"
 
 #define TEAM_MAX_BYTES 64
+#define WATCH_MS       250
 
 /* What a subscriber was last sent of one agent. */
 typedef struct sent_row {
@@ -48,7 +49,7 @@ struct board {
     server *srv;
     subscriber *subs;
     uv_timer_t timer;
-    uv_timer_t watch;    /* every second: long pauses, desks behind (on_watch) */
+    uv_timer_t watch;    /* long pauses, desks behind (on_watch) */
     bool dirty;          /* the scores changed since the last push */
     bool need_full;      /* ... and rows may have gone: send whole boards */
     bool floor_dirty;    /* an agent's state changed since the last push */
@@ -415,8 +416,8 @@ static void alert_long_pause(const floor_view *v, void *arg) {
 
 /* ---- each desk's own standing ---- */
 
-/* Every agent's standing, ranked once per push so that telling D desks
- * costs D lookups rather than D scans of all agents. */
+/* Every agent's standing, ranked once each time the desks are told so
+ * that telling D desks costs D lookups rather than D scans of all agents. */
 typedef struct desk_standing {
     uint64_t user_id;
     const score_agent *a;
@@ -494,8 +495,8 @@ static uint64_t rank_quiet_ms(uint64_t user_id, uint64_t interval_ms) {
 }
 
 /* A desk hears its own points, applications and target with the push that
- * changed them, and a rank that others' results moved only after
- * rank_quiet_ms, with a later push or the watch timer. On a floor of 1,000
+ * changed them, and a rank that others' results moved no sooner than
+ * rank_quiet_ms after it was last told, with a push or the watch timer. On a floor of 1,000
  * one result moves hundreds of ranks, and telling every one of them at
  * every push was hundreds of writes in one turn of the loop, which delayed
  * the offers and acknowledgements waiting behind them
@@ -546,8 +547,9 @@ static bool tell_desks(server *srv) {
     return true;
 }
 
-/* Every second: long pauses, for the supervisors, and the ranks that desks
- * were not told yet. */
+/* Every WATCH_MS: long pauses, for the supervisors, and the ranks that
+ * desks were not told yet, which fall due at times spread over an
+ * interval (rank_quiet_ms): a tick of a second would gather them again. */
 static void on_watch(uv_timer_t *t) {
     server *srv = t->data;
     if (srv->board == NULL)
@@ -555,7 +557,7 @@ static void on_watch(uv_timer_t *t) {
     if (srv->board->subs != NULL)
         floor_each_long_pause(srv, srv->cfg.pause_alert_ms, alert_long_pause, srv);
     if (srv->board->desks_behind && !tell_desks(srv))
-        log_warn("out of memory telling the desks their standing; trying again in a second");
+        log_warn("out of memory telling the desks their standing; trying again in %dms", WATCH_MS);
 }
 
 /* A desk that opens is told its standing with the next push. */
@@ -673,10 +675,10 @@ static const floor_push *floor_push_for(server *srv, push_round *pr, const subsc
 }
 
 /* Pushes `sub` what changed in this round: the rows of its board that
- * changed (all of them when `whole`) and its team's floor, in one TLS
- * record and one write. A write per frame cost a record and a system call
- * per subscriber each, most of a fan-out's time, and a board change often
- * comes with a floor change (the agent's state). Out of memory, the
+ * changed (all of them when `whole`) and its team's floor, in one
+ * SSL_write and one write. A write per frame cost a TLS record and a
+ * system call per subscriber each, most of a fan-out's time, and a board
+ * change often comes with a floor change (the agent's state). Out of memory, the
  * subscriber is left as it was, and another push is due. */
 static void push_round_to(server *srv, push_round *pr, subscriber *sub, bool board, bool whole,
                           bool floor) {
@@ -881,7 +883,7 @@ int board_start(server *srv) {
     bd->timer.data = srv;
     uv_timer_init(srv->loop, &bd->watch);
     bd->watch.data = srv;
-    uv_timer_start(&bd->watch, on_watch, 1000, 1000);
+    uv_timer_start(&bd->watch, on_watch, WATCH_MS, WATCH_MS);
     srv->board = bd;
     return score_start(srv, on_scores);
 }

@@ -445,20 +445,22 @@ void floor_on_ready(request *req) {
         conn_close(session_conn(a->session), CALLFLOOR__ERROR_CODE__FAILED_PRECONDITION,
                    "your desk was opened in another session");
     a->session = s;
+    if (new_session)
+        memset(&a->told, 0xff, sizeof a->told); /* nothing told to this desk yet */
     if (a->lead.id != 0) {
         /* Back within the grace period: the same lead, or the same call. */
         uv_timer_stop(&a->timer);
         reply_status(req, a);
         a->offer_gen++;
         build_offer(a);
+        if (new_session)
+            board_desk_opened(srv); /* ready() does it for the others */
         return;
     }
     /* The team is looked up again with each new session: an admin may have
      * moved the agent. */
-    if (new_session) {
+    if (new_session)
         a->team_id = 0;
-        memset(&a->told, 0xff, sizeof a->told); /* nothing told to this desk yet */
-    }
     if (a->team_id != 0) {
         ready(req, a);
         return;

@@ -63,7 +63,8 @@ void floor_each_long_pause(server *srv, uint64_t threshold_ms, floor_each_cb fn,
 typedef struct floor_standing {
     uint32_t rank_today, team_today, applications_month, target_month;
     int64_t points_today;
-    uint64_t told_ms; /* the loop's time (uv_now) when it was told */
+    uint64_t told_ms; /* the loop's time (uv_now) when it was told; all fields
+                         0xff bytes: never told */
 } floor_standing;
 /* Calls `fn` for every agent with a desk open here; `fn` may update what
  * the desk was last told and send it a push. */

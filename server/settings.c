@@ -56,8 +56,8 @@ const config_key settings_table[] = {
     KEY("board.pause_alert", CONFIG_DURATION, "15m", pause_alert_ms, 1000, 86400000, true,
         "Supervisors are alerted when an agent stays paused longer than this."),
     KEY("board.rank_interval", CONFIG_DURATION, "1s", rank_interval_ms, 1000, 3600000, true,
-        "An agent's desk hears that others' results moved its rank one to two of this after it was "
-        "last told."),
+        "An agent's desk hears that others' results moved its rank no sooner than one to two of "
+        "this after it was last told."),
     KEY("vault.key_file", CONFIG_STRING, "/etc/callfloor/vault.keys", vault_key_file, 0, 0, false,
         "Keys that encrypt and hash customers' phone numbers (deploy/gen-vault-key.sh)."),
     KEY("bootstrap.admin_user", CONFIG_STRING, "admin", bootstrap_admin, 0, 0, false,

@@ -392,7 +392,9 @@ cf_busy_campaign() {
         --retry-no-answer 1s --retry-busy 1s >/dev/null
     # awk, not a shell loop: a command substitution a lead forked 50,000
     # times for the benchmarks' floor, minutes on a small machine.
-    awk -v n="$2" -v zone="$(cf_zone_at 12)" 'BEGIN {
+    local zone
+    zone=$(cf_zone_at 12)
+    awk -v n="$2" -v zone="$zone" 'BEGIN {
         print "name,phone,time_zone"
         for (i = 1; i <= n; i++) printf "客户%d,139%08d,%s\n", i, i, zone
     }' >"$CF_WORK/busy-leads.csv"

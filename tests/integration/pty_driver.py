@@ -68,6 +68,9 @@ def expect(text):
     deadline = time.time() + 45
     mark = len(out)
     while time.time() < deadline and not ended:
+        # What the program wrote before is read first: an earlier screen
+        # must not pass for this repaint.
+        pump(0.05)
         mark = len(out)
         os.write(master, b"\x0c")
         repaint_end = time.time() + 1
