@@ -391,10 +391,14 @@ static void rebuild(server *srv) {
     db_txn_commit(txn, on_rebuilt, srv);
 }
 
-/* Until the first rebuild succeeded, and at the end of each day. */
+/* Until the first rebuild succeeded, and at the end of each day; only
+ * with a database connection up, which at the start takes a moment (a
+ * rebuild sent before would fail, and warn, for nothing). */
 static void on_check(uv_timer_t *t) {
     server *srv = t->data;
     score *sc = srv->score;
+    if (srv->db == NULL || !db_pool_available(srv->db))
+        return;
     if (!sc->ready || sc->stale || time(NULL) >= sc->rebuild_at)
         rebuild(srv);
 }
@@ -515,9 +519,11 @@ void score_on_remote_events(server *srv, const char *ids) {
     fetch_remote(srv);
 }
 
+/* A first rebuild not sent yet will count what was announced. */
 void score_catch_up(server *srv) {
-    if (srv->score != NULL)
-        srv->score->stale = true;
+    score *sc = srv->score;
+    if (sc != NULL && (sc->ready || sc->rebuilding))
+        sc->stale = true;
 }
 
 /* ---- life ---- */

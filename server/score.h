@@ -56,7 +56,8 @@ void score_apply_events(server *srv, const PGresult *res, int col);
  * committed, as peers.c hears of them. */
 void score_on_remote_events(server *srv, const char *ids);
 /* Events may have been missed (no connection listened for a while): the
- * totals are rebuilt on the next check. */
+ * totals are rebuilt on the next check, unless the first rebuild is still
+ * to be sent. */
 void score_catch_up(server *srv);
 
 /* True once the first rebuild finished: until then the totals are empty. */
