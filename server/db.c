@@ -755,8 +755,8 @@ static bool conn_take_results(db_conn *c) {
     return c->pg != NULL;
 }
 
-/* A notification sent from one of this pool's own sessions is news to no
- * one here: the transaction's own reply carried it. */
+/* Whether backend `pid` serves one of this pool's connections: its
+ * notifications were sent by this daemon. */
 static bool pool_owns_backend(const db_pool *pool, int pid) {
     for (int i = 0; i < pool->size; i++)
         if (pool->conns[i].pg != NULL && PQbackendPID(pool->conns[i].pg) == pid)
@@ -768,8 +768,9 @@ static void conn_take_notifies(db_conn *c) {
     db_pool *pool = c->pool;
     PGnotify *n;
     while (c->pg != NULL && (n = PQnotifies(c->pg)) != NULL) {
-        if (pool->on_notify != NULL && !pool_owns_backend(pool, n->be_pid))
-            pool->on_notify(n->relname, n->extra, pool->notify_arg);
+        if (pool->on_notify != NULL)
+            pool->on_notify(n->relname, n->extra, pool_owns_backend(pool, n->be_pid),
+                            pool->notify_arg);
         PQfreemem(n);
     }
 }

@@ -83,14 +83,15 @@ bool db_pool_available(const db_pool *pool);
  * audit triggers) before any other: the reply leaves its result out, so
  * that results[0] is still the caller's first statement. */
 int db_txn_context(db_txn *txn, const char *statement, int nparams, const char *const *params);
-/* A notification from another session: the channel and its payload. */
-typedef void (*db_notify_cb)(const char *channel, const char *payload, void *arg);
+/* A notification: the channel, its payload, and whether one of the pool's
+ * own sessions sent it (whose transaction's reply then told the sender). */
+typedef void (*db_notify_cb)(const char *channel, const char *payload, bool from_this_pool,
+                             void *arg);
 /* Has one ready connection at a time run catalog statement `statement` (a
- * LISTEN) and passes every notification it then hears to `on_notify`,
- * except those sent by this pool's own sessions. `on_listening` (may be
- * NULL) runs each time a connection starts listening: notifications sent
- * while none listened are lost, and the owner catches up then. Returns 0,
- * or -EINVAL for an unknown statement. */
+ * LISTEN) and passes every notification it then hears to `on_notify`.
+ * `on_listening` (may be NULL) runs each time a connection starts
+ * listening: notifications sent while none listened are lost, and the
+ * owner catches up then. Returns 0, or -EINVAL for an unknown statement. */
 int db_pool_listen(db_pool *pool, const char *statement, db_notify_cb on_notify,
                    void (*on_listening)(void *arg), void *arg);
 /* Calls `cb` with the nanoseconds from each db_txn_commit to its answer

@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "board.h"
 #include "campaign.h"
+#include "card.h"
 #include "compliance.h"
 #include "floor.h"
 #include "hopper.h"
@@ -117,7 +118,7 @@ int dispatch_prepare_statements(db_pool *pool) {
         compliance_prepare_statements, leads_prepare_statements,   floor_prepare_statements,
         hopper_prepare_statements,     outcome_prepare_statements, score_prepare_statements,
         board_prepare_statements,      peers_prepare_statements,   results_prepare_statements,
-        report_prepare_statements,     audit_prepare_statements,
+        report_prepare_statements,     audit_prepare_statements,   card_prepare_statements,
     };
     for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
         int rc = modules[i](pool);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "board.h"
+#include "card.h"
 #include "hopper.h"
 #include "label.h"
 #include "listener.h"
@@ -18,7 +19,6 @@
 
 #define REASON_MAX_BYTES 64
 #define NOTICE_MAX_BYTES 500
-#define HISTORY_MAX      20
 
 struct agent {
     server *srv;
@@ -63,26 +63,8 @@ static const char *const statements[][2] = {
      " ORDER BY id DESC LIMIT 1)"
      " UPDATE leads l SET lease_owner = $2, lease_expires_at = now() + $3::interval"
      " FROM k WHERE l.id = k.lead_id RETURNING k.id, l.id, l.campaign_id"},
-    {"floor_offer_lead",
-     "SELECT array_to_string(cf_lead_blockers(l.id, $2, $3, $4::interval), '; '), l.name, "
-     "l.phone_masked, l.tier,"
-     " l.age_band, l.income_band, l.spend_profile, l.travel_interest, l.score::text, c.name,"
-     " coalesce(extract(epoch FROM l.callback_at)::bigint, 0)"
-     " FROM leads l JOIN campaigns c ON c.id = l.campaign_id WHERE l.id = $1"},
-    {"floor_offer_history", "SELECT extract(epoch FROM k.started_at)::bigint, u.username, c.name,"
-                            " coalesce(k.disposition, ''), k.notes"
-                            " FROM leads me JOIN leads l ON l.phone_hmac = me.phone_hmac"
-                            " JOIN calls k ON k.lead_id = l.id JOIN users u ON u.id = k.agent_id"
-                            " JOIN campaigns c ON c.id = k.campaign_id"
-                            " WHERE me.id = $1 ORDER BY k.started_at DESC, k.id DESC LIMIT 20"},
-    {"floor_offer_products",
-     "SELECT p.code, p.name, p.kind, p.annual_fee::text, p.apr::text, p.disclosure,"
-     " p.segments && ARRAY[l.age_band, l.spend_profile,"
-     " CASE WHEN l.travel_interest THEN 'traveller' END,"
-     " CASE WHEN l.income_band >= 6 THEN 'high-income' END]::text[] AS recommended"
-     " FROM leads l JOIN campaign_products cp ON cp.campaign_id = l.campaign_id"
-     " JOIN products p ON p.id = cp.product_id WHERE l.id = $1"
-     " ORDER BY recommended DESC, p.code"},
+    {"floor_offer_blockers",
+     "SELECT array_to_string(cf_lead_blockers($1, $2, $3, $4::interval), '; ')"},
     {"floor_dial", "SELECT call_id, phone_sealed, array_to_string(blockers, '; ')"
                    " FROM cf_dial($1, $2, $3, $4::interval, $5::interval)"},
 };
@@ -165,66 +147,26 @@ typedef struct offer_build {
 } offer_build;
 
 static void try_offer(agent *a);
-
-static void fill_lead(Callfloor__LeadOffer *o, const PGresult *res) {
-    o->name = (char *)db_value(res, 0, 1);
-    o->phone_masked = (char *)db_value(res, 0, 2);
-    o->tier = (char *)db_value(res, 0, 3);
-    o->age_band = (char *)db_value(res, 0, 4);
-    o->income_band = (uint32_t)db_int64(res, 0, 5);
-    o->spend_profile = (char *)db_value(res, 0, 6);
-    o->travel_interest = db_bool(res, 0, 7);
-    o->score = (char *)db_value(res, 0, 8);
-    o->campaign = (char *)db_value(res, 0, 9);
-    o->callback_at = db_int64(res, 0, 10);
-}
-
-static void send_offer(agent *a, const db_reply *reply) {
-    const PGresult *history = reply->results[1], *products = reply->results[2];
-    int nh = PQntuples(history), np = PQntuples(products);
-    Callfloor__CallHistoryEntry h[HISTORY_MAX], *hp[HISTORY_MAX];
-    Callfloor__OfferedProduct *p = calloc((size_t)np + 1, sizeof *p);
-    Callfloor__OfferedProduct **pp = calloc((size_t)np + 1, sizeof *pp);
-    Callfloor__LeadOffer o = CALLFLOOR__LEAD_OFFER__INIT;
-    if (p == NULL || pp == NULL)
-        np = 0;
-    fill_lead(&o, reply->results[0]);
-    for (int i = 0; i < nh && i < HISTORY_MAX; i++) {
-        callfloor__call_history_entry__init(&h[i]);
-        h[i].at = db_int64(history, i, 0);
-        h[i].agent = (char *)db_value(history, i, 1);
-        h[i].campaign = (char *)db_value(history, i, 2);
-        h[i].disposition = (char *)db_value(history, i, 3);
-        h[i].notes = (char *)db_value(history, i, 4);
-        hp[i] = &h[i];
-    }
-    for (int i = 0; i < np; i++) {
-        callfloor__offered_product__init(&p[i]);
-        const char **f[] = {(const char **)&p[i].code, (const char **)&p[i].name,
-                            (const char **)&p[i].kind, (const char **)&p[i].annual_fee,
-                            (const char **)&p[i].apr,  (const char **)&p[i].disclosure};
-        for (int c = 0; c < 6; c++)
-            *f[c] = db_value(products, i, c);
-        p[i].recommended = db_bool(products, i, 6);
-        pp[i] = &p[i];
-    }
-    o.lead_id = (uint64_t)a->lead.id;
-    o.n_history = (size_t)(nh < HISTORY_MAX ? nh : HISTORY_MAX);
-    o.history = hp;
-    o.n_products = (size_t)np;
-    o.products = pp;
-    o.call_id = a->call_id;
-    o.expires_in_ms = a->call_id ? 0 : hopper_offer_timeout_ms(a->srv, a->lead.campaign_id);
-    envelope out = CALLFLOOR__ENVELOPE__INIT;
-    out.body_case = CALLFLOOR__ENVELOPE__BODY_LEAD_OFFER;
-    out.lead_offer = &o;
-    if (a->session != NULL)
-        session_send(a->session, &out);
-    free(p);
-    free(pp);
-}
-
 static void on_offer_timeout(uv_timer_t *t);
+
+/* Puts the card on the agent's desk as the offer of the lead they hold: a
+ * new offer is counted once and times out, a call handed back does not. */
+static void send_card(agent *a, const lead_card *card) {
+    uint32_t timeout_ms = hopper_offer_timeout_ms(a->srv, a->lead.campaign_id);
+    /* Gone meanwhile: the reconnect grace runs, and a reconnect builds the
+     * offer again. */
+    if (a->session == NULL)
+        return;
+    card_send(card, a->session, a->call_id, a->call_id ? 0 : timeout_ms);
+    if (a->call_id != 0)
+        return;
+    if (!a->offer_counted) {
+        a->offer_counted = true;
+        metrics_count(a->srv, METRIC_LEADS_OFFERED);
+        metrics_observe(a->srv, METRIC_OFFER_LATENCY, uv_hrtime() - a->ready_ns);
+    }
+    uv_timer_start(&a->timer, on_offer_timeout, timeout_ms, 0);
+}
 
 static void on_offer_built(const db_reply *reply, void *arg) {
     offer_build *b = arg;
@@ -233,9 +175,16 @@ static void on_offer_built(const db_reply *reply, void *arg) {
     free(b);
     if (!current)
         return; /* paused, disconnected or taken back meanwhile */
-    if (reply->status != DB_OK || PQntuples(reply->results[0]) != 1) {
+    size_t n;
+    lead_card **cards = card_build_all(reply, 1, &n);
+    lead_card *card = n == 1 ? cards[0] : NULL;
+    free(cards);
+    if (card == NULL) {
         log_warn("agent %s: building the offer of lead %lld failed: %s", a->username,
-                 (long long)a->lead.id, reply->message);
+                 (long long)a->lead.id,
+                 reply->status != DB_OK              ? reply->message
+                 : PQntuples(reply->results[1]) == 0 ? "the lead was not found"
+                                                     : "out of memory");
         drop_lead(a);
         floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_READY, NULL);
         return; /* the next tick tries again */
@@ -246,24 +195,19 @@ static void on_offer_built(const db_reply *reply, void *arg) {
          * was added to the do-not-call list): skip it. */
         log_debug("agent %s: lead %lld no longer dialable: %s", a->username, (long long)a->lead.id,
                   blockers);
+        card_free(card);
         drop_lead(a);
         floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_READY, NULL);
         try_offer(a);
         return;
     }
-    send_offer(a, reply);
-    if (a->call_id == 0 && !a->offer_counted) {
-        a->offer_counted = true;
-        metrics_count(a->srv, METRIC_LEADS_OFFERED);
-        metrics_observe(a->srv, METRIC_OFFER_LATENCY, uv_hrtime() - a->ready_ns);
-    }
-    if (a->call_id == 0) {
-        uv_timer_start(&a->timer, on_offer_timeout,
-                       hopper_offer_timeout_ms(a->srv, a->lead.campaign_id), 0);
-    }
+    send_card(a, card);
+    card_free(card);
 }
 
-/* Builds the offer of the held lead (again, after a reconnect). */
+/* Builds the offer of the held lead from the database, after checking
+ * that it may still be called: after a reconnect, or when its card from
+ * the hopper is missing or stale. */
 static void build_offer(agent *a) {
     server *srv = a->srv;
     offer_build *b = malloc(sizeof *b);
@@ -275,14 +219,14 @@ static void build_offer(agent *a) {
         return;
     }
     *b = (offer_build){srv, a->user_id, a->offer_gen};
-    char lead[24], agent_id[24], grace[40];
+    char lead[24], ids[26], agent_id[24], grace[40];
     snprintf(lead, sizeof lead, "%lld", (long long)a->lead.id);
+    snprintf(ids, sizeof ids, "{%lld}", (long long)a->lead.id);
     snprintf(agent_id, sizeof agent_id, "%llu", (unsigned long long)a->user_id);
     snprintf(grace, sizeof grace, "%u milliseconds", srv->cfg.callback_grace_ms);
     const char *params[] = {lead, srv->instance_id, agent_id, grace};
-    db_txn_query(txn, "floor_offer_lead", 4, params);
-    db_txn_query(txn, "floor_offer_history", 1, params);
-    db_txn_query(txn, "floor_offer_products", 1, params);
+    db_txn_query(txn, "floor_offer_blockers", 4, params);
+    card_read(txn, ids);
     db_txn_commit(txn, on_offer_built, b);
 }
 
@@ -299,7 +243,15 @@ static void try_offer(agent *a) {
     a->offer_gen++;
     a->offer_counted = false;
     floor_set_state(a, CALLFLOOR__AGENT_STATE__AGENT_OFFERED, NULL);
-    build_offer(a);
+    /* The hopper read the card with the claim: the offer needs no round
+     * trip to the database, and the dial checks the lead again. */
+    lead_card *card = a->lead.card;
+    a->lead.card = NULL;
+    if (card != NULL && card_fresh(card))
+        send_card(a, card);
+    else
+        build_offer(a);
+    card_free(card);
 }
 
 static int longest_waiting_first(const void *pa, const void *pb) {

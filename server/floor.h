@@ -1,11 +1,13 @@
 /* floor: every agent this daemon knows and where each is in the call cycle:
  * offline, ready, offered, on a call, wrapping up, paused. A ready agent
- * is offered the next lead from the hopper, checked again against the
- * compliance rules when the offer is built and when it is dialled; an
- * offer not dialled within the campaign's offer timeout goes back and the
- * agent is paused. An agent whose connection drops keeps the lead or call
- * they held for queue.reconnect_grace; a Ready from their next session
- * hands it back. The agent's state changes in floor_set_state only. */
+ * is offered the next lead from the hopper, with the card read when it was
+ * claimed (card.h) or, when that is missing or stale, after the lead is
+ * read and checked again; the compliance rules are checked again when it
+ * is dialled. An offer not dialled within the campaign's offer timeout
+ * goes back and the agent is paused. An agent whose connection drops keeps
+ * the lead or call they held for queue.reconnect_grace; a Ready from their
+ * next session hands it back. The agent's state changes in floor_set_state
+ * only. */
 #ifndef CALLFLOOR_FLOOR_H
 #define CALLFLOOR_FLOOR_H
 

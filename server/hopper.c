@@ -63,6 +63,8 @@ typedef struct hopper {
     bool counting;
     uint64_t count_started; /* uv_now of the count in flight */
     uint64_t next_count;    /* uv_now before which no count starts */
+    uint64_t cards_gen;     /* counts the times cards were forgotten */
+    struct claim *reading;  /* claims whose leads' cards are being read */
     void (*on_leads)(server *srv);
 } hopper;
 
@@ -202,22 +204,53 @@ void hopper_release(server *srv, int64_t lead_id) {
     release_ids(srv, &lead_id, 1);
 }
 
-static void release_campaign(server *srv, campaign_hopper *c) {
-    int64_t *ids = malloc((c->n + 1) * sizeof *ids);
+/* Releases `n` leads and frees their cards. */
+static void release_leads(server *srv, hopper_lead *leads, size_t n) {
+    int64_t *ids = malloc((n + 1) * sizeof *ids);
     if (ids != NULL) {
-        for (size_t i = 0; i < c->n; i++)
-            ids[i] = c->leads[i].id;
-        release_ids(srv, ids, c->n);
+        for (size_t i = 0; i < n; i++)
+            ids[i] = leads[i].id;
+        release_ids(srv, ids, n);
     }
     free(ids);
+    for (size_t i = 0; i < n; i++) {
+        card_free(leads[i].card);
+        leads[i].card = NULL;
+    }
+}
+
+static void release_campaign(server *srv, campaign_hopper *c) {
+    release_leads(srv, c->leads, c->n);
     c->n = 0;
+}
+
+/* Forgets the card of every lead in the hoppers whose number has HMAC
+ * `hmac_hex`, or with NULL every card: the offers of those leads read them
+ * again, with a check of the lead. The caller bumps cards_gen, so that
+ * cards being read are not kept either. */
+static void forget_cards(hopper *h, const char *hmac_hex) {
+    for (size_t i = 0; i < h->ncampaigns; i++) {
+        campaign_hopper *c = &h->campaigns[i];
+        for (size_t k = 0; k < c->n; k++) {
+            lead_card **card = &c->leads[k].card;
+            if (*card != NULL && (hmac_hex == NULL || card_has_number(*card, hmac_hex))) {
+                card_free(*card);
+                *card = NULL;
+            }
+        }
+    }
 }
 
 /* ---- claiming ---- */
 
+/* A claim in flight: sent, then its leads waiting for their cards. */
 typedef struct claim {
     server *srv;
     int64_t campaign_id; /* 0 for the callbacks of every campaign */
+    uint64_t cards_gen;  /* h->cards_gen when it was sent */
+    hopper_lead *leads;
+    size_t n;
+    struct claim *next; /* in h->reading while the cards are read */
 } claim;
 
 static bool ensure_room(campaign_hopper *c, size_t more) {
@@ -245,9 +278,6 @@ static int claim_order(const void *pa, const void *pb) {
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
-/* Adds claimed row `r` to its campaign's hopper. Returns the campaign, or
- * NULL when it is unknown yet or out of memory (the lease then expires by
- * itself). */
 static bool in_hopper(const campaign_hopper *c, int64_t id) {
     for (size_t i = 0; i < c->n; i++)
         if (c->leads[i].id == id)
@@ -255,21 +285,17 @@ static bool in_hopper(const campaign_hopper *c, int64_t id) {
     return false;
 }
 
-static campaign_hopper *add_claimed(hopper *h, const PGresult *res, int r) {
-    campaign_hopper *c = find_campaign(h, db_int64(res, r, 1));
-    int64_t id = db_int64(res, r, 0);
-    /* Claimed again after its lease lapsed (renewals failed for a while):
-     * it is already here, or with an agent. */
-    if (c == NULL || in_hopper(c, id) || floor_holds_lead(h->srv, id) || !ensure_room(c, 1))
-        return NULL;
-    hopper_lead *l = &c->leads[c->n++];
-    l->id = db_int64(res, r, 0);
-    l->campaign_id = c->id;
-    l->vip = db_bool(res, r, 2);
-    l->score = strtod(db_value(res, r, 3), NULL);
-    l->callback_owner = (uint64_t)db_int64(res, r, 4);
-    l->callback_at = db_int64(res, r, 5);
-    return c;
+/* Adds claimed lead `l` to its campaign's hopper. Returns false when the
+ * campaign is unknown yet or memory ran out (the lease then expires by
+ * itself), or when the lead is here already: claimed again after its lease
+ * lapsed (renewals failed for a while), it is in a hopper or with an
+ * agent. */
+static bool add_claimed(hopper *h, const hopper_lead *l) {
+    campaign_hopper *c = find_campaign(h, l->campaign_id);
+    if (c == NULL || in_hopper(c, l->id) || floor_holds_lead(h->srv, l->id) || !ensure_room(c, 1))
+        return false;
+    c->leads[c->n++] = *l;
+    return true;
 }
 
 /* ---- a hopper running dry ---- */
@@ -296,7 +322,7 @@ static void report_dry(server *srv, campaign_hopper *c) {
         free(cl);
         return;
     }
-    *cl = (claim){srv, c->id};
+    *cl = (claim){.srv = srv, .campaign_id = c->id};
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)c->id);
     const char *params[] = {id};
@@ -318,40 +344,132 @@ static void release_claimed(server *srv, const PGresult *res) {
     free(ids);
 }
 
-static void on_claimed(const db_reply *reply, void *arg) {
-    claim *cl = arg;
+/* The claim is over: its leads, with or without their cards, go into the
+ * hoppers, and waiting agents are told. */
+static void claim_done(claim *cl, bool claimed) {
     server *srv = cl->srv;
     hopper *h = srv->hopper;
-    int64_t campaign_id = cl->campaign_id;
-    free(cl);
-    if (h == NULL) {
-        if (reply->status == DB_OK)
-            release_claimed(srv, reply->results[0]);
-        return;
-    }
-    campaign_hopper *one = campaign_id ? find_campaign(h, campaign_id) : NULL;
-    if (campaign_id == 0)
+    campaign_hopper *one = cl->campaign_id ? find_campaign(h, cl->campaign_id) : NULL;
+    if (cl->campaign_id == 0)
         h->claiming_callbacks = false;
     else if (one != NULL)
         one->claiming = false;
-    int rows = reply->status == DB_OK ? PQntuples(reply->results[0]) : 0;
-    if (reply->status != DB_OK)
-        log_warn("claiming leads failed: %s", reply->message);
-    if (rows == 0 && one != NULL) { /* nothing eligible: retry on a later tick */
+    if (cl->n == 0 && one != NULL) { /* nothing eligible: retry on a later tick */
         one->dry_until = uv_now(srv->loop) + TICK_MS;
-        if (one->n == 0 && reply->status == DB_OK)
+        if (one->n == 0 && claimed)
             report_dry(srv, one);
     } else if (one != NULL) {
         one->dry_alerted = false;
     }
-    for (int r = 0; r < rows; r++)
-        add_claimed(h, reply->results[0], r);
-    for (size_t i = 0; rows > 0 && i < h->ncampaigns; i++)
+    for (size_t i = 0; i < cl->n; i++)
+        if (!add_claimed(h, &cl->leads[i]))
+            card_free(cl->leads[i].card);
+    for (size_t i = 0; cl->n > 0 && i < h->ncampaigns; i++)
         if (h->campaigns[i].n > 1)
             qsort(h->campaigns[i].leads, h->campaigns[i].n, sizeof *h->campaigns[i].leads,
                   claim_order);
-    if (rows > 0 && h->on_leads)
+    if (cl->n > 0 && h->on_leads)
         h->on_leads(srv);
+    free(cl->leads);
+    free(cl);
+}
+
+/* Gives each card its lead in the claim. Cards of leads not in it, and of
+ * numbers listed since the claim, are freed: their offers check them. */
+static void attach_cards(claim *cl, lead_card **cards, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        hopper_lead *l = NULL;
+        for (size_t i = 0; i < cl->n && l == NULL; i++)
+            if (cl->leads[i].id == card_lead_id(cards[k]))
+                l = &cl->leads[i];
+        if (l != NULL && l->card == NULL && !card_listed(cards[k]))
+            l->card = cards[k];
+        else
+            card_free(cards[k]);
+    }
+}
+
+static void on_cards(const db_reply *reply, void *arg) {
+    claim *cl = arg;
+    hopper *h = cl->srv->hopper;
+    if (h == NULL) { /* closed meanwhile: the leads go straight back */
+        release_leads(cl->srv, cl->leads, cl->n);
+        free(cl->leads);
+        free(cl);
+        return;
+    }
+    claim **link = &h->reading;
+    while (*link != cl)
+        link = &(*link)->next;
+    *link = cl->next;
+    if (reply->status != DB_OK)
+        log_warn("reading the cards of %zu claimed leads failed (%s); each is read when offered",
+                 cl->n, reply->message);
+    /* Numbers listed or a campaign changed since the claim: the cards may
+     * show leads that may no longer be called. */
+    if (cl->cards_gen == h->cards_gen) {
+        size_t n;
+        lead_card **cards = card_build_all(reply, 0, &n);
+        attach_cards(cl, cards, n);
+        free(cards);
+    }
+    claim_done(cl, true);
+}
+
+/* Sends the read of the claimed leads' cards. Returns false when nothing
+ * was sent. */
+static bool read_cards(claim *cl) {
+    int64_t *ids = malloc((cl->n + 1) * sizeof *ids);
+    for (size_t i = 0; ids != NULL && i < cl->n; i++)
+        ids[i] = cl->leads[i].id;
+    char *array = ids && cl->n > 0 ? db_id_array(ids, cl->n) : NULL;
+    db_txn *txn = array ? db_txn_begin(cl->srv->db) : NULL;
+    free(ids);
+    if (txn != NULL) {
+        card_read(txn, array);
+        db_txn_commit(txn, on_cards, cl);
+        /* Its leases are renewed with the hoppers' meanwhile. */
+        cl->next = cl->srv->hopper->reading;
+        cl->srv->hopper->reading = cl;
+    }
+    free(array);
+    return txn != NULL;
+}
+
+/* Copies the claimed rows into the claim. Returns false when memory ran
+ * out (the leases then expire by themselves). */
+static bool take_claimed(claim *cl, const PGresult *res) {
+    int rows = PQntuples(res);
+    cl->leads = calloc((size_t)rows + 1, sizeof *cl->leads);
+    if (cl->leads == NULL)
+        return false;
+    for (int r = 0; r < rows; r++)
+        cl->leads[r] = (hopper_lead){
+            .id = db_int64(res, r, 0),
+            .campaign_id = db_int64(res, r, 1),
+            .vip = db_bool(res, r, 2),
+            .score = strtod(db_value(res, r, 3), NULL),
+            .callback_owner = (uint64_t)db_int64(res, r, 4),
+            .callback_at = db_int64(res, r, 5),
+        };
+    cl->n = (size_t)rows;
+    return true;
+}
+
+static void on_claimed(const db_reply *reply, void *arg) {
+    claim *cl = arg;
+    server *srv = cl->srv;
+    if (srv->hopper == NULL) {
+        if (reply->status == DB_OK)
+            release_claimed(srv, reply->results[0]);
+        free(cl);
+        return;
+    }
+    if (reply->status != DB_OK)
+        log_warn("claiming leads failed: %s", reply->message);
+    bool claimed = reply->status == DB_OK && take_claimed(cl, reply->results[0]);
+    if (!claimed || !read_cards(cl))
+        claim_done(cl, claimed);
 }
 
 /* The campaigns agents here asked for leads from lately, as a bigint[]
@@ -378,7 +496,7 @@ static bool submit_claim(server *srv, int64_t campaign_id, size_t limit) {
         free(cl);
         return false;
     }
-    *cl = (claim){srv, campaign_id};
+    *cl = (claim){.srv = srv, .campaign_id = campaign_id, .cards_gen = srv->hopper->cards_gen};
     char id[24], ttl[40], max[24];
     snprintf(id, sizeof id, "%lld", (long long)campaign_id);
     lease_ttl_text(srv, ttl, sizeof ttl);
@@ -553,8 +671,32 @@ static void load_campaigns(server *srv) {
 
 void hopper_campaigns_changed(server *srv) {
     hopper *h = srv->hopper;
-    if (h != NULL && h->started)
+    if (h == NULL)
+        return;
+    hopper_forget_cards(srv, NULL); /* their windows or calling days may have changed */
+    if (h->started)
         load_campaigns(srv); /* before the start, the start loads them */
+}
+
+void hopper_forget_cards(server *srv, const char *hmacs) {
+    hopper *h = srv->hopper;
+    if (h == NULL)
+        return;
+    h->cards_gen++;
+    if (hmacs == NULL) {
+        forget_cards(h, NULL);
+        return;
+    }
+    char hmac[CARD_HMAC_HEX_BYTES + 1];
+    for (const char *at = hmacs; *at != '\0';) {
+        size_t len = strcspn(at, " ");
+        if (len == CARD_HMAC_HEX_BYTES) {
+            memcpy(hmac, at, len);
+            hmac[len] = '\0';
+            forget_cards(h, hmac);
+        }
+        at += len + (at[len] == ' ');
+    }
 }
 
 /* ---- the timer ---- */
@@ -565,12 +707,15 @@ static void on_renewed(const db_reply *reply, void *arg) {
         log_warn("renewing this daemon's lead leases failed: %s", reply->message);
 }
 
-/* Every lead this daemon holds: in its hoppers, offered, on a call. */
+/* Every lead this daemon holds: in its hoppers or on their way there,
+ * offered, on a call. */
 static int64_t *held_leads(const server *srv, size_t *n) {
     const hopper *h = srv->hopper;
     size_t in_hoppers = 0;
     for (size_t i = 0; i < h->ncampaigns; i++)
         in_hoppers += h->campaigns[i].n;
+    for (const claim *cl = h->reading; cl != NULL; cl = cl->next)
+        in_hoppers += cl->n;
     size_t with_agents = floor_held_leads(srv, NULL, 0);
     int64_t *ids = malloc((in_hoppers + with_agents + 1) * sizeof *ids);
     *n = 0;
@@ -579,6 +724,9 @@ static int64_t *held_leads(const server *srv, size_t *n) {
     for (size_t i = 0; i < h->ncampaigns; i++)
         for (size_t k = 0; k < h->campaigns[i].n; k++)
             ids[(*n)++] = h->campaigns[i].leads[k].id;
+    for (const claim *cl = h->reading; cl != NULL; cl = cl->next)
+        for (size_t k = 0; k < cl->n; k++)
+            ids[(*n)++] = cl->leads[k].id;
     *n += floor_held_leads(srv, ids + *n, with_agents);
     return ids;
 }

@@ -1,7 +1,8 @@
 /* hopper: this daemon's share of the lead queue. For every campaign it keeps
  * in memory a short list of leads claimed from PostgreSQL in one statement
  * (FOR UPDATE SKIP LOCKED) and leased to this daemon, in the order the
- * claim gave them: callbacks, VIP, score, oldest. A lead taken with
+ * claim gave them: callbacks, VIP, score, oldest, each with its card
+ * (card.h), read right after the claim. A lead taken with
  * hopper_take belongs to the caller until it is given back with
  * hopper_release or an outcome releases it in the database. One timer
  * renews every lease this daemon holds and refills hoppers that run low;
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "card.h"
 #include "server.h"
 
 typedef struct hopper_lead {
@@ -22,6 +24,7 @@ typedef struct hopper_lead {
     double score;
     uint64_t callback_owner; /* 0 unless a callback booked by that agent */
     int64_t callback_at;     /* unix seconds, with callback_owner */
+    lead_card *card;         /* NULL if it could not be read or was forgotten */
 } hopper_lead;
 
 int hopper_prepare_statements(db_pool *pool);
@@ -38,12 +41,19 @@ void hopper_close(server *srv);
 /* Takes the best lead for agent `agent_id` of team `team_id`: their own due
  * callback first, then VIP, campaign priority, score and age, from the
  * campaigns the team works that are not paused. Returns false when none
- * is in memory now; a refill is then under way and on_leads will tell. */
+ * is in memory now; a refill is then under way and on_leads will tell.
+ * The lead's card, if it has one, is the caller's to free. */
 bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *out);
-/* Reads the campaigns again now: one of them changed. campaign.c calls it
- * for this daemon's own changes, peers.c when PostgreSQL announces another
- * daemon's or a tool's. */
+/* Reads the campaigns again now, and forgets the cards in the hoppers: one
+ * of them changed. campaign.c calls it for this daemon's own changes,
+ * peers.c when PostgreSQL announces another daemon's or a tool's. */
 void hopper_campaigns_changed(server *srv);
+/* Forgets the cards of the leads in the hoppers, and of those being read,
+ * whose numbers' HMACs `hmacs` lists (in hex, separated by spaces), or with
+ * NULL every card: offering such a lead reads it again and checks whether
+ * it may be called. peers.c calls it when PostgreSQL announces numbers put
+ * on the do-not-call list or personal data purged (021_card_news.sql). */
+void hopper_forget_cards(server *srv, const char *hmacs);
 /* Gives a taken lead back to the queue: its lease is released in the
  * database, so that any daemon may claim it again if it is eligible. */
 void hopper_release(server *srv, int64_t lead_id);

@@ -192,12 +192,20 @@ static void take_floor(struct peers *p, const char *payload) {
     free(copy);
 }
 
-static void on_notify(const char *channel, const char *payload, void *arg) {
+static void on_notify(const char *channel, const char *payload, bool from_this_pool, void *arg) {
     server *srv = arg;
     (void)channel;
     if (srv->peers == NULL)
         return;
-    if (payload[0] == 's' && payload[1] == ' ')
+    /* The hopper's cards go stale whoever made the change; the rest of
+     * this daemon's own news it knew already. */
+    if (payload[0] == 'd' && payload[1] == ' ')
+        hopper_forget_cards(srv, payload + 2);
+    else if (strcmp(payload, "k") == 0)
+        hopper_forget_cards(srv, NULL);
+    else if (from_this_pool)
+        return;
+    else if (payload[0] == 's' && payload[1] == ' ')
         score_on_remote_events(srv, payload + 2);
     else if (payload[0] == 'f')
         take_floor(srv->peers, payload);

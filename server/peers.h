@@ -4,12 +4,17 @@
  * (server/sql/014_notify.sql): "s IDS" announces score events another
  * daemon committed, which score.c loads; "c" says another daemon or a tool
  * changed a campaign, and the hopper reads them again
- * (018_campaign_notify.sql); "f INSTANCE" and then one line
+ * (018_campaign_notify.sql); "d HMACS" names numbers put on the
+ * do-not-call list and "k" says many were or personal data was purged, and
+ * the hopper forgets the cards of those numbers or all of them
+ * (021_card_news.sql); "f INSTANCE" and then one line
  * per agent gives the floor states of another daemon's agents, kept here
  * and shown beside this daemon's own (floor_each). Each daemon announces
  * the agents whose state changed at most once every board.interval, and
  * all of them every PEERS_HEARTBEAT_MS; an agent not heard of for three
- * heartbeats is dropped, its daemon gone. */
+ * heartbeats is dropped, its daemon gone. The pool hears its own
+ * sessions' notifications too; only "d" and "k" are news to this daemon
+ * then, as its hopper's cards do not follow its own outcomes and imports. */
 #ifndef CALLFLOOR_PEERS_H
 #define CALLFLOOR_PEERS_H
 

@@ -6,8 +6,9 @@
 # agents (default 20) work the queue with no talk time for SECONDS (default
 # 60), stops the daemon and prints, per acknowledged outcome, the
 # instructions (inclusive) of: decoding frames, unpacking envelopes,
-# dispatching requests, building offers, dialling and recording outcomes,
-# and of the whole event loop.
+# dispatching requests, taking a lead and sending its offer, building the
+# cards of claimed leads, building offers from the database (a card missing
+# or stale), dialling and recording outcomes, and of the whole event loop.
 # Needs valgrind (deploy/install-deps.sh installs it) and a build with
 # symbols (RelWithDebInfo: cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo).
 set -euo pipefail
@@ -39,7 +40,7 @@ echo "== instructions per acknowledged outcome ($outcomes outcomes)"
 python3 - "$CF_WORK/annotate.txt" "$outcomes" <<'PY'
 import re, sys
 wanted = ["uv_run", "frame_decoder_feed", "envelope_unpack", "dispatch_request", "floor_on_ready",
-          "on_offer_built", "floor_on_dial", "outcome_on_outcome"]
+          "on_cards", "on_offer_built", "floor_on_dial", "outcome_on_outcome"]
 seen = {}
 for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
     m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+\S*?:(\w+)\b", line)

@@ -4,7 +4,9 @@
 # pauses the agent; an agent whose connection dies mid-call gets the call
 # back; an outcome sent while the daemon dies is kept in the outbox and
 # recorded exactly once after a restart; a callback goes to the agent who
-# booked it; the per-day cap counts the customer's day.
+# booked it; the per-day cap counts the customer's day; no lead is offered
+# once its number is on the do-not-call list or its calling window has
+# closed, though the hopper holds it.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -136,5 +138,40 @@ sleep 2
 cf_expect_output_contains "attempts today" cf_ctl leads why "$summer"
 printf '%s\n' '{"cmd":"ready"}' '{"cmd":"pause","reason":"lunch"}' | cf_agent zed
 cf_events zed "[e['event'] for e in ev] == ['status', 'status']"
+
+# A number put on the do-not-call list while its lead waits in the hopper,
+# with the card read at its claim, is not offered: the daemon hears of the
+# listing, even one made through itself.
+# A campaign of its own for one scenario: campaign $1 worked by team $2 and
+# its agent $3, and three leads in calling hours, $4一 to $4三 with the
+# numbers $5 followed by 1 to 3 and the scores 3 to 1.
+three_leads() {
+    cf_ctl team add "$2" >/dev/null
+    cf_ctl campaign add "$1" --product CB01 --team "$2" >/dev/null
+    printf 'name,phone,time_zone,score\n%s一,%s1,%s,3\n%s二,%s2,%s,2\n%s三,%s3,%s,1\n' \
+        "$4" "$5" "$NOON" "$4" "$5" "$NOON" "$4" "$5" "$NOON" >"$CF_WORK/$1.csv"
+    cf_expect_exit 0 cf_ctl leads import "$1" "$CF_WORK/$1.csv"
+    cf_add_user "$3" agent "$2"
+}
+three_leads 冬季 四组 kim 冬 1360000000
+printf '%s\n' "$cycle" | cf_agent kim
+cf_events kim "ev[1]['name'] == '冬一' and ev[-1]['event'] == 'outcome_ack'"
+cf_expect_exit 0 cf_ctl dnc add 13600000002
+printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"pause","reason":"meeting"}' | cf_agent kim
+cf_events kim "ev[1]['event'] == 'lead_offer' and ev[1]['name'] == '冬三'"
+
+# An offer shows the card read with the lead's claim only while the lead's
+# calling window is open: once it has closed, the leads left in the hopper
+# are read and checked again, and not offered.
+three_leads 秋季 三组 win 秋 1370000000
+closes=$(cf_psql "UPDATE campaigns SET window_start = '00:00',
+                  window_end = (now() AT TIME ZONE '$NOON' + interval '15 seconds')::time
+                  WHERE name = '秋季' RETURNING extract(epoch FROM now())::bigint + 15")
+printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"pause","reason":"meeting"}' | cf_agent win
+cf_events win "ev[1]['event'] == 'lead_offer' and ev[1]['name'] == '秋一'"
+[ "$(date +%s)" -lt "$closes" ] || cf_fail "the first offer came after the window closed; the check below would prove nothing"
+sleep $((closes - $(date +%s) + 1))
+printf '%s\n' '{"cmd":"ready"}' '{"cmd":"pause","reason":"lunch"}' | cf_agent win
+cf_events win "[e['event'] for e in ev] == ['status', 'status']"
 
 cf_done
