@@ -243,12 +243,6 @@ bool card_has_number(const lead_card *card, const char *hmac_hex) {
     return strcmp(card->hmac_hex, hmac_hex) == 0;
 }
 
-void card_send(const lead_card *card, session *s, uint64_t call_id, uint32_t expires_in_ms) {
-    Callfloor__LeadOffer o = card->offer;
-    o.call_id = call_id;
-    o.expires_in_ms = expires_in_ms;
-    envelope out = CALLFLOOR__ENVELOPE__INIT;
-    out.body_case = CALLFLOOR__ENVELOPE__BODY_LEAD_OFFER;
-    out.lead_offer = &o;
-    session_send(s, &out);
+const Callfloor__LeadOffer *card_offer(const lead_card *card) {
+    return &card->offer;
 }

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "db.h"
-#include "session.h"
+#include "proto/callfloor.pb-c.h"
 
 #define CARD_HISTORY_MAX 20
 /* The length of a number's HMAC in hex, as PostgreSQL's encode(..., 'hex')
@@ -54,8 +54,8 @@ bool card_fresh(const lead_card *card);
 bool card_listed(const lead_card *card);
 /* Whether the card's number has `hmac_hex`, CARD_HMAC_HEX_BYTES long. */
 bool card_has_number(const lead_card *card, const char *hmac_hex);
-/* Sends the card to `s` as the offer of its lead: `call_id` non-zero for a
- * call in progress handed back, `expires_in_ms` the time left to dial. */
-void card_send(const lead_card *card, session *s, uint64_t call_id, uint32_t expires_in_ms);
+/* The offer of the card's lead as the desk shows it, valid while the card
+ * is: the sender fills in call_id and expires_in_ms in a copy. */
+const Callfloor__LeadOffer *card_offer(const lead_card *card);
 
 #endif

@@ -157,7 +157,13 @@ static void send_card(agent *a, const lead_card *card) {
      * offer again. */
     if (a->session == NULL)
         return;
-    card_send(card, a->session, a->call_id, a->call_id ? 0 : timeout_ms);
+    Callfloor__LeadOffer offer = *card_offer(card);
+    offer.call_id = a->call_id;
+    offer.expires_in_ms = a->call_id ? 0 : timeout_ms;
+    envelope out = CALLFLOOR__ENVELOPE__INIT;
+    out.body_case = CALLFLOOR__ENVELOPE__BODY_LEAD_OFFER;
+    out.lead_offer = &offer;
+    session_send(a->session, &out);
     if (a->call_id != 0)
         return;
     if (!a->offer_counted) {
