@@ -39,12 +39,9 @@ static void test_replies_and_pushes_are_not_requests(void **state) {
 static void test_agents_cannot_administer(void **state) {
     (void)state;
     const Callfloor__Envelope__BodyCase admin_only[] = {
-        CALLFLOOR__ENVELOPE__BODY_USER_ADD,
-        CALLFLOOR__ENVELOPE__BODY_USER_LIST,
-        CALLFLOOR__ENVELOPE__BODY_USER_SET_DISABLED,
-        CALLFLOOR__ENVELOPE__BODY_TEAM_ADD,
-        CALLFLOOR__ENVELOPE__BODY_RESULTS_IMPORT,
-        CALLFLOOR__ENVELOPE__BODY_CSAT_IMPORT,
+        CALLFLOOR__ENVELOPE__BODY_USER_ADD,          CALLFLOOR__ENVELOPE__BODY_USER_LIST,
+        CALLFLOOR__ENVELOPE__BODY_USER_SET_DISABLED, CALLFLOOR__ENVELOPE__BODY_TEAM_ADD,
+        CALLFLOOR__ENVELOPE__BODY_RESULTS_IMPORT,    CALLFLOOR__ENVELOPE__BODY_CSAT_IMPORT,
     };
     for (size_t i = 0; i < sizeof admin_only / sizeof admin_only[0]; i++) {
         const dispatch_entry *e = dispatch_find(admin_only[i]);
