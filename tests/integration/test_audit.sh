@@ -5,7 +5,8 @@
 # of an unknown account and full phone numbers are nowhere in it. `audit
 # verify` holds, then names the first bad row after each kind of tampering
 # (a row edited, deleted, moved, the end cut off after a checkpoint); an
-# exported checkpoint verifies with openssl alone.
+# exported checkpoint verifies with openssl alone. A purge of personal
+# data reaches the cards of leads the hopper holds.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -79,6 +80,34 @@ cf_expect_output_contains "Erased the personal data of 1 customers" cf_ctl priva
 cf_expect_output_contains "0 customers" cf_ctl privacy purge --older-than 365
 cf_expect_output_contains "privacy.purge" cf_ctl audit list --action privacy
 cf_expect_exit 1 cf_as sue cf_ctl privacy purge --older-than 365
+
+# A purge reaches the cards the hopper keeps too. 夏1's card, read when
+# it was claimed with 夏2, shows a call to its number made long ago for an
+# old customer of a campaign nobody works; once that customer is purged,
+# 夏1 is offered without the call.
+cf_ctl team add 二组 >/dev/null
+cf_ctl team add 三组 >/dev/null
+cf_ctl campaign add 秋季 --product CB01 --team 三组 >/dev/null
+cf_ctl campaign add 夏季 --product CB01 --team 二组 >/dev/null
+cf_add_user b1 agent 二组
+printf 'name,phone,time_zone\n客户3,13700000001,%s\n' "$(cf_zone_at 12)" >"$CF_WORK/old.csv"
+cf_ctl leads import 秋季 "$CF_WORK/old.csv" >/dev/null
+printf 'name,phone,time_zone,score\n夏1,13700000001,%s,1\n夏2,13700000002,%s,2\n' \
+    "$(cf_zone_at 12)" "$(cf_zone_at 12)" >"$CF_WORK/summer.csv"
+cf_ctl leads import 夏季 "$CF_WORK/summer.csv" >/dev/null
+old=$(cf_psql "UPDATE leads SET created_at = now() - interval '400 days' WHERE name = '客户3' RETURNING id")
+cf_psql "INSERT INTO calls (lead_id, campaign_id, agent_id, started_at, ended_at, disposition,
+                            notes, idempotency_key)
+         SELECT l.id, l.campaign_id, u.id, now() - interval '400 days', now() - interval '400 days',
+                'NOT_INTERESTED', '客户称已有信用卡', 'purge-card-test'
+         FROM leads l, users u WHERE l.id = $old AND u.username = 'a1'" >/dev/null
+cf_agent b1 < <(printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"dial"}' \
+    '{"cmd":"outcome","disposition":"NO_ANSWER"}')
+cf_events b1 "ev[1]['name'] == '夏2'"
+cf_expect_output_contains "Erased the personal data of" cf_ctl privacy purge --older-than 365
+[ "$(cf_psql "SELECT purged_at IS NOT NULL FROM leads WHERE id = $old")" = t ] || cf_fail "the old customer was not purged"
+cf_agent b1 < <(printf '%s\n' '{"cmd":"ready"}' '{"cmd":"wait","event":"lead_offer"}' '{"cmd":"pause","reason":"lunch"}')
+cf_events b1 "ev[1]['name'] == '夏1' and not ev[1].get('history')"
 
 # A checkpoint, exported and checked with openssl alone.
 cf_expect_output_contains "Checkpoint 1 signs the audit log up to row" cf_ctl audit checkpoint
