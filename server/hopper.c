@@ -206,7 +206,7 @@ void hopper_release(server *srv, int64_t lead_id) {
 
 /* Releases `n` leads and frees their cards. */
 static void release_leads(server *srv, hopper_lead *leads, size_t n) {
-    int64_t *ids = malloc((n + 1) * sizeof *ids);
+    int64_t *ids = calloc(n + 1, sizeof *ids);
     if (ids != NULL) {
         for (size_t i = 0; i < n; i++)
             ids[i] = leads[i].id;
