@@ -20,7 +20,9 @@
 #   CF_RECONNECT_GRACE queue.reconnect_grace of the daemon (default 2m)
 #   CF_PAUSE_ALERT     board.pause_alert of the daemon (default 15m)
 #   CF_RANK_INTERVAL   board.rank_interval of the daemon (default 1s)
-#   CF_BOARD_TZ        board.time_zone of the daemon (default Asia/Shanghai)
+#   CF_BOARD_TZ        board.time_zone of the daemon (default: a zone where it
+#                      is now about noon, so that the board's day and month
+#                      do not end while a test runs; exported)
 #   CF_BOARD_INTERVAL  board.interval of the daemon (default 200ms)
 #   CF_DAEMON_WRAPPER  a command line that runs the daemon, e.g.
 #                      "valgrind --leak-check=full --error-exitcode=99"
@@ -113,6 +115,8 @@ cf_setup() {
     (umask 077 && echo "admin$CF_PASSWORD_SUFFIX" >"$CF_WORK/admin.password")
     CF_PORT=$(cf__free_port)
     CF_METRICS_PORT=$(cf__free_port)
+    : "${CF_BOARD_TZ:=$(cf_zone_at 12)}"
+    export CF_BOARD_TZ
     cf__write_config
     export CALLFLOOR_SERVER=127.0.0.1:$CF_PORT
     export CALLFLOOR_CA=$CF_CERTS/ca.crt
@@ -198,7 +202,7 @@ reconnect_grace = ${CF_RECONNECT_GRACE:-2m}
 callback_grace = 15m
 
 [board]
-time_zone = $(cf__ini_quote "${CF_BOARD_TZ:-Asia/Shanghai}")
+time_zone = $(cf__ini_quote "$CF_BOARD_TZ")
 interval = ${CF_BOARD_INTERVAL:-200ms}
 pause_alert = ${CF_PAUSE_ALERT:-15m}
 rank_interval = ${CF_RANK_INTERVAL:-1s}

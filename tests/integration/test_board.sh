@@ -138,7 +138,7 @@ cf_expect_exit 2 cf_ctl campaign scoring 春季 --connect lots
 cf_expect_exit 1 cf_as sue cf_ctl campaign scoring 春季 --connect 2
 
 # Targets: an agent's own, else the team's, on the board.
-MONTH=$(TZ=Asia/Shanghai date +%Y-%m)
+MONTH=$(TZ=$CF_BOARD_TZ date +%Y-%m)
 cf_expect_output_contains "is 20 applications" cf_as sue cf_ctl target set --agent a1 --month "$MONTH" --applications 20
 cf_expect_exit 0 cf_as sue cf_ctl target set --team 二组 --month "$MONTH" --applications 30
 cf_expect_exit 2 cf_ctl target set --agent a1 --team 二组 --month "$MONTH" --applications 5

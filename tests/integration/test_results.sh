@@ -43,8 +43,8 @@ CALLFLOOR_USER=sue CALLFLOOR_PASSWORD=sue$CF_PASSWORD_SUFFIX \
 cf_defer kill $!
 cf_wait_for "$CF_WORK/board.jsonl" '"event":"board"'
 
-TODAY=$(TZ=Asia/Shanghai date +%F)
-YESTERDAY=$(TZ=Asia/Shanghai date -d yesterday +%F)
+TODAY=$(TZ=$CF_BOARD_TZ date +%F)
+YESTERDAY=$(TZ=$CF_BOARD_TZ date -d yesterday +%F)
 cat >"$CF_WORK/results.csv" <<CSV
 application,result,date
 $app1,approved,$TODAY
