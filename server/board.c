@@ -17,6 +17,11 @@
 
 #define TEAM_MAX_BYTES 64
 #define WATCH_MS       250
+/* A walk sends at most this many subscribers their push in one turn of
+ * the loop. Sending 1,000 took 12 to 34 ms of writes; in turns, the loop
+ * answers agents in between, and a change that comes meanwhile reaches
+ * the subscribers not yet visited in the same walk (walk_step). */
+#define PUSH_CHUNK 64
 
 /* What a subscriber was last sent of one agent. */
 typedef struct sent_row {
@@ -42,21 +47,64 @@ typedef struct subscriber {
     char team[TEAM_MAX_BYTES + 1];
     int period;
     sent_list *sent;
+    uint64_t board_gen; /* the board's board_gen when this subscriber was last sent it */
+    uint64_t floor_gen; /* ... and floor_gen */
     struct subscriber *next;
 } subscriber;
 
+/* One board push of a team and period, packed once for the subscribers who
+ * were sent the same board before it (for a whole board, for all of its
+ * subscribers). */
+typedef struct board_push {
+    int64_t team_id;
+    char team[TEAM_MAX_BYTES + 1]; /* as its first subscriber knew it */
+    int period;
+    sent_list *before; /* held, so that no list made in the round reuses its address */
+    sent_list *after;
+    buf frame; /* empty: nothing changed */
+} board_push;
+
+/* One floor of a team, packed once for its subscribers. */
+typedef struct floor_push {
+    int64_t team_id;
+    buf frame;
+} floor_push;
+
+/* The pushes packed for the scores and states of generations board_gen
+ * and floor_gen; each array has room for one per subscriber. */
+typedef struct push_round {
+    board_push *boards;
+    size_t nboards;
+    floor_push *floors;
+    size_t nfloors;
+    uint64_t board_gen;
+    uint64_t floor_gen;
+    buf out; /* what one subscriber is sent */
+} push_round;
+
+/* A change bumps a generation; a subscriber is owed a push while the
+ * generations it was sent are behind. A walk visits the subscribers in
+ * order, a chunk a loop turn, and sends each what it is owed as of that
+ * moment; one who was visited before a change gets it in the next walk. */
 struct board {
     server *srv;
     subscriber *subs;
-    uv_timer_t timer;
-    uv_timer_t watch;    /* long pauses, desks behind (on_watch) */
-    bool dirty;          /* the scores changed since the last push */
-    bool need_full;      /* ... and rows may have gone: send whole boards */
-    bool floor_dirty;    /* an agent's state changed since the last push */
-    bool desks_behind;   /* some desk's rank changed and it was not told yet */
-    int open_timers;     /* while closing: the timers whose close callback is due */
-    uint64_t changed_ns; /* uv_hrtime of the first change the next push carries */
-    uint64_t pushed_ns;  /* uv_hrtime of the last push */
+    uv_timer_t timer;         /* the next walk, board.interval after the last began */
+    uv_idle_t walking;        /* a walk goes on (on_walk) */
+    uv_timer_t watch;         /* long pauses, desks behind (on_watch) */
+    subscriber *cursor;       /* the walk's next subscriber; NULL: the walk is over */
+    push_round round;         /* the walk's pushes, repacked after a change */
+    uint64_t board_gen;       /* bumped when the scores change */
+    uint64_t whole_gen;       /* board_gen as of a change that may remove rows */
+    uint64_t floor_gen;       /* bumped when an agent's state changes */
+    uint64_t told_gen;        /* board_gen when the desks were last told */
+    bool desks_due;           /* a desk opened and was not told its standing yet */
+    bool desks_behind;        /* some desk's rank changed and it was not told yet */
+    bool retry;               /* a push could not be packed (out of memory) */
+    int open_handles;         /* while closing: the handles whose close callback is due */
+    uint64_t changed_ns;      /* uv_hrtime of the first change no walk began with; 0: none */
+    uint64_t walk_changed_ns; /* ... the walk under way began with */
+    uint64_t pushed_ns;       /* uv_hrtime of the last walk's beginning */
 };
 
 static void on_push_timer(uv_timer_t *t);
@@ -320,14 +368,18 @@ static void push_floor(server *srv, subscriber *sub) {
 
 /* A change after a quiet spell is pushed at once (on the loop's next turn,
  * with whatever else this turn changes); changes coming faster are
- * gathered into one push per board.interval. */
+ * gathered into one walk per board.interval. A walk under way takes the
+ * change to the subscribers it has not visited yet and sets off the next
+ * walk when it ends. */
 static void schedule_push(server *srv) {
     struct board *bd = srv->board;
-    if (uv_is_active((uv_handle_t *)&bd->timer))
+    uint64_t now = uv_hrtime();
+    if (bd->changed_ns == 0)
+        bd->changed_ns = now;
+    if (uv_is_active((uv_handle_t *)&bd->timer) || bd->cursor != NULL)
         return;
-    bd->changed_ns = uv_hrtime();
     uint64_t interval_ns = (uint64_t)srv->cfg.board_interval_ms * 1000000u;
-    uint64_t since = bd->changed_ns - bd->pushed_ns;
+    uint64_t since = now - bd->pushed_ns;
     uint64_t wait_ms = since >= interval_ns ? 0 : (interval_ns - since + 999999u) / 1000000u;
     uv_timer_start(&bd->timer, on_push_timer, wait_ms, 0);
 }
@@ -336,7 +388,7 @@ void board_floor_changed(server *srv) {
     struct board *bd = srv->board;
     if (bd == NULL || bd->subs == NULL)
         return;
-    bd->floor_dirty = true;
+    bd->floor_gen++;
     schedule_push(srv);
 }
 
@@ -565,44 +617,17 @@ void board_desk_opened(server *srv) {
     struct board *bd = srv->board;
     if (bd == NULL)
         return;
-    bd->dirty = true;
+    bd->desks_due = true;
     schedule_push(srv);
 }
 
 /* ---- pushing ---- */
 
-/* One board push of a team and period, packed once for the subscribers who
- * were sent the same board before it (for a whole board, for all of its
- * subscribers). */
-typedef struct board_push {
-    int64_t team_id;
-    const char *team; /* the name the push carries, as its first subscriber knew it */
-    int period;
-    sent_list *before; /* held, so that no list made in the round reuses its address */
-    sent_list *after;
-    buf frame; /* empty: nothing changed */
-} board_push;
-
-/* One floor of a team, packed once for its subscribers. */
-typedef struct floor_push {
-    int64_t team_id;
-    buf frame;
-} floor_push;
-
-/* The pushes of one round; each array has room for one per subscriber. */
-typedef struct push_round {
-    board_push *boards;
-    size_t nboards;
-    floor_push *floors;
-    size_t nfloors;
-    buf out; /* what one subscriber is sent */
-} push_round;
-
 static board_push *find_board_push(push_round *pr, const subscriber *sub, bool whole) {
     for (size_t i = 0; i < pr->nboards; i++) {
         board_push *p = &pr->boards[i];
         if (p->team_id == sub->team_id && p->period == sub->period &&
-            strcmp(p->team, sub->team) == 0 && (whole || p->before == sub->sent))
+            strcmp(p->team, sub->team) == 0 && p->before == (whole ? NULL : sub->sent))
             return p;
     }
     return NULL;
@@ -649,7 +674,7 @@ static board_push *board_push_for(server *srv, push_round *pr, const subscriber 
         return NULL;
     }
     p->team_id = sub->team_id;
-    p->team = sub->team;
+    snprintf(p->team, sizeof p->team, "%s", sub->team);
     p->period = sub->period;
     p->before = whole ? NULL : sent_list_ref(sub->sent);
     p->after = after;
@@ -674,14 +699,20 @@ static const floor_push *floor_push_for(server *srv, push_round *pr, const subsc
     return f;
 }
 
-/* Pushes `sub` what changed in this round: the rows of its board that
- * changed (all of them when `whole`) and its team's floor, in one
+/* Sends `sub` what it is owed: the rows of its board that changed (all of
+ * them after a change that may remove rows) and its team's floor, in one
  * SSL_write and one write. A write per frame cost a TLS record and a
  * system call per subscriber each, most of a fan-out's time, and a board
- * change often comes with a floor change (the agent's state). Out of memory, the
- * subscriber is left as it was, and another push is due. */
-static void push_round_to(server *srv, push_round *pr, subscriber *sub, bool board, bool whole,
-                          bool floor) {
+ * change often comes with a floor change (the agent's state). Returns
+ * whether it was sent anything. Out of memory, the subscriber stays owed
+ * and another walk is due. */
+static bool push_to(server *srv, subscriber *sub) {
+    struct board *bd = srv->board;
+    push_round *pr = &bd->round;
+    bool board = sub->board_gen != pr->board_gen, whole = sub->board_gen < bd->whole_gen;
+    bool floor = sub->floor_gen != pr->floor_gen;
+    if (!board && !floor)
+        return false;
     board_push *p = board ? board_push_for(srv, pr, sub, whole) : NULL;
     const floor_push *f = floor ? floor_push_for(srv, pr, sub) : NULL;
     buf *out = &pr->out;
@@ -691,10 +722,8 @@ static void push_round_to(server *srv, push_round *pr, subscriber *sub, bool boa
         (p == NULL || buf_append(out, buf_head(&p->frame), buf_pending(&p->frame)) == 0) &&
         (f == NULL || buf_append(out, buf_head(&f->frame), buf_pending(&f->frame)) == 0);
     if (!packed) {
-        srv->board->dirty |= board;
-        srv->board->need_full |= board && whole;
-        srv->board->floor_dirty |= floor;
-        return;
+        bd->retry = true;
+        return false;
     }
     send_frame(sub, out);
     if (p != NULL) {
@@ -702,6 +731,9 @@ static void push_round_to(server *srv, push_round *pr, subscriber *sub, bool boa
         sub->sent = sent_list_ref(p->after);
         sent_list_unref(was);
     }
+    sub->board_gen = pr->board_gen;
+    sub->floor_gen = pr->floor_gen;
+    return true;
 }
 
 static void push_round_free(push_round *pr) {
@@ -715,6 +747,84 @@ static void push_round_free(push_round *pr) {
     buf_free(&pr->out);
     free(pr->boards);
     free(pr->floors);
+    *pr = (push_round){0};
+}
+
+/* Makes the walk's pushes those of the generations now, packed as its
+ * subscribers come; false without memory. */
+static bool round_renew(struct board *bd) {
+    push_round *pr = &bd->round;
+    if (pr->boards != NULL && pr->board_gen == bd->board_gen && pr->floor_gen == bd->floor_gen)
+        return true;
+    push_round_free(pr);
+    size_t nsubs = 0;
+    for (const subscriber *sub = bd->subs; sub != NULL; sub = sub->next)
+        nsubs++;
+    pr->boards = calloc(nsubs + 1, sizeof *pr->boards);
+    pr->floors = calloc(nsubs + 1, sizeof *pr->floors);
+    pr->board_gen = bd->board_gen;
+    pr->floor_gen = bd->floor_gen;
+    if (pr->boards != NULL && pr->floors != NULL)
+        return true;
+    push_round_free(pr);
+    return false;
+}
+
+/* The desks are told their standing when the scores changed or one
+ * opened; out of memory, with the next walk. */
+static void walk_tell_desks(server *srv) {
+    struct board *bd = srv->board;
+    if (bd->told_gen == bd->board_gen && !bd->desks_due)
+        return;
+    if (!tell_desks(srv)) {
+        log_warn("out of memory telling the desks their standing; trying again in %ums",
+                 srv->cfg.board_interval_ms);
+        bd->retry = true;
+        return;
+    }
+    bd->told_gen = bd->board_gen;
+    bd->desks_due = false;
+}
+
+/* A walk is over: the subscribers it visited before a change, and any it
+ * could not send to, are owed the next, board.interval after this one
+ * began. */
+static void walk_end(server *srv) {
+    struct board *bd = srv->board;
+    bd->cursor = NULL;
+    uv_idle_stop(&bd->walking);
+    push_round_free(&bd->round);
+    metrics_observe(srv, METRIC_PUSH_LATENCY, uv_hrtime() - bd->walk_changed_ns);
+    if (bd->retry || bd->changed_ns != 0) {
+        bd->retry = false;
+        schedule_push(srv);
+    }
+}
+
+/* One turn of a walk: up to PUSH_CHUNK subscribers sent what they are
+ * owed. A push may close a subscriber's conn (over its output cap); the
+ * conn is freed later, never inside this loop (board_session_closed moves
+ * the cursor past it). */
+static void walk_step(server *srv) {
+    struct board *bd = srv->board;
+    if (!round_renew(bd)) {
+        log_warn("out of memory pushing the board; trying again in %ums",
+                 srv->cfg.board_interval_ms);
+        bd->retry = true;
+        walk_end(srv);
+        return;
+    }
+    for (unsigned sent = 0; bd->cursor != NULL && sent < PUSH_CHUNK;) {
+        subscriber *sub = bd->cursor;
+        bd->cursor = sub->next;
+        sent += push_to(srv, sub);
+    }
+    if (bd->cursor == NULL)
+        walk_end(srv);
+}
+
+static void on_walk(uv_idle_t *h) {
+    walk_step(h->data);
 }
 
 static void on_push_timer(uv_timer_t *t) {
@@ -722,47 +832,28 @@ static void on_push_timer(uv_timer_t *t) {
     struct board *bd = srv->board;
     if (bd == NULL)
         return;
-    size_t nsubs = 0;
-    for (const subscriber *sub = bd->subs; sub != NULL; sub = sub->next)
-        nsubs++;
-    push_round pr = {calloc(nsubs + 1, sizeof *pr.boards), 0, calloc(nsubs + 1, sizeof *pr.floors),
-                     0, BUF_INIT};
-    if (pr.boards == NULL || pr.floors == NULL) {
-        push_round_free(&pr);
-        log_warn("out of memory pushing the board; trying again in %ums",
-                 srv->cfg.board_interval_ms);
-        uv_timer_start(&bd->timer, on_push_timer, srv->cfg.board_interval_ms, 0);
+    bd->pushed_ns = uv_hrtime();
+    walk_tell_desks(srv);
+    if (bd->subs == NULL) {
+        bd->changed_ns = 0;
         return;
     }
-    bool board = bd->dirty, whole = bd->need_full, floor = bd->floor_dirty;
-    bd->dirty = bd->need_full = bd->floor_dirty = false;
-    bd->pushed_ns = uv_hrtime();
-    /* A push may close a subscriber's conn (over its output cap); the conn
-     * is freed later, never inside this loop. */
-    for (subscriber *sub = bd->subs; sub != NULL; sub = sub->next)
-        push_round_to(srv, &pr, sub, board, whole, floor);
-    push_round_free(&pr);
-    if (bd->dirty || bd->floor_dirty) /* out of memory for some: again */
-        schedule_push(srv);
-    if (board && !tell_desks(srv)) {
-        log_warn("out of memory telling the desks their standing; trying again in %ums",
-                 srv->cfg.board_interval_ms);
-        bd->dirty = true;
-        schedule_push(srv);
-    }
-    if ((board || floor) && bd->subs != NULL) {
-        metrics_count(srv, METRIC_PUSHES);
-        metrics_observe(srv, METRIC_PUSH_LATENCY, bd->pushed_ns - bd->changed_ns);
-    }
+    metrics_count(srv, METRIC_PUSHES);
+    bd->walk_changed_ns = bd->changed_ns != 0 ? bd->changed_ns : bd->pushed_ns;
+    bd->changed_ns = 0;
+    bd->cursor = bd->subs;
+    uv_idle_start(&bd->walking, on_walk);
 }
 
-/* Scores changed: one push per board.interval at most. */
+/* Scores changed: one walk per board.interval at most. The desks are told
+ * their own standing too. */
 static void on_scores(server *srv, bool rebuilt) {
     struct board *bd = srv->board;
     if (bd == NULL)
         return;
-    bd->need_full |= rebuilt;
-    bd->dirty = true; /* desks are told their own standing too */
+    bd->board_gen++;
+    if (rebuilt)
+        bd->whole_gen = bd->board_gen;
     schedule_push(srv);
 }
 
@@ -786,6 +877,8 @@ static void subscribe(request *req, int64_t team_id, const char *team) {
     sub->team_id = team_id;
     snprintf(sub->team, sizeof sub->team, "%s", team);
     sub->period = (int)m->period;
+    sub->board_gen = srv->board->board_gen;
+    sub->floor_gen = srv->board->floor_gen;
     Callfloor__Board b;
     Callfloor__BoardRow *rows, **ptrs;
     if (build_board(srv, sub, NULL, &b, &rows, &ptrs, &sub->sent) < 0) {
@@ -869,6 +962,8 @@ void board_session_closed(server *srv, session *s) {
             continue;
         }
         *p = sub->next;
+        if (bd->cursor == sub)
+            bd->cursor = sub->next;
         sent_list_unref(sub->sent);
         free(sub);
     }
@@ -881,6 +976,8 @@ int board_start(server *srv) {
     bd->srv = srv;
     uv_timer_init(srv->loop, &bd->timer);
     bd->timer.data = srv;
+    uv_idle_init(srv->loop, &bd->walking);
+    bd->walking.data = srv;
     uv_timer_init(srv->loop, &bd->watch);
     bd->watch.data = srv;
     uv_timer_start(&bd->watch, on_watch, WATCH_MS, WATCH_MS);
@@ -888,10 +985,10 @@ int board_start(server *srv) {
     return score_start(srv, on_scores);
 }
 
-/* The board is freed once both its timers are closed. */
-static void on_board_timer_closed(uv_handle_t *h) {
+/* The board is freed once its handles are closed. */
+static void on_board_handle_closed(uv_handle_t *h) {
     struct board *bd = h->data;
-    if (--bd->open_timers == 0)
+    if (--bd->open_handles == 0)
         free(bd);
 }
 
@@ -901,11 +998,15 @@ void board_close(server *srv) {
         return;
     while (bd->subs != NULL)
         board_session_closed(srv, bd->subs->s);
+    push_round_free(&bd->round);
+    bd->cursor = NULL;
     srv->board = NULL;
     bd->timer.data = bd;
+    bd->walking.data = bd;
     bd->watch.data = bd;
-    bd->open_timers = 2;
-    uv_close((uv_handle_t *)&bd->timer, on_board_timer_closed);
-    uv_close((uv_handle_t *)&bd->watch, on_board_timer_closed);
+    bd->open_handles = 3;
+    uv_close((uv_handle_t *)&bd->timer, on_board_handle_closed);
+    uv_close((uv_handle_t *)&bd->walking, on_board_handle_closed);
+    uv_close((uv_handle_t *)&bd->watch, on_board_handle_closed);
     score_close(srv);
 }
