@@ -322,6 +322,8 @@ static void agent_up(sim_session *se) {
 
 /* ---- a supervisor watching the board ---- */
 
+/* The agent session that logs in as `name`, started or not: the first
+ * snapshot comes before the agents start. */
 static sim_session *agent_named(sim *s, const char *name) {
     size_t n = strlen(s->prefix);
     if (strncmp(name, s->prefix, n) != 0)
@@ -330,14 +332,16 @@ static sim_session *agent_named(sim *s, const char *name) {
     unsigned long number = strtoul(name + n, &end, 10);
     if (*end != '\0' || number == 0 || number > s->agents)
         return NULL;
-    sim_session *se = &s->sessions[s->supervisors + number - 1];
-    return strcmp(se->username, name) == 0 ? se : NULL;
+    char expected[sizeof s->sessions->username];
+    snprintf(expected, sizeof expected, "%s%04lu", s->prefix, number);
+    return strcmp(expected, name) == 0 ? &s->sessions[s->supervisors + number - 1] : NULL;
 }
 
 /* A board row that first shows an agent's latest outcome to supervisor
- * `sup` measures the push: from the outcome's sending to the screen. The
- * rows of agents with nothing today yet are not in the first snapshot;
- * they start from 0. */
+ * `sup` measures the push: from the outcome's sending to the screen; a
+ * snapshot after a reconnect only brings `sup` up to date. The rows of
+ * agents with nothing today yet are not in the first snapshot; they start
+ * from 0. */
 static void board_row(sim_session *sup, const Callfloor__BoardRow *row, bool snapshot) {
     sim *s = sup->s;
     sim_session *agent = agent_named(s, row->agent);
@@ -349,17 +353,16 @@ static void board_row(sim_session *sup, const Callfloor__BoardRow *row, bool sna
     }
     unsigned k = (unsigned)(agent - s->sessions) - s->supervisors;
     unsigned shown = row->dials >= agent->base_dials ? row->dials - agent->base_dials : 0;
-    if (!snapshot && shown > 0 && shown == agent->outcomes && sup->seen != NULL &&
-        sup->seen[k] < shown) {
-        sup->seen[k] = shown;
-        if (agent->outcome_phase != SIM_WINDOW)
-            return;
-        samples_add_since(&s->push, agent->outcome_sent_at);
-        /* A push read before its agent's answer came out no later: 0 ms,
-         * and counted, so that a report can say how many were. */
-        s->fanout_before_ack += agent->acked != shown;
-        samples_add_since(&s->fanout, agent->acked == shown ? agent->acked_at : uv_hrtime());
-    }
+    if (shown == 0 || shown != agent->outcomes || sup->seen == NULL || sup->seen[k] >= shown)
+        return;
+    sup->seen[k] = shown;
+    if (snapshot || agent->outcome_phase != SIM_WINDOW)
+        return;
+    samples_add_since(&s->push, agent->outcome_sent_at);
+    /* A push read before its agent's answer came out no later: 0 ms, and
+     * counted, so that a report can say how many were. */
+    s->fanout_before_ack += agent->acked != shown;
+    samples_add_since(&s->fanout, agent->acked == shown ? agent->acked_at : uv_hrtime());
 }
 
 static void on_board(client *c, int status, const envelope *reply, void *arg);
@@ -546,6 +549,25 @@ bool sim_settled(const sim *s) {
             return false;
     }
     return true;
+}
+
+/* Whether supervisor `sup`'s board shows every agent's latest outcome. */
+static bool board_current(const sim *s, const sim_session *sup) {
+    for (unsigned k = s->supervisors; k < s->started; k++) {
+        unsigned outcomes = s->sessions[k].outcomes;
+        if (outcomes > 0 && sup->seen[k - s->supervisors] != outcomes)
+            return false;
+    }
+    return true;
+}
+
+unsigned sim_boards_behind(const sim *s) {
+    unsigned behind = 0;
+    for (unsigned k = 0; k < s->supervisors && k < s->started; k++) {
+        const sim_session *sup = &s->sessions[k];
+        behind += sup->up && sup->seen != NULL && !board_current(s, sup);
+    }
+    return behind;
 }
 
 unsigned sim_left_open(const sim *s) {

@@ -31,7 +31,8 @@
  * queue that grows for the whole ramp until logins time out; bounded, the
  * login latency stays a measure of the server rather than of the backlog. */
 #define MAX_SETUPS 64
-/* How long the calls still open at the end may take to be answered. */
+/* How long the calls still open at the end may take to be answered, and
+ * the supervisors' boards to show them. */
 #define SETTLE_MAX_MS 10000
 /* Each ping round is spread over this many ticks, or one a millisecond
  * when --ping-ms is shorter (see sim_ping_slice); a round lasts --ping-ms
@@ -64,7 +65,9 @@ static void print_help(void) {
              "and the pushes the supervisors received; offers, outcomes, pushes and pings\n"
              "are timed only while every session is in. When the time is up the calls still\n"
              "open are ended all at once; their acknowledgements are reported apart\n"
-             "(wind-down ack).\n"
+             "(wind-down ack), and the supervisors whose board does not come to show every\n"
+             "agent's last outcome within 10 s are counted (the agents and supervisors being\n"
+             "of one team).\n"
              "\n"
              "Options:\n"
              "  --agents N            how many agent sessions (1-100000; required)\n"
@@ -241,13 +244,15 @@ static void close_timers(run_state *rs) {
 static void finish(run_state *rs) {
     sim *s = rs->s;
     s->left_open = sim_left_open(s);
+    s->boards_behind = sim_boards_behind(s);
     sim_stop_all(s);
     close_timers(rs);
 }
 
 static void on_settle(uv_timer_t *t) {
     run_state *rs = t->data;
-    if (sim_settled(rs->s) || uv_now(rs->s->loop) >= rs->settle_deadline)
+    if ((sim_settled(rs->s) && sim_boards_behind(rs->s) == 0) ||
+        uv_now(rs->s->loop) >= rs->settle_deadline)
         finish(rs);
 }
 
@@ -373,6 +378,7 @@ static void report_json(const run_state *rs) {
     json_kv_uint(&w, "retried", s->retried);
     json_kv_uint(&w, "refused", s->refused);
     json_kv_uint(&w, "left_open", s->left_open);
+    json_kv_uint(&w, "boards_behind", s->boards_behind);
     json_kv_uint(&w, "applications", s->applications);
     json_key(&w, "outcomes_per_s");
     double secs = measured_seconds(rs);
@@ -418,6 +424,9 @@ static void report_text(const run_state *rs) {
            (unsigned long long)s->refused);
     if (s->left_open > 0)
         printf(_("%u agents were left with a call open or an answer missing\n"), s->left_open);
+    if (s->boards_behind > 0)
+        printf(_("%u supervisors' boards did not show every agent's last outcome at the end\n"),
+               s->boards_behind);
     const char *labels[] = {_("login"),         _("ready->offer"), _("outcome->ack"),
                             _("outcome->push"), _("ack->push"),    _("ping rtt"),
                             _("wind-down ack")};

@@ -68,7 +68,8 @@ struct sim {
     bool json, idle, quiet;
     sim_session *sessions; /* the supervisors first, then the agents */
     unsigned total, started, settled, ok, failed, lost, reconnects;
-    unsigned left_open; /* agents with work unfinished at the end */
+    unsigned left_open;     /* agents with work unfinished at the end */
+    unsigned boards_behind; /* supervisors not shown every last outcome at the end */
     char first_failure[CLI_MESSAGE_MAX];
     int first_failure_status;
     /* fanout: from an outcome's answer reaching its agent to the board
@@ -103,6 +104,9 @@ void sim_wind_down(sim *s);
 /* True when no agent that is connected has a call open, a Dial or an
  * outcome unanswered. */
 bool sim_settled(const sim *s);
+/* The supervisors connected whose board does not show every agent's
+ * latest outcome (the agents and supervisors being of one team). */
+unsigned sim_boards_behind(const sim *s);
 /* The agents with a call open or a Dial or outcome unanswered. */
 unsigned sim_left_open(const sim *s);
 /* Closes every session; run the loop afterwards to free them. */

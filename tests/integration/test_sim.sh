@@ -5,7 +5,8 @@
 # server's reason; missing accounts are named; usage errors exit 2 and an
 # unreachable server exits 3. With a campaign and leads the agents work:
 # every acknowledged outcome is in the database once, the mix has
-# applications, the supervisors see the pushes, no call is left open and
+# applications, the supervisors see the pushes (150 of them: every board
+# shows every last outcome), no call is left open and
 # the daemon's memory and CPU are reported. Calls still open when the time
 # is up (the wind-down) are timed apart from the rest.
 set -euo pipefail
@@ -93,6 +94,17 @@ ids=$(paste -sd, "$CF_WORK/acks")
     cf_fail "the run left a call open"
 [ "$(cf_psql "SELECT count(*) - $applications_before FROM applications")" = "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"])' <<<"$report")" ] ||
     cf_fail "the applications in the database are not the ones reported"
+# More supervisors than the daemon sends to in one turn of its loop (64,
+# server/board.c): changes that come while a push is on its way still
+# reach every board.
+cf_psql "INSERT INTO users (username, role, team_id, password_hash)
+         SELECT 'simsup' || lpad(g::text, 4, '0'), 'supervisor', team_id, password_hash
+         FROM users, generate_series(4, 150) g WHERE username = 'simsup0001'" >/dev/null
+CALLFLOOR_PASSWORD=sim-password-1 cf_expect_exit 0 "$SIM" --agents 5 --supervisors 150 --duration 3 \
+    --talk-ms 100 --connect-rate 400 --json --quiet
+cf_json_check 'doc["logins_ok"] == 155 and doc["outcomes_acked"] >= 10 and doc["boards_behind"] == 0
+    and doc["fanout_ms"]["count"] >= 150 and doc["supervisor_pushes"] >= 300' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "a supervisor's board was left behind: $CF_LAST_OUTPUT"
 CALLFLOOR_PASSWORD=sim-password-1 cf_expect_output_contains "outcome->ack" "$SIM" --agents 5 --duration 1 --talk-ms 0
 grep -Eq 'outcome->ack +[1-9][0-9]* samples +p50' <<<"$CF_LAST_OUTPUT" ||
     cf_fail "the text report has no acknowledgement percentiles: $CF_LAST_OUTPUT"
