@@ -15,7 +15,9 @@
 #    pushes its supervisors received, their average size, the latency from
 #    an outcome's acknowledgement reaching its agent to the board showing it
 #    at each supervisor (the server's fan-out; the database commit is
-#    before it), and the daemon's CPU time over the run.
+#    before it), and the daemon's CPU time over the run; also, from the
+#    same run, the agents' own latencies and whether every supervisor
+#    ended up shown every outcome.
 # 2. mosquitto 2 with a TLS listener (the same certificate): as many
 #    subscribers on one topic receive as many messages of the same average
 #    size at the same rate (tests/bench/mqtt_fanout.c); latency from the
@@ -122,5 +124,14 @@ print("callfloord's deliveries per CPU-second: %.2fx mosquitto's; its fan-out p9
       "(%d samples: every board change at every supervisor; %d read before the agent's "
       "answer, counted as 0 ms)" % (cf_rate / mq_rate, f["p99"], f["count"],
                                     cf["fanout_before_ack"]))
+# The same run seen from its agents: the fan-out shares the daemon's loop
+# with their calls. Outcome to push counts from the agent's sending.
+for label, key in (("outcome -> push", "push_ms"), ("ready -> offer", "offer_ms"),
+                   ("outcome -> ack", "ack_ms")):
+    d = cf[key]
+    print("callfloord %-16s p50 %7.2f ms  p90 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (%d samples)"
+          % (label, d["p50"], d["p90"], d["p99"], d["max"], d["count"]))
+print("callfloord: every supervisor's board showed every last outcome at the end: %s"
+      % ("yes" if cf["boards_behind"] == 0 else "no, %d behind" % cf["boards_behind"]))
 PY
 cf_done
