@@ -2,7 +2,10 @@
  * (or every team) and a period; it is answered with the whole board at
  * once, and then pushed only the rows whose rank or figures changed, at
  * most one push every board.interval however many outcomes came in
- * between. After a rebuild of the scores (start, the end of a day) every
+ * between. A push reaches its subscribers 64 in each turn of the event
+ * loop, so that agents are answered in between; a change that comes
+ * meanwhile reaches those not yet sent to in the same push, and the others
+ * with the next. After a rebuild of the scores (start, the end of a day) every
  * subscriber gets a whole board again. A subscriber that does not read is
  * disconnected by its conn once its output passes session.output_cap;
  * nobody else waits for it. Rank: points, then applications, then whoever
