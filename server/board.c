@@ -837,6 +837,10 @@ static void on_push_timer(uv_timer_t *t) {
     walk_tell_desks(srv);
     if (bd->subs == NULL) {
         bd->changed_ns = 0;
+        if (bd->retry) { /* the desks could not be told: again */
+            bd->retry = false;
+            schedule_push(srv);
+        }
         return;
     }
     metrics_count(srv, METRIC_PUSHES);
