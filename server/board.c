@@ -298,15 +298,15 @@ static void add_floor_agent(const floor_view *v, void *arg) {
     fb->ptrs[fb->n++] = a;
 }
 
-static void add_floor_queue(const char *campaign, unsigned depth, int64_t eligible, void *arg) {
+static void add_floor_queue(const hopper_campaign_stats *c, void *arg) {
     floor_build *fb = arg;
     if (fb->nq == fb->qcap)
         return;
     Callfloor__FloorQueue *q = &fb->queues[fb->nq];
     callfloor__floor_queue__init(q);
-    q->campaign = (char *)campaign;
-    q->hopper = depth;
-    q->eligible = eligible;
+    q->campaign = (char *)c->name;
+    q->hopper = c->depth;
+    q->eligible = c->eligible;
     fb->qptrs[fb->nq++] = q;
 }
 
@@ -315,10 +315,8 @@ static void count_one(const floor_view *v, void *arg) {
     (*(size_t *)arg)++;
 }
 
-static void count_queue(const char *campaign, unsigned depth, int64_t eligible, void *arg) {
-    (void)campaign;
-    (void)depth;
-    (void)eligible;
+static void count_queue(const hopper_campaign_stats *c, void *arg) {
+    (void)c;
     (*(size_t *)arg)++;
 }
 

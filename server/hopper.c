@@ -9,6 +9,7 @@
 #include "board.h"
 #include "floor.h"
 #include "log.h"
+#include "session.h"
 
 #define TICK_MS 1000
 /* A change to the campaigns reloads them at once (campaign.c for this daemon's
@@ -30,6 +31,7 @@
 #define COUNT_MAX_WAIT_MS 300000
 #define COUNT_DUTY        30
 #define NAME_BYTES        256
+#define CLAIM_SIZE_MAX    1000 /* leads a claim grows to at most, unless one batch is more */
 
 typedef struct campaign_hopper {
     int64_t id;
@@ -42,6 +44,8 @@ typedef struct campaign_hopper {
     hopper_lead *leads;
     size_t n, cap;
     bool claiming;         /* a claim is in flight */
+    bool starved;          /* ... and an agent found nothing to take meanwhile */
+    size_t claim_size;     /* leads a claim tops the hopper up to; 0: queue.hopper_batch */
     bool dry_alerted;      /* supervisors were told it ran dry; cleared by new leads */
     uint64_t dry_until;    /* uv_now before which an empty claim is not retried */
     uint64_t wanted_until; /* uv_now until which agents here may want its leads */
@@ -344,6 +348,33 @@ static void release_claimed(server *srv, const PGresult *res) {
     free(ids);
 }
 
+/* The leads a claim tops `c` up to. It starts at queue.hopper_batch and
+ * doubles after each claim during which agents found the hopper empty:
+ * when a whole floor turns ready at once, or conversations are short, one
+ * batch a round trip leaves agents waiting for leads the database has. It
+ * never passes the agents logged in here (more leads than agents is more
+ * than a round trip can use, held away from other daemons) or
+ * CLAIM_SIZE_MAX, and shrinks by a quarter after each claim nobody waited
+ * for. */
+static size_t claim_size(const server *srv, const campaign_hopper *c) {
+    size_t batch = (size_t)srv->cfg.hopper_batch;
+    session_counts sessions;
+    session_get_counts(srv, &sessions);
+    size_t most = sessions.agents < CLAIM_SIZE_MAX ? sessions.agents : CLAIM_SIZE_MAX;
+    if (most < batch)
+        return batch;
+    if (c->claim_size < batch)
+        return batch;
+    return c->claim_size > most ? most : c->claim_size;
+}
+
+static void adapt_claim_size(const server *srv, campaign_hopper *c) {
+    size_t size = claim_size(srv, c);
+    c->claim_size = c->starved ? size * 2 : size - size / 4;
+    c->claim_size = claim_size(srv, c);
+    c->starved = false;
+}
+
 /* The claim is over: its leads, with or without their cards, go into the
  * hoppers, and waiting agents are told. */
 static void claim_done(claim *cl, bool claimed) {
@@ -352,8 +383,10 @@ static void claim_done(claim *cl, bool claimed) {
     campaign_hopper *one = cl->campaign_id ? find_campaign(h, cl->campaign_id) : NULL;
     if (cl->campaign_id == 0)
         h->claiming_callbacks = false;
-    else if (one != NULL)
+    else if (one != NULL) {
         one->claiming = false;
+        adapt_claim_size(srv, one);
+    }
     if (cl->n == 0 && one != NULL) { /* nothing eligible: retry on a later tick */
         one->dry_until = uv_now(srv->loop) + TICK_MS;
         if (one->n == 0 && claimed)
@@ -519,12 +552,12 @@ static bool submit_claim(server *srv, int64_t campaign_id, size_t limit) {
 /* Claims leads for `c` unless it is full, paused, already claiming or
  * found dry a moment ago. */
 static void maybe_claim(server *srv, campaign_hopper *c) {
-    size_t batch = (size_t)srv->cfg.hopper_batch;
+    size_t size = claim_size(srv, c);
     uint64_t now = uv_now(srv->loop);
-    if (!srv->hopper->started || c->paused || c->claiming || c->n > batch / 2 || srv->db == NULL ||
+    if (!srv->hopper->started || c->paused || c->claiming || c->n > size / 2 || srv->db == NULL ||
         now < c->dry_until || now >= c->wanted_until)
         return;
-    c->claiming = submit_claim(srv, c->id, batch - c->n);
+    c->claiming = submit_claim(srv, c->id, size - c->n);
 }
 
 /* ---- taking ---- */
@@ -556,6 +589,16 @@ static bool better(const hopper_lead *a, const campaign_hopper *ca, const hopper
     return a->id < b->id;
 }
 
+/* An agent of `team_id` found nothing to take: the claims in flight for
+ * its campaigns were too small. */
+static void note_starved(server *srv, int64_t team_id) {
+    for (size_t k = 0; k < srv->hopper->ncampaigns; k++) {
+        campaign_hopper *c = &srv->hopper->campaigns[k];
+        if (c->claiming && serves_team(c, team_id))
+            c->starved = true;
+    }
+}
+
 bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *out) {
     hopper *h = srv->hopper;
     campaign_hopper *best_c = NULL;
@@ -581,8 +624,11 @@ bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *o
                 break; /* the rest of this hopper is in worse order */
         }
     }
-    if (best_c == NULL)
+    if (best_c == NULL) {
+        if (h != NULL)
+            note_starved(srv, team_id);
         return false;
+    }
     *out = best_c->leads[best_i];
     memmove(&best_c->leads[best_i], &best_c->leads[best_i + 1],
             (best_c->n - best_i - 1) * sizeof *best_c->leads);
@@ -926,13 +972,17 @@ uint32_t hopper_offer_timeout_ms(const server *srv, int64_t campaign_id) {
     return c ? c->offer_timeout_ms : 60000;
 }
 
-void hopper_each_campaign(const server *srv,
-                          void (*fn)(const char *campaign, unsigned depth, int64_t eligible,
-                                     void *arg),
+void hopper_each_campaign(const server *srv, void (*fn)(const hopper_campaign_stats *c, void *arg),
                           void *arg) {
     for (size_t i = 0; srv->hopper && i < srv->hopper->ncampaigns; i++) {
         const campaign_hopper *c = &srv->hopper->campaigns[i];
-        fn(c->name, (unsigned)c->n, c->eligible, arg);
+        hopper_campaign_stats stats = {
+            .name = c->name,
+            .depth = (unsigned)c->n,
+            .eligible = c->eligible,
+            .claim_size = (unsigned)claim_size(srv, c),
+        };
+        fn(&stats, arg);
     }
 }
 

@@ -62,13 +62,19 @@ void hopper_release(server *srv, int64_t lead_id);
  * and its offer timeout in milliseconds. */
 const char *hopper_campaign_name(const server *srv, int64_t campaign_id);
 uint32_t hopper_offer_timeout_ms(const server *srv, int64_t campaign_id);
-/* Calls `fn` with every campaign's name, the leads its hopper holds, and
- * the leads in the database that could be claimed now and no daemon holds
- * (counted every few seconds for campaigns agents here work; -1 for the
- * others and until first counted). */
-void hopper_each_campaign(const server *srv,
-                          void (*fn)(const char *campaign, unsigned depth, int64_t eligible,
-                                     void *arg),
+/* What hopper_each_campaign tells of one campaign. */
+typedef struct hopper_campaign_stats {
+    const char *name;
+    unsigned depth;      /* leads its hopper holds */
+    int64_t eligible;    /* leads in the database that could be claimed now and
+                          * no daemon holds (counted every few seconds for
+                          * campaigns agents here work; -1 for the others and
+                          * until first counted) */
+    unsigned claim_size; /* leads its next claim tops the hopper up to */
+} hopper_campaign_stats;
+
+/* Calls `fn` with every campaign's figures. */
+void hopper_each_campaign(const server *srv, void (*fn)(const hopper_campaign_stats *c, void *arg),
                           void *arg);
 /* Leads held in memory across all campaigns. */
 unsigned hopper_depth(const server *srv);

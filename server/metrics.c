@@ -144,22 +144,27 @@ static void render_histogram(buf *out, const char *name, const char *help, const
                 (unsigned long long)x->count);
 }
 
-static void render_hopper(const char *campaign, unsigned depth, int64_t eligible, void *arg) {
+static void render_hopper(const hopper_campaign_stats *c, void *arg) {
     buf *out = arg;
-    (void)eligible;
     buf_append_str(out, "callfloor_hopper_depth{campaign=\"");
-    label_value(out, campaign);
-    buf_appendf(out, "\"} %u\n", depth);
+    label_value(out, c->name);
+    buf_appendf(out, "\"} %u\n", c->depth);
 }
 
-static void render_eligible(const char *campaign, unsigned depth, int64_t eligible, void *arg) {
+static void render_claim_size(const hopper_campaign_stats *c, void *arg) {
     buf *out = arg;
-    (void)depth;
-    if (eligible < 0)
+    buf_append_str(out, "callfloor_hopper_claim_size{campaign=\"");
+    label_value(out, c->name);
+    buf_appendf(out, "\"} %u\n", c->claim_size);
+}
+
+static void render_eligible(const hopper_campaign_stats *c, void *arg) {
+    buf *out = arg;
+    if (c->eligible < 0)
         return;
     buf_append_str(out, "callfloor_eligible_leads{campaign=\"");
-    label_value(out, campaign);
-    buf_appendf(out, "\"} %lld\n", (long long)eligible);
+    label_value(out, c->name);
+    buf_appendf(out, "\"} %lld\n", (long long)c->eligible);
 }
 
 static void render_gauges(const server *srv, buf *out) {
@@ -184,6 +189,10 @@ static void render_gauges(const server *srv, buf *out) {
     buf_appendf(out, "callfloor_db_in_flight %d\n", db.in_flight);
     header(out, "callfloor_hopper_depth", "gauge", "Leads held ready to offer, by campaign.");
     hopper_each_campaign(srv, render_hopper, out);
+    header(out, "callfloor_hopper_claim_size", "gauge",
+           "Leads a claim tops the hopper up to, by campaign: queue.hopper_batch, more while "
+           "agents wait for leads.");
+    hopper_each_campaign(srv, render_claim_size, out);
     header(out, "callfloor_eligible_leads", "gauge",
            "Open leads in the database that could be offered now, by campaign worked here.");
     hopper_each_campaign(srv, render_eligible, out);

@@ -42,7 +42,7 @@ const config_key settings_table[] = {
     KEY("session.max_per_address", CONFIG_INT, "0", max_per_address, 0, 1000000, true,
         "Connections accepted at once from one client address; 0: no limit."),
     KEY("queue.hopper_batch", CONFIG_INT, "20", hopper_batch, 1, 1000, true,
-        "Leads one campaign's hopper claims from the database at a time."),
+        "Leads one campaign's hopper claims from the database at a time; more while agents wait."),
     KEY("queue.lease_ttl", CONFIG_DURATION, "5m", lease_ttl_ms, 30000, 3600000, false,
         "How long a claimed lead stays this daemon's without renewal; renewed every third of it."),
     KEY("queue.reconnect_grace", CONFIG_DURATION, "2m", reconnect_grace_ms, 0, 3600000, true,

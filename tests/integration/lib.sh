@@ -18,6 +18,7 @@
 #   CF_BUILD           the build tree (default: $CF_SOURCE/build)
 #   CF_PGDIR           the PostgreSQL fixture (default: $CF_BUILD/tests/pg)
 #   CF_RECONNECT_GRACE queue.reconnect_grace of the daemon (default 2m)
+#   CF_HOPPER_BATCH    queue.hopper_batch of the daemon (default 20)
 #   CF_PAUSE_ALERT     board.pause_alert of the daemon (default 15m)
 #   CF_RANK_INTERVAL   board.rank_interval of the daemon (default 1s)
 #   CF_BOARD_TZ        board.time_zone of the daemon (default: a zone where it
@@ -196,7 +197,7 @@ max_connections = 20000
 max_per_address = 0
 
 [queue]
-hopper_batch = 20
+hopper_batch = ${CF_HOPPER_BATCH:-20}
 lease_ttl = 5m
 reconnect_grace = ${CF_RECONNECT_GRACE:-2m}
 callback_grace = 15m
