@@ -9,7 +9,6 @@
 #include "board.h"
 #include "floor.h"
 #include "log.h"
-#include "session.h"
 
 #define TICK_MS 1000
 /* A change to the campaigns reloads them at once (campaign.c for this daemon's
@@ -31,7 +30,7 @@
 #define COUNT_MAX_WAIT_MS 300000
 #define COUNT_DUTY        30
 #define NAME_BYTES        256
-#define CLAIM_SIZE_MAX    1000 /* leads a claim grows to at most, unless one batch is more */
+#define CLAIM_SIZE_MAX    1000 /* leads a claim grows to at most */
 
 typedef struct campaign_hopper {
     int64_t id;
@@ -173,6 +172,13 @@ static void lease_ttl_text(const server *srv, char *out, size_t cap) {
     snprintf(out, cap, "%u milliseconds", srv->cfg.lease_ttl_ms);
 }
 
+static bool serves_team(const campaign_hopper *c, int64_t team_id) {
+    for (size_t i = 0; i < c->nteams; i++)
+        if (c->teams[i] == team_id)
+            return true;
+    return false;
+}
+
 static campaign_hopper *find_campaign(const hopper *h, int64_t id) {
     for (size_t i = 0; i < h->ncampaigns; i++)
         if (h->campaigns[i].id == id)
@@ -252,6 +258,7 @@ typedef struct claim {
     server *srv;
     int64_t campaign_id; /* 0 for the callbacks of every campaign */
     uint64_t cards_gen;  /* h->cards_gen when it was sent */
+    size_t limit;        /* the leads asked for */
     hopper_lead *leads;
     size_t n;
     struct claim *next; /* in h->reading while the cards are read */
@@ -348,30 +355,42 @@ static void release_claimed(server *srv, const PGresult *res) {
     free(ids);
 }
 
-/* The leads a claim tops `c` up to. It starts at queue.hopper_batch and
- * doubles after each claim during which agents found the hopper empty:
- * when a whole floor turns ready at once, or conversations are short, one
- * batch a round trip leaves agents waiting for leads the database has. It
- * never passes the agents logged in here (more leads than agents is more
- * than a round trip can use, held away from other daemons) or
- * CLAIM_SIZE_MAX, and shrinks by a quarter after each claim nobody waited
- * for. */
+/* The leads a claim tops `c` up to: queue.hopper_batch, or more after
+ * claims agents waited for (adapt_claim_size). */
 static size_t claim_size(const server *srv, const campaign_hopper *c) {
     size_t batch = (size_t)srv->cfg.hopper_batch;
-    session_counts sessions;
-    session_get_counts(srv, &sessions);
-    size_t most = sessions.agents < CLAIM_SIZE_MAX ? sessions.agents : CLAIM_SIZE_MAX;
-    if (most < batch)
-        return batch;
     if (c->claim_size < batch)
         return batch;
-    return c->claim_size > most ? most : c->claim_size;
+    return c->claim_size > CLAIM_SIZE_MAX ? CLAIM_SIZE_MAX : c->claim_size;
 }
 
-static void adapt_claim_size(const server *srv, campaign_hopper *c) {
+typedef struct served_agents {
+    const campaign_hopper *c;
+    size_t n;
+} served_agents;
+
+static void count_served(uint64_t user_id, int64_t team_id, session *s, floor_standing *told,
+                         void *arg) {
+    (void)user_id, (void)s, (void)told;
+    served_agents *sa = arg;
+    if (serves_team(sa->c, team_id))
+        sa->n++;
+}
+
+/* Sizes the next claim of `c` after one that brought `claimed` of the
+ * `asked` leads. When a whole floor turns ready at once, or conversations
+ * are short, one batch a round trip leaves agents waiting for leads the
+ * database has: a claim that came back full while agents found the hopper
+ * empty doubles the next. Any other shrinks it by a quarter. It never
+ * passes the agents logged in here who work the campaign: more leads than
+ * they can take in one round trip would only be held away from other
+ * daemons. */
+static void adapt_claim_size(server *srv, campaign_hopper *c, size_t claimed, size_t asked) {
     size_t size = claim_size(srv, c);
-    c->claim_size = c->starved ? size * 2 : size - size / 4;
-    c->claim_size = claim_size(srv, c);
+    size = c->starved && claimed == asked ? size * 2 : size - size / 4;
+    served_agents sa = {.c = c};
+    floor_each_desk(srv, count_served, &sa);
+    c->claim_size = size < sa.n ? size : sa.n; /* claim_size keeps it at least one batch */
     c->starved = false;
 }
 
@@ -385,7 +404,8 @@ static void claim_done(claim *cl, bool claimed) {
         h->claiming_callbacks = false;
     else if (one != NULL) {
         one->claiming = false;
-        adapt_claim_size(srv, one);
+        if (claimed)
+            adapt_claim_size(srv, one, cl->n, cl->limit);
     }
     if (cl->n == 0 && one != NULL) { /* nothing eligible: retry on a later tick */
         one->dry_until = uv_now(srv->loop) + TICK_MS;
@@ -529,7 +549,10 @@ static bool submit_claim(server *srv, int64_t campaign_id, size_t limit) {
         free(cl);
         return false;
     }
-    *cl = (claim){.srv = srv, .campaign_id = campaign_id, .cards_gen = srv->hopper->cards_gen};
+    *cl = (claim){.srv = srv,
+                  .campaign_id = campaign_id,
+                  .cards_gen = srv->hopper->cards_gen,
+                  .limit = limit};
     char id[24], ttl[40], max[24];
     snprintf(id, sizeof id, "%lld", (long long)campaign_id);
     lease_ttl_text(srv, ttl, sizeof ttl);
@@ -562,13 +585,6 @@ static void maybe_claim(server *srv, campaign_hopper *c) {
 
 /* ---- taking ---- */
 
-static bool serves_team(const campaign_hopper *c, int64_t team_id) {
-    for (size_t i = 0; i < c->nteams; i++)
-        if (c->teams[i] == team_id)
-            return true;
-    return false;
-}
-
 /* Whether `agent_id` may take `l` now: someone else's callback stays
  * theirs until the grace period after its time. */
 static bool may_take(const server *srv, const hopper_lead *l, uint64_t agent_id, time_t now) {
@@ -589,28 +605,34 @@ static bool better(const hopper_lead *a, const campaign_hopper *ca, const hopper
     return a->id < b->id;
 }
 
-/* An agent of `team_id` found nothing to take: the claims in flight for
- * its campaigns were too small. */
-static void note_starved(server *srv, int64_t team_id) {
-    for (size_t k = 0; k < srv->hopper->ncampaigns; k++) {
-        campaign_hopper *c = &srv->hopper->campaigns[k];
-        if (c->claiming && serves_team(c, team_id))
+/* Marks the campaigns of `team_id` as wanted and tops them up. `empty`:
+ * an agent of the team found nothing to take, so the claims already in
+ * flight for them were too small. */
+static void want_leads(server *srv, int64_t team_id, bool empty) {
+    hopper *h = srv->hopper;
+    for (size_t k = 0; k < h->ncampaigns; k++) {
+        campaign_hopper *c = &h->campaigns[k];
+        if (c->paused || !serves_team(c, team_id))
+            continue;
+        c->wanted_until = uv_now(srv->loop) + WANTED_MS;
+        if (empty && c->claiming)
             c->starved = true;
+        maybe_claim(srv, c);
     }
 }
 
 bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *out) {
     hopper *h = srv->hopper;
+    if (h == NULL)
+        return false;
     campaign_hopper *best_c = NULL;
     size_t best_i = 0;
     bool own_callback = false;
     time_t now = time(NULL);
-    for (size_t k = 0; h != NULL && k < h->ncampaigns && !own_callback; k++) {
+    for (size_t k = 0; k < h->ncampaigns && !own_callback; k++) {
         campaign_hopper *c = &h->campaigns[k];
         if (c->paused || !serves_team(c, team_id))
             continue;
-        c->wanted_until = uv_now(srv->loop) + WANTED_MS;
-        maybe_claim(srv, c);
         for (size_t i = 0; i < c->n; i++) {
             const hopper_lead *l = &c->leads[i];
             if (!may_take(srv, l, agent_id, now))
@@ -624,17 +646,14 @@ bool hopper_take(server *srv, uint64_t agent_id, int64_t team_id, hopper_lead *o
                 break; /* the rest of this hopper is in worse order */
         }
     }
-    if (best_c == NULL) {
-        if (h != NULL)
-            note_starved(srv, team_id);
-        return false;
+    if (best_c != NULL) {
+        *out = best_c->leads[best_i];
+        memmove(&best_c->leads[best_i], &best_c->leads[best_i + 1],
+                (best_c->n - best_i - 1) * sizeof *best_c->leads);
+        best_c->n--;
     }
-    *out = best_c->leads[best_i];
-    memmove(&best_c->leads[best_i], &best_c->leads[best_i + 1],
-            (best_c->n - best_i - 1) * sizeof *best_c->leads);
-    best_c->n--;
-    maybe_claim(srv, best_c);
-    return true;
+    want_leads(srv, team_id, best_c == NULL);
+    return best_c != NULL;
 }
 
 /* ---- campaigns ---- */
@@ -891,9 +910,14 @@ static void count_eligible(server *srv) {
 static void release_unwanted(server *srv) {
     hopper *h = srv->hopper;
     uint64_t now = uv_now(srv->loop);
-    for (size_t i = 0; i < h->ncampaigns; i++)
-        if (h->campaigns[i].n > 0 && now >= h->campaigns[i].wanted_until)
-            release_campaign(srv, &h->campaigns[i]);
+    for (size_t i = 0; i < h->ncampaigns; i++) {
+        campaign_hopper *c = &h->campaigns[i];
+        if (now < c->wanted_until)
+            continue;
+        c->claim_size = 0; /* whoever comes back starts at one batch */
+        if (c->n > 0)
+            release_campaign(srv, c);
+    }
 }
 
 static void on_tick(uv_timer_t *t) {

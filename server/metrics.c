@@ -144,7 +144,7 @@ static void render_histogram(buf *out, const char *name, const char *help, const
                 (unsigned long long)x->count);
 }
 
-static void render_hopper(const hopper_campaign_stats *c, void *arg) {
+static void render_depth(const hopper_campaign_stats *c, void *arg) {
     buf *out = arg;
     buf_append_str(out, "callfloor_hopper_depth{campaign=\"");
     label_value(out, c->name);
@@ -188,7 +188,7 @@ static void render_gauges(const server *srv, buf *out) {
     header(out, "callfloor_db_in_flight", "gauge", "Transactions sent, not yet answered.");
     buf_appendf(out, "callfloor_db_in_flight %d\n", db.in_flight);
     header(out, "callfloor_hopper_depth", "gauge", "Leads held ready to offer, by campaign.");
-    hopper_each_campaign(srv, render_hopper, out);
+    hopper_each_campaign(srv, render_depth, out);
     header(out, "callfloor_hopper_claim_size", "gauge",
            "Leads a claim tops the hopper up to, by campaign: queue.hopper_batch, more while "
            "agents wait for leads.");

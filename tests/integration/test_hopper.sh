@@ -2,9 +2,9 @@
 # test_hopper: a campaign's claims grow while its agents wait for leads and
 # never past the agents logged in. With queue.hopper_batch 2 and twelve
 # agents working without talk time, the daemon's claims grow above the
-# batch (callfloor_hopper_claim_size), no more leads are leased than the
-# agents and the hopper can use, every lead is still offered once, and
-# with the agents gone a claim is one batch again.
+# batch (callfloor_hopper_claim_size) but not past the twelve, no more
+# leads are leased than the agents and the hopper can use, and no lead is
+# dialled twice at once; with three agents back a claim is cut to three.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -52,5 +52,11 @@ cf_json_check "doc['outcomes_acked'] >= 50 and doc['refused'] == 0" <"$CF_WORK/r
 [ "$(cf_psql "SELECT count(*) FROM calls a JOIN calls b ON b.lead_id = a.lead_id AND b.id > a.id
              WHERE a.ended_at IS NULL OR b.started_at < a.ended_at")" = 0 ] ||
     cf_fail "a lead was dialled again while a call on it was open"
-[ "$(claim_size)" = 2 ] || cf_fail "with no agent logged in a claim is not one batch: $(claim_size)"
+# Three of the twelve back, talking: the next claim is cut to the agents
+# logged in who work the campaign.
+CALLFLOOR_PASSWORD=sim-password-1 cf_expect_exit 0 "$CF_BUILD/bin/callfloor-sim" --agents 3 \
+    --duration 3 --talk-ms 300 --json --quiet
+cf_json_check "doc['outcomes_acked'] >= 6" <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "the three agents did not work the queue: $CF_LAST_OUTPUT"
+[ "$(claim_size)" -le 3 ] || cf_fail "with three agents a claim is still $(claim_size) leads"
 cf_done
