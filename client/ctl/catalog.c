@@ -294,31 +294,21 @@ static int add_product_row(cli_table *t, const void *item) {
     return cli_table_add_row(t, row);
 }
 
-static int product_list_text(ctl *x, const Callfloor__ProductListReply *list) {
+int ctl_run_product_list(ctl *x, const ctl_args *a) {
+    (void)a;
     char empty[128];
     snprintf(empty, sizeof empty, _("No products yet; add one with '%s product add CODE'.\n"),
              PROGRAM);
     const char *header[] = {_("CODE"),       _("NAME"),  _("KIND"),
                             _("ANNUAL FEE"), _("APR %"), _("SEGMENTS")};
-    return ctl_emit_rows(x, header, 6, add_product_row, (void *const *)list->products,
-                         list->n_products, empty);
-}
-
-int ctl_run_product_list(ctl *x, const ctl_args *a) {
-    (void)a;
-    envelope *reply;
-    int rc = ctl_call_empty(x, CALLFLOOR__ENVELOPE__BODY_PRODUCT_LIST,
-                            CALLFLOOR__ENVELOPE__BODY_PRODUCT_LIST_REPLY, &reply);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    const Callfloor__ProductListReply *list = reply->product_list_reply;
-    if (x->json) {
-        ctl_json_list(x, "products", json_product, (void *const *)list->products, list->n_products);
-    } else {
-        rc = product_list_text(x, list);
-    }
-    envelope_free(reply);
-    return rc;
+    const ctl_list list = {CALLFLOOR__ENVELOPE__BODY_PRODUCT_LIST,
+                           CALLFLOOR__ENVELOPE__BODY_PRODUCT_LIST_REPLY,
+                           json_product,
+                           header,
+                           6,
+                           add_product_row,
+                           empty};
+    return ctl_run_list(x, &list);
 }
 
 /* ---- campaigns ---- */
@@ -398,32 +388,21 @@ static int add_campaign_row(cli_table *t, const void *item) {
     return cli_table_add_row(t, row);
 }
 
-static int campaign_list_text(ctl *x, const Callfloor__CampaignListReply *list) {
+int ctl_run_campaign_list(ctl *x, const ctl_args *a) {
+    (void)a;
     char empty[128];
     snprintf(empty, sizeof empty, _("No campaigns yet; add one with '%s campaign add NAME'.\n"),
              PROGRAM);
     const char *header[] = {_("CAMPAIGN"), _("STATE"), _("PRODUCTS"), _("TEAMS"),
                             _("WINDOW"),   _("DAYS"),  _("PRIORITY")};
-    return ctl_emit_rows(x, header, 7, add_campaign_row, (void *const *)list->campaigns,
-                         list->n_campaigns, empty);
-}
-
-int ctl_run_campaign_list(ctl *x, const ctl_args *a) {
-    (void)a;
-    envelope *reply;
-    int rc = ctl_call_empty(x, CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST,
-                            CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST_REPLY, &reply);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    const Callfloor__CampaignListReply *list = reply->campaign_list_reply;
-    if (x->json) {
-        ctl_json_list(x, "campaigns", json_campaign, (void *const *)list->campaigns,
-                      list->n_campaigns);
-    } else {
-        rc = campaign_list_text(x, list);
-    }
-    envelope_free(reply);
-    return rc;
+    const ctl_list list = {CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST,
+                           CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST_REPLY,
+                           json_campaign,
+                           header,
+                           7,
+                           add_campaign_row,
+                           empty};
+    return ctl_run_list(x, &list);
 }
 
 int ctl_run_campaign_show(ctl *x, const ctl_args *a) {

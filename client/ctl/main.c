@@ -823,6 +823,36 @@ int ctl_call_empty(ctl *x, Callfloor__Envelope__BodyCase body, Callfloor__Envelo
     return ctl_call(x, &req, want, reply);
 }
 
+/* Every list reply holds its list in its first field; the descriptors say
+ * where that is, so one function runs every list command. */
+int ctl_run_list(ctl *x, const ctl_list *list) {
+    envelope *reply;
+    int rc = ctl_call_empty(x, list->ask, list->answer, &reply);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    const ProtobufCFieldDescriptor *body = protobuf_c_message_descriptor_get_field(
+        &callfloor__envelope__descriptor, (unsigned)list->answer);
+    const ProtobufCMessage *msg;
+    memcpy(&msg, (const char *)reply + body->offset, sizeof msg);
+    const ProtobufCFieldDescriptor *field =
+        msg->descriptor->n_fields > 0 ? &msg->descriptor->fields[0] : NULL;
+    if (field == NULL || field->label != PROTOBUF_C_LABEL_REPEATED ||
+        field->type != PROTOBUF_C_TYPE_MESSAGE) {
+        envelope_free(reply);
+        return ctl_report_status(x, CLIENT_E_PROTOCOL);
+    }
+    size_t n;
+    void *const *items;
+    memcpy(&n, (const char *)msg + field->quantifier_offset, sizeof n);
+    memcpy(&items, (const char *)msg + field->offset, sizeof items);
+    if (x->json)
+        ctl_json_list(x, field->name, list->json, items, n);
+    else
+        rc = ctl_emit_rows(x, list->header, list->ncols, list->add_row, items, n, list->empty);
+    envelope_free(reply);
+    return rc;
+}
+
 /* ---- output helpers ---- */
 
 static void json_time(json_writer *w, const char *key, int64_t unix_s) {
@@ -1029,31 +1059,21 @@ static int add_user_row(cli_table *t, const void *item) {
     return cli_table_add_row(t, row);
 }
 
-static int user_list_text(ctl *x, const Callfloor__UserListReply *list) {
+static int run_user_list(ctl *x, const ctl_args *a) {
+    (void)a;
     char empty[128];
     snprintf(empty, sizeof empty, _("No users yet; add one with '%s user add NAME --role ROLE'.\n"),
              PROGRAM);
     const char *header[] = {_("ID"),   _("USER"),   _("NAME"),    _("ROLE"),
                             _("TEAM"), _("STATUS"), _("CREATED"), _("LAST LOGIN")};
-    return ctl_emit_rows(x, header, 8, add_user_row, (void *const *)list->users, list->n_users,
-                         empty);
-}
-
-static int run_user_list(ctl *x, const ctl_args *a) {
-    (void)a;
-    envelope *reply;
-    int rc = ctl_call_empty(x, CALLFLOOR__ENVELOPE__BODY_USER_LIST,
-                            CALLFLOOR__ENVELOPE__BODY_USER_LIST_REPLY, &reply);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    const Callfloor__UserListReply *list = reply->user_list_reply;
-    if (x->json) {
-        ctl_json_list(x, "users", json_user, (void *const *)list->users, list->n_users);
-    } else {
-        rc = user_list_text(x, list);
-    }
-    envelope_free(reply);
-    return rc;
+    const ctl_list list = {CALLFLOOR__ENVELOPE__BODY_USER_LIST,
+                           CALLFLOOR__ENVELOPE__BODY_USER_LIST_REPLY,
+                           json_user,
+                           header,
+                           8,
+                           add_user_row,
+                           empty};
+    return ctl_run_list(x, &list);
 }
 
 static int run_user_add(ctl *x, const ctl_args *a) {
@@ -1170,29 +1190,19 @@ static int add_team_row(cli_table *t, const void *item) {
     return cli_table_add_row(t, row);
 }
 
-static int team_list_text(ctl *x, const Callfloor__TeamListReply *list) {
+static int run_team_list(ctl *x, const ctl_args *a) {
+    (void)a;
     char empty[128];
     snprintf(empty, sizeof empty, _("No teams yet; add one with '%s team add NAME'.\n"), PROGRAM);
     const char *header[] = {_("ID"), _("TEAM"), _("MEMBERS"), _("DESCRIPTION")};
-    return ctl_emit_rows(x, header, 4, add_team_row, (void *const *)list->teams, list->n_teams,
-                         empty);
-}
-
-static int run_team_list(ctl *x, const ctl_args *a) {
-    (void)a;
-    envelope *reply;
-    int rc = ctl_call_empty(x, CALLFLOOR__ENVELOPE__BODY_TEAM_LIST,
-                            CALLFLOOR__ENVELOPE__BODY_TEAM_LIST_REPLY, &reply);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    const Callfloor__TeamListReply *list = reply->team_list_reply;
-    if (x->json) {
-        ctl_json_list(x, "teams", json_team, (void *const *)list->teams, list->n_teams);
-    } else {
-        rc = team_list_text(x, list);
-    }
-    envelope_free(reply);
-    return rc;
+    const ctl_list list = {CALLFLOOR__ENVELOPE__BODY_TEAM_LIST,
+                           CALLFLOOR__ENVELOPE__BODY_TEAM_LIST_REPLY,
+                           json_team,
+                           header,
+                           4,
+                           add_team_row,
+                           empty};
+    return ctl_run_list(x, &list);
 }
 
 /* ---- main ---- */

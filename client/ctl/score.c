@@ -221,21 +221,15 @@ static void json_item(json_writer *w, const void *item) {
 
 int ctl_run_qa_items(ctl *x, const ctl_args *a) {
     (void)a;
-    envelope *reply;
-    int rc = ctl_call_empty(x, CALLFLOOR__ENVELOPE__BODY_QA_ITEMS,
-                            CALLFLOOR__ENVELOPE__BODY_QA_ITEMS_REPLY, &reply);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    const Callfloor__QaItemsReply *r = reply->qa_items_reply;
-    if (x->json) {
-        ctl_json_list(x, "items", json_item, (void *const *)r->items, r->n_items);
-    } else {
-        const char *header[] = {_("ITEM"), _("WEIGHT"), _("INSTANT FAIL"), _("WHAT IS CHECKED")};
-        rc = ctl_emit_rows(x, header, 4, add_item_row, (void *const *)r->items, r->n_items,
-                           _("The scorecard is empty.\n"));
-    }
-    envelope_free(reply);
-    return rc;
+    const char *header[] = {_("ITEM"), _("WEIGHT"), _("INSTANT FAIL"), _("WHAT IS CHECKED")};
+    const ctl_list list = {CALLFLOOR__ENVELOPE__BODY_QA_ITEMS,
+                           CALLFLOOR__ENVELOPE__BODY_QA_ITEMS_REPLY,
+                           json_item,
+                           header,
+                           4,
+                           add_item_row,
+                           _("The scorecard is empty.\n")};
+    return ctl_run_list(x, &list);
 }
 
 int ctl_run_qa_review(ctl *x, const ctl_args *a) {

@@ -196,6 +196,9 @@ done
 # Quality review: a pass costs nothing; a fail costs the agent points; a
 # review is final.
 cf_expect_output_contains "disclosure" cf_as sue cf_ctl qa items
+cf_expect_exit 0 cf_as sue cf_ctl --json qa items
+cf_json_check '"disclosure" in [i["code"] for i in doc["items"]]' <<<"$CF_LAST_OUTPUT" ||
+    cf_fail "--json qa items: $CF_LAST_OUTPUT"
 a1_call=$(call_of a1 APPLICATION_SUBMITTED)
 cf_expect_output_contains "passed its review with 90 points" cf_as sue cf_ctl qa review "$a1_call" --fail greeting
 cf_expect_exit 1 cf_as sue cf_ctl qa review "$a1_call" --fail disclosure

@@ -15,6 +15,12 @@ cf_ctl team add 二组 >/dev/null
 cf_add_user sue supervisor 一组
 cf_add_user ann agent 一组
 
+# Empty lists say so, and how to fill them.
+cf_expect_output_contains "No products yet; add one with 'callfloorctl product add CODE'" cf_ctl product list
+cf_expect_output_contains "No campaigns yet" cf_ctl campaign list
+cf_expect_exit 0 cf_ctl --json campaign list
+cf_json_check 'doc == {"campaigns": []}' <<<"$CF_LAST_OUTPUT" || cf_fail "an empty campaign list: $CF_LAST_OUTPUT"
+
 # Products.
 cf_expect_exit 0 cf_ctl product add CB01 --name 畅享返现卡 --kind cashback --apr 18.25 \
     --disclosure "年费0元，日利率万分之五" --segment young --segment spender
