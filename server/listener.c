@@ -254,9 +254,18 @@ static int conn_can_send(conn *c) {
     return 0;
 }
 
-/* Encrypts `len` bytes of whole frames and queues them. */
+/* Encrypts `len` bytes of whole frames and queues them. A client may send
+ * its last requests and its close_notify in one packet; TLS reads the
+ * goodbye before the requests are answered, and nobody is left to read
+ * the answers, so they are dropped as the session closes. */
 static int conn_send_plain(conn *c, const uint8_t *frames, size_t len, const char *what) {
     int rc = tls_write(c->tls, frames, len);
+    if (rc == TLS_E_CLOSED) {
+        log_debug("conn %s: the client closed its session before %s could be sent", c->name,
+                  what);
+        conn_close(c, CALLFLOOR__ERROR_CODE__ERROR_CODE_UNSPECIFIED, NULL);
+        return -ECONNRESET;
+    }
     if (rc < 0)
         return conn_send_failed(c, what, rc);
     conn_flush_tls(c);

@@ -159,6 +159,9 @@ scenario unauthenticated "error UNAUTHENTICATED" ""
 # a query running) cost nothing; at most the reset is logged.
 scenario vanish-login "sent" "?"
 scenario login-vanish "sent" "?"
+# A last request and the TLS goodbye in one packet: the server reads the
+# goodbye before it answers, and closes without an answer or a complaint.
+scenario login-goodbye "eof" ""
 
 # Nothing above was worth a warning, let alone an error.
 if grep -E '^[^ ]+ (ERROR|WARN) ' "$CF_LOG"; then

@@ -7,6 +7,8 @@
  *   eof N.N                       the server closed the connection
  *   timeout N.N                   nothing came for 60 s
  *   sent                          the client hung up at once (vanish-*)
+ *   eof N.N                       login-goodbye: the server closed after a
+ *                                 Ping sent with the client's close_notify
  *   alive pongs=N                 login-ping: every Ping was answered
  *   answered N of N once each     login-burst: so was every Ping of a burst
  *   cut off after N Pings (N.N s) login-noread: sending failed, the server
@@ -22,6 +24,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -447,6 +450,17 @@ static int send_ping(wire *w, uint64_t id) {
     return rc;
 }
 
+/* A Ping and the TLS close_notify in one TCP segment (TCP_CORK holds the
+ * first until the second is written), as a client that asks one last
+ * thing and says goodbye: the server reads the goodbye before it answers. */
+static int send_ping_goodbye(wire *w, uint64_t id) {
+    int on = 1, off = 0;
+    if (setsockopt(w->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) < 0 || send_ping(w, id) < 0)
+        return -1;
+    SSL_shutdown(w->ssl);
+    return setsockopt(w->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+}
+
 static void ping_for(wire *w, int seconds) {
     unsigned pongs = 0;
     double until = now_s() + seconds;
@@ -499,6 +513,8 @@ static int run_scenario(wire *w, const char *name) {
         return send_ping_split(w, 3);
     if (strcmp(name, "login-burst") == 0)
         return send_ping_burst(w, 100);
+    if (strcmp(name, "login-goodbye") == 0)
+        return send_ping_goodbye(w, 3);
     if (strcmp(name, "login-board-stall") == 0)
         return send_board_subscribe(w, 3);
     if (strcmp(name, "login-idle") == 0 || strcmp(name, "login-ping") == 0 ||
@@ -563,6 +579,8 @@ static int tls_scenario(wire *w, const char *ca, const char *scenario, int secon
     } else if (strcmp(scenario, "login-board-stall") == 0) {
         sleep_ms(seconds * 1000L);
         printf("stalled %.1f\n", elapsed(w));
+    } else if (strcmp(scenario, "login-goodbye") == 0) {
+        read_until_eof(w);
     } else if (strcmp(scenario, "login-burst") == 0) {
         read_burst_answers(w, 100);
     } else {
@@ -583,7 +601,7 @@ static void usage(void) {
             "  TLS, logged in as CALLFLOOR_USER: login-oversize, login-big-ping, login-stall,\n"
             "    login-idle, login-ping (for SECONDS, default 5), login-board-stall\n"
             "    (SECONDS too), login-vanish,\n"
-            "    login-split, login-burst, login-noread\n");
+            "    login-split, login-burst, login-noread, login-goodbye\n");
 }
 
 int main(int argc, char **argv) {
