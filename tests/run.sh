@@ -25,8 +25,10 @@ Steps (the build trees are inside the repository):
                  tests/fuzz/ for 60 s from its seed corpus
 
 Installing packages needs root or sudo; once they are installed, any user
-can run it. The tests run one at a time: the integration tests share one
-PostgreSQL cluster, and some of them restart it.
+can run it. Three tests run at a time (CALLFLOOR_TEST_JOBS changes it):
+most of a test's time is spent waiting for timers, leases and the clients.
+The integration tests share one PostgreSQL cluster; those that restart it
+say so with a line "# ctest: run-serial" and run alone.
 EOF
 }
 
@@ -68,7 +70,7 @@ tree() {
         return 0
     fi
     step "$name: ctest" env "${TEST_ENV[@]}" ctest --test-dir "$dir" --output-on-failure \
-        --no-tests=error || true
+        --no-tests=error -j"${CALLFLOOR_TEST_JOBS:-3}" || true
 }
 
 summary() {
