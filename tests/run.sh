@@ -27,8 +27,9 @@ Steps (the build trees are inside the repository):
 Installing packages needs root or sudo; once they are installed, any user
 can run it. Three tests run at a time (CALLFLOOR_TEST_JOBS changes it):
 most of a test's time is spent waiting for timers, leases and the clients.
-The integration tests share one PostgreSQL cluster; those that restart it
-say so with a line "# ctest: run-serial" and run alone.
+The integration tests share one PostgreSQL cluster; those that restart it,
+and those that time the daemon closely, say so with a line
+"# ctest: run-serial" and run alone.
 EOF
 }
 
@@ -96,6 +97,10 @@ main() {
         exit 2
         ;;
     esac
+    if ! [[ ${CALLFLOOR_TEST_JOBS:-3} =~ ^[1-9][0-9]*$ ]]; then
+        echo "$PROGRAM: CALLFLOOR_TEST_JOBS must be a number of tests to run at a time (1 or more), not '$CALLFLOOR_TEST_JOBS'" >&2
+        exit 2
+    fi
     # CI runs this without standard input; nothing may wait for a terminal.
     exec </dev/null
     cd "$REPO"

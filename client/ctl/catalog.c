@@ -303,6 +303,7 @@ int ctl_run_product_list(ctl *x, const ctl_args *a) {
                             _("ANNUAL FEE"), _("APR %"), _("SEGMENTS")};
     const ctl_list list = {CALLFLOOR__ENVELOPE__BODY_PRODUCT_LIST,
                            CALLFLOOR__ENVELOPE__BODY_PRODUCT_LIST_REPLY,
+                           &callfloor__product__descriptor,
                            json_product,
                            header,
                            6,
@@ -397,6 +398,7 @@ int ctl_run_campaign_list(ctl *x, const ctl_args *a) {
                             _("WINDOW"),   _("DAYS"),  _("PRIORITY")};
     const ctl_list list = {CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST,
                            CALLFLOOR__ENVELOPE__BODY_CAMPAIGN_LIST_REPLY,
+                           &callfloor__campaign__descriptor,
                            json_campaign,
                            header,
                            7,

@@ -132,11 +132,13 @@ void ctl_json_list(ctl *x, const char *key, ctl_json_fn write, void *const *item
 int ctl_emit_rows(ctl *x, const char *const *header, size_t ncols, ctl_row_fn add_row,
                   void *const *items, size_t n, const char *empty);
 /* A list command: the request `ask` (an empty message) is answered with
- * `answer`, a message whose first field is the repeated list. In JSON the
- * list is {"FIELD": [ITEM, ...]}; as text, a table of `ncols` columns with
+ * `answer`, a message whose first field is the repeated list of `item`
+ * messages that `json` and `add_row` take. In JSON the list is
+ * {"FIELD": [ITEM, ...]}; as text, a table of `ncols` columns with
  * `header` and a row per item, or `empty` when there are none. */
 typedef struct ctl_list {
     Callfloor__Envelope__BodyCase ask, answer;
+    const ProtobufCMessageDescriptor *item;
     ctl_json_fn json;
     const char *const *header;
     size_t ncols;

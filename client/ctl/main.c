@@ -837,7 +837,7 @@ int ctl_run_list(ctl *x, const ctl_list *list) {
     const ProtobufCFieldDescriptor *field =
         msg->descriptor->n_fields > 0 ? &msg->descriptor->fields[0] : NULL;
     if (field == NULL || field->label != PROTOBUF_C_LABEL_REPEATED ||
-        field->type != PROTOBUF_C_TYPE_MESSAGE) {
+        field->type != PROTOBUF_C_TYPE_MESSAGE || field->descriptor != list->item) {
         envelope_free(reply);
         return ctl_report_status(x, CLIENT_E_PROTOCOL);
     }
@@ -1068,6 +1068,7 @@ static int run_user_list(ctl *x, const ctl_args *a) {
                             _("TEAM"), _("STATUS"), _("CREATED"), _("LAST LOGIN")};
     const ctl_list list = {CALLFLOOR__ENVELOPE__BODY_USER_LIST,
                            CALLFLOOR__ENVELOPE__BODY_USER_LIST_REPLY,
+                           &callfloor__user__descriptor,
                            json_user,
                            header,
                            8,
@@ -1197,6 +1198,7 @@ static int run_team_list(ctl *x, const ctl_args *a) {
     const char *header[] = {_("ID"), _("TEAM"), _("MEMBERS"), _("DESCRIPTION")};
     const ctl_list list = {CALLFLOOR__ENVELOPE__BODY_TEAM_LIST,
                            CALLFLOOR__ENVELOPE__BODY_TEAM_LIST_REPLY,
+                           &callfloor__team__descriptor,
                            json_team,
                            header,
                            4,

@@ -224,6 +224,7 @@ int ctl_run_qa_items(ctl *x, const ctl_args *a) {
     const char *header[] = {_("ITEM"), _("WEIGHT"), _("INSTANT FAIL"), _("WHAT IS CHECKED")};
     const ctl_list list = {CALLFLOOR__ENVELOPE__BODY_QA_ITEMS,
                            CALLFLOOR__ENVELOPE__BODY_QA_ITEMS_REPLY,
+                           &callfloor__qa_item__descriptor,
                            json_item,
                            header,
                            4,

@@ -151,16 +151,39 @@ cf__create_database() {
 
 # A TCP port nothing listens on, below Linux's ephemeral range (32768 and
 # up) so that no client's outgoing connection takes it before the daemon.
+# Tests run side by side (ctest -j): each port handed out is reserved until
+# the test ends (a directory under $CF_BUILD/tests/ports holding the test
+# shell's pid), so that no other test takes it before the daemon binds it.
 cf__free_port() {
-    local port _
+    local port dir owner _
+    mkdir -p "$CF_BUILD/tests/ports"
     for _ in $(seq 100); do
         port=$((20000 + RANDOM % 12768))
+        dir=$CF_BUILD/tests/ports/$port
+        if ! mkdir "$dir" 2>/dev/null; then
+            # Taken back only from a test that ended without releasing it
+            # (killed); one without a pid yet is still being reserved.
+            owner=$(cat "$dir/pid" 2>/dev/null || true)
+            if [ -z "$owner" ] || kill -0 "$owner" 2>/dev/null; then continue; fi
+            rm -rf "$dir"
+            mkdir "$dir" 2>/dev/null || continue
+        fi
+        echo "$$" >"$dir/pid"
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return 0
         fi
+        rm -rf "$dir"
     done
     cf_fail "no free TCP port found between 20000 and 32767"
+}
+
+# Gives back the ports this test reserved.
+cf__release_ports() {
+    local pidfile
+    for pidfile in "$CF_BUILD"/tests/ports/*/pid; do
+        [ "$(cat "$pidfile" 2>/dev/null)" != "$$" ] || rm -rf "${pidfile%/pid}"
+    done
 }
 
 # A double-quoted INI value (the config parser knows \" and \\).
@@ -337,6 +360,7 @@ cf__on_exit() {
         eval "${CF_DEFERRED[i]}" || true
     done
     if [ -n "$CF_DAEMON_PID" ]; then cf__terminate 20; fi
+    cf__release_ports
     if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
         echo "test $CF_NAME failed (exit status $rc); its files are in $CF_WORK" >&2
         cf__log_tail

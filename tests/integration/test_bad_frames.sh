@@ -8,6 +8,7 @@
 # A client that never reads is cut off at the output cap. Two hundred
 # connections that never start TLS are closed by the handshake
 # timeout and the daemon's descriptors return to where they were.
+# ctest: run-serial (its checks time the daemon's timeouts to a few tenths of a second)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -161,7 +162,7 @@ scenario vanish-login "sent" "?"
 scenario login-vanish "sent" "?"
 # A last request and the TLS goodbye in one packet: the server reads the
 # goodbye before it answers, and closes without an answer or a complaint.
-scenario login-goodbye "eof" ""
+scenario login-goodbye "closed by close_notify" ""
 
 # Nothing above was worth a warning, let alone an error.
 if grep -E '^[^ ]+ (ERROR|WARN) ' "$CF_LOG"; then

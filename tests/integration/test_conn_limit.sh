@@ -5,6 +5,7 @@
 # that a flood of connections cannot flood the log. Over
 # session.max_per_address from one address it refuses that address's next
 # connections while another address is still served.
+# ctest: run-serial (its flood must fit in the few seconds the refusal log lines cover)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh

@@ -6,6 +6,7 @@
 # it likes; the library gives up on a server that stopped answering. Then
 # SIGTERM: the daemon tells the clients still connected
 # Closing{SHUTTING_DOWN} and exits 0 promptly.
+# ctest: run-serial (its checks time the heartbeat and the drain to a few seconds)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh

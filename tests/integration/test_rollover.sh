@@ -6,6 +6,7 @@
 # midnight, the day's board shows it, and after midnight the daemon
 # rebuilds by itself and pushes a new, empty day board while the month
 # still counts the result (unless the month ended too).
+# ctest: run-serial (it must score before a midnight 25 seconds away)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh

@@ -7,8 +7,9 @@
  *   eof N.N                       the server closed the connection
  *   timeout N.N                   nothing came for 60 s
  *   sent                          the client hung up at once (vanish-*)
- *   eof N.N                       login-goodbye: the server closed after a
+ *   closed by close_notify (N.N s) login-goodbye: the server answered a
  *                                 Ping sent with the client's close_notify
+ *                                 with its own, and nothing else
  *   alive pongs=N                 login-ping: every Ping was answered
  *   answered N of N once each     login-burst: so was every Ping of a burst
  *   cut off after N Pings (N.N s) login-noread: sending failed, the server
@@ -373,6 +374,19 @@ static void read_until_eof(wire *w) {
     print_end(w, errno == EAGAIN || errno == EWOULDBLOCK ? READ_TIMEOUT : READ_EOF);
 }
 
+/* After the client's close_notify the server owes nothing but its own:
+ * prints how the session ended. */
+static void read_goodbye(wire *w) {
+    char sink[4096];
+    int n = SSL_read(w->ssl, sink, sizeof sink);
+    if (n > 0)
+        printf("answered after the goodbye (%.1f s)\n", elapsed(w));
+    else if (SSL_get_error(w->ssl, n) == SSL_ERROR_ZERO_RETURN)
+        printf("closed by close_notify (%.1f s)\n", elapsed(w));
+    else
+        printf("eof without close_notify (%.1f s)\n", elapsed(w));
+}
+
 /* Reads frames until one that is not a HelloReply, or the end. */
 static void print_outcome(wire *w) {
     for (;;) {
@@ -455,10 +469,12 @@ static int send_ping(wire *w, uint64_t id) {
  * thing and says goodbye: the server reads the goodbye before it answers. */
 static int send_ping_goodbye(wire *w, uint64_t id) {
     int on = 1, off = 0;
-    if (setsockopt(w->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) < 0 || send_ping(w, id) < 0)
+    if (setsockopt(w->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) < 0)
         return -1;
-    SSL_shutdown(w->ssl);
-    return setsockopt(w->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+    int rc = send_ping(w, id);
+    if (rc == 0)
+        SSL_shutdown(w->ssl);
+    return setsockopt(w->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off) < 0 ? -1 : rc;
 }
 
 static void ping_for(wire *w, int seconds) {
@@ -580,7 +596,7 @@ static int tls_scenario(wire *w, const char *ca, const char *scenario, int secon
         sleep_ms(seconds * 1000L);
         printf("stalled %.1f\n", elapsed(w));
     } else if (strcmp(scenario, "login-goodbye") == 0) {
-        read_until_eof(w);
+        read_goodbye(w);
     } else if (strcmp(scenario, "login-burst") == 0) {
         read_burst_answers(w, 100);
     } else {
