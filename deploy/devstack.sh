@@ -41,6 +41,8 @@ Environment:
                   $REPO/build/bin)
   CALLFLOOR_PORT  the daemon's TCP port when the configuration is first
                   written (default 7443); later, edit DIR/callfloord.conf
+  CALLFLOOR_METRICS_PORT
+                  the port of its Prometheus metrics, likewise (default 9464)
 EOF
 }
 
@@ -139,17 +141,23 @@ ini_quote() {
     printf '"%s"' "${v//\"/\\\"}"
 }
 
+# check_port NAME VALUE: dies unless VALUE is a TCP port number.
+check_port() {
+    if ! [[ $2 =~ ^[0-9]{1,5}$ ]] || [ "$2" -lt 1 ] || [ "$2" -gt 65535 ]; then
+        die "$1='$2' is not a TCP port number (1 to 65535)"
+    fi
+}
+
 write_config() {
-    local port=${CALLFLOOR_PORT:-7443} home
+    local port=${CALLFLOOR_PORT:-7443} metrics_port=${CALLFLOOR_METRICS_PORT:-9464} home
     if [ -s "$CONF" ]; then
         if [ -n "${CALLFLOOR_PORT:-}" ] && [ "$(listen_address)" != "127.0.0.1:$CALLFLOOR_PORT" ]; then
             say "warning: CALLFLOOR_PORT=$CALLFLOOR_PORT is ignored: $CONF already says listen = $(listen_address) (edit it, or delete it to have it written again)"
         fi
         return 0
     fi
-    if ! [[ $port =~ ^[0-9]{1,5}$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
-        die "CALLFLOOR_PORT='$port' is not a TCP port number (1 to 65535)"
-    fi
+    check_port CALLFLOOR_PORT "$port"
+    check_port CALLFLOOR_METRICS_PORT "$metrics_port"
     home=$(readlink -f "$DIR/pg")
     cat >"$CONF" <<EOF
 # Written by deploy/devstack.sh; edit freely, it is not written again.
@@ -188,7 +196,7 @@ admin_password_file = $(ini_quote "$PASSWORD_FILE")
 level = info
 
 [metrics]
-listen = 127.0.0.1:9464
+listen = 127.0.0.1:$metrics_port
 
 [audit]
 signing_key = $(ini_quote "$DIR/audit.key")

@@ -14,7 +14,7 @@ cf_setup devstack
 DEVSTACK=$CF_SOURCE/deploy/devstack.sh
 CTL=$CF_BUILD/bin/callfloorctl
 DIR=$CF_WORK/stack
-export CALLFLOOR_BIN=$CF_BUILD/bin CALLFLOOR_PORT=$CF_PORT
+export CALLFLOOR_BIN=$CF_BUILD/bin CALLFLOOR_PORT=$CF_PORT CALLFLOOR_METRICS_PORT=$CF_METRICS_PORT
 unset CALLFLOOR_SERVER CALLFLOOR_CA CALLFLOOR_USER CALLFLOOR_PASSWORD
 
 # Whatever happens, the stack's daemon and PostgreSQL do not outlive the
@@ -70,6 +70,7 @@ eval "$env_out"
 [ "$(stat -c %a "$DIR/admin.password")" = 600 ] || cf_fail "the admin password file is readable by others"
 postgres_runs || cf_fail "no PostgreSQL runs on $PG_HOME/data after start"
 cf_expect_output_contains "$CALLFLOOR_SERVER" "$CTL" status
+cf_metrics | grep -q '^callfloor_' || cf_fail "no metrics on the port CALLFLOOR_METRICS_PORT asked for"
 cf_expect_exit 0 "$CTL" team add 持久组
 cf_expect_output_contains "callfloord: running" "$DEVSTACK" status "$DIR"
 expect_in_output "PostgreSQL: running" "status does not report PostgreSQL running"
