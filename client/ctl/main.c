@@ -837,7 +837,7 @@ int ctl_run_list(ctl *x, const ctl_list *list) {
     const ProtobufCFieldDescriptor *field =
         msg->descriptor->n_fields > 0 ? &msg->descriptor->fields[0] : NULL;
     if (field == NULL || field->label != PROTOBUF_C_LABEL_REPEATED ||
-        field->type != PROTOBUF_C_TYPE_MESSAGE || field->descriptor != list->item) {
+        field->descriptor != list->item) {
         envelope_free(reply);
         return ctl_report_status(x, CLIENT_E_PROTOCOL);
     }
